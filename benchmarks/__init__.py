@@ -1,0 +1,1 @@
+"""Benchmarks: pixirt side by side with its peers, results in ``benchmarks/results/*.json``."""
