@@ -290,12 +290,10 @@ class ResponseLog:
         if len(df) == 0:
             raise DataError("no answers (empty table)", path=path)
         codes = _parse_correct(df[correct], statuses=statuses, path=path, field=correct)
-        pids = _ids_as_given(df[person], path=path, field=person)
-        iids = _ids_as_given(df[item], path=path, field=item)
+        p_codes, p_uniques = _factorize_ids(df[person], path=path, field=person)
+        i_codes, i_uniques = _factorize_ids(df[item], path=path, field=item)
         keep_rows = codes != _MISSING
         n_missing = int((~keep_rows).sum())
-        p_codes, p_uniques = pd.factorize(pids, sort=False)
-        i_codes, i_uniques = pd.factorize(iids, sort=False)
         if n_missing:
             rows = np.flatnonzero(keep_rows)
             p_codes, i_codes, codes = p_codes[rows], i_codes[rows], codes[rows]
@@ -574,6 +572,36 @@ def _positions(
     return np.asarray(pos, dtype=np.int64)
 
 
+def _factorize_ids(
+    values: pd.Series, *, path: str | None, field: str
+) -> tuple[npt.NDArray[np.int64], Any]:
+    """Validate ids and number them in order of first appearance.
+
+    Categorical columns (as read from CSV through Arrow dictionaries) are validated on
+    their categories and factorized on their integer codes: no Python object per row.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat = values.cat
+        missing = cat.codes.to_numpy() < 0
+        if missing.any():
+            raise DataError(
+                "missing id", path=path, row=int(np.flatnonzero(missing)[0]) + 1, field=field
+            )
+        try:
+            _ids_as_given(pd.Series(cat.categories.to_numpy()), path=path, field=field)
+        except DataError as exc:  # report the first row holding the bad category
+            bad = cat.categories[int(exc.row) - 1] if isinstance(exc.row, int) else None
+            row = (
+                int(np.flatnonzero((values == bad).to_numpy())[0]) + 1 if bad is not None else None
+            )
+            raise DataError(exc.message, path=path, row=row, field=field) from None
+        codes, uniques = pd.factorize(values, sort=False)
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniques)
+    ids = _ids_as_given(values, path=path, field=field)
+    codes, uniques = pd.factorize(ids, sort=False)
+    return np.asarray(codes, dtype=np.int64), uniques
+
+
 def _ids_array(uniques: Any) -> npt.NDArray[Any]:
     arr = np.asarray(uniques)
     return arr.astype(np.int64) if arr.dtype.kind in "iu" else arr.astype(object)
@@ -603,6 +631,32 @@ def _parse_correct(
         return _finish_numeric(
             values.to_numpy(dtype=np.float64, na_value=np.nan), path, field, blank_is_missing
         )
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = pd.Series(values.cat.categories.to_numpy(dtype=object), dtype=object)
+        cat_codes = values.cat.codes.to_numpy()
+        if len(cats) == 0 or (cat_codes < 0).any():
+            if blank_is_missing:
+                table = _parse_correct(
+                    cats, statuses=statuses, path=path, field=field, blank_is_missing=True
+                )
+                return np.where(cat_codes >= 0, table[np.maximum(cat_codes, 0)], _MISSING).astype(
+                    np.int8
+                )
+            raise DataError(
+                "missing value",
+                path=path,
+                row=int(np.flatnonzero(cat_codes < 0)[0]) + 1,
+                field=field,
+            )
+        try:
+            table = _parse_correct(
+                cats, statuses=statuses, path=path, field=field, blank_is_missing=blank_is_missing
+            )
+        except DataError as exc:
+            k = int(exc.row) - 1 if isinstance(exc.row, int) else 0
+            row = int(np.flatnonzero(cat_codes == k)[0]) + 1
+            raise DataError(exc.message, path=path, row=row, field=field) from None
+        return table[cat_codes]
     obj = values.astype(object)
     try:
         codes, uniques = pd.factorize(obj, use_na_sentinel=True)
@@ -746,7 +800,19 @@ def read_responses(
                 raise DataError(
                     f"missing column; columns are {schema.names}", path=where, field=col
                 )
-        df = pq.read_table(p, columns=[person, item, correct]).to_pandas()
+        import pyarrow as pa
+
+        wanted = [person, item, correct]
+        strings = [
+            c
+            for c in wanted
+            if pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        ]
+        try:
+            df = pq.read_table(p, columns=wanted, read_dictionary=strings).to_pandas()
+        except Exception as exc:  # pyarrow raises several types for bad files
+            raise DataError(f"cannot read Parquet: {exc}", path=where) from None
     elif name.endswith((".csv", ".csv.gz", ".txt")):
         df = _read_csv(p, (person, item, correct))
     else:
@@ -757,40 +823,50 @@ def read_responses(
 
 
 def _read_csv(p: Path, columns: tuple[str, str, str]) -> pd.DataFrame:
+    """Read the three columns through Arrow, dictionary-encoded: one int32 code per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
     where = str(p)
     try:
-        header = pd.read_csv(p, nrows=0)
-    except pd.errors.EmptyDataError:
-        raise DataError("empty file", path=where) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with pacsv.open_csv(p) as reader:
+            names = reader.schema.names
+    except (pa.ArrowInvalid, StopIteration) as exc:
+        if "Empty CSV file" in str(exc) or isinstance(exc, StopIteration):
+            raise DataError("empty file", path=where) from None
         raise DataError(f"malformed CSV: {exc}", path=where) from None
     for col in columns:
-        if col not in header.columns:
-            raise DataError(
-                f"missing column; columns are {list(header.columns)}", path=where, field=col
-            )
+        if col not in names:
+            raise DataError(f"missing column; columns are {names}", path=where, field=col)
     try:
-        df = pd.read_csv(
+        table = pacsv.read_csv(
             p,
-            usecols=list(columns),
-            dtype=dict.fromkeys(columns, str),
-            keep_default_na=False,
-            engine="c",
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(columns),
+                column_types=dict.fromkeys(columns, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except pa.ArrowInvalid as exc:
         raise DataError(f"malformed CSV: {exc}", path=where) from None
-    if len(df) == 0:
+    if table.num_rows == 0:
         raise DataError("no answers (header only)", path=where)
-    for col in columns[:2]:
-        df[col] = _int_ids_if_all_int(df[col])
-    return df
+    out = {}
+    for col in columns:
+        encoded = pc.dictionary_encode(table.column(col).combine_chunks())
+        series = encoded.to_pandas()
+        if col != columns[2]:
+            series = _int_ids_if_all_int(series)
+        out[col] = series
+    return pd.DataFrame(out)
 
 
 def _int_ids_if_all_int(ids: pd.Series) -> pd.Series:
     """Ids read as text become int64 when every one is a canonical integer (no leading zeros)."""
-    uniques = pd.unique(ids.to_numpy(dtype=object))
-    text = pd.Series(uniques, dtype=object)
-    canonical = text.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})")
-    if len(text) and bool(canonical.all()):
-        return ids.astype(np.int64)
-    return ids.astype(object)
+    cats = pd.Series(ids.cat.categories.to_numpy(dtype=object), dtype=object)
+    canonical = cats.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})")
+    if len(cats) and bool(canonical.all()):
+        return ids.cat.rename_categories(cats.astype(np.int64).to_numpy())
+    return ids

@@ -362,3 +362,30 @@ def test_any_csv_text_gives_a_log_or_a_data_error(tmp_path_factory, text):
     except DataError:
         return
     assert log.n_answers >= 1
+
+
+def test_csv_and_parquet_errors_point_at_the_first_bad_row(tmp_path):
+    # Arrow-dictionary path: the row is found from the codes, not from a Python loop
+    csv = tmp_path / "ids.csv"
+    csv.write_text("person_id,item_id,correct\np,a,ok\nq,a,ko\n,b,ok\nr,b,ok\n")
+    with pytest.raises(DataError) as info:
+        read_responses(csv)
+    assert (info.value.row, info.value.field) == (3, "person_id")
+    df = pd.DataFrame(
+        {
+            "person_id": ["p", "q", "r", "s"],
+            "item_id": ["a"] * 4,
+            "correct": ["ok", "ko", "ok", "oops"],
+        }
+    )
+    pq = tmp_path / "bad.parquet"
+    df.to_parquet(pq)
+    with pytest.raises(DataError, match="unknown answer 'oops'") as info:
+        read_responses(pq)
+    assert (info.value.row, info.value.field, info.value.path) == (4, "correct", str(pq))
+    many = tmp_path / "many.csv"
+    rows = "".join(f"p{i},i{i % 7},{'ok' if i % 3 else 'ko'}\n" for i in range(500))
+    many.write_text("person_id,item_id,correct\n" + rows + "p9,i1,2\n")
+    with pytest.raises(DataError, match="unknown answer '2'") as info:
+        read_responses(many)
+    assert info.value.row == 501
