@@ -595,8 +595,8 @@ def _factorize_ids(
                 int(np.flatnonzero((values == bad).to_numpy())[0]) + 1 if bad is not None else None
             )
             raise DataError(exc.message, path=path, row=row, field=field) from None
-        codes, uniques = pd.factorize(values, sort=False)
-        return np.asarray(codes, dtype=np.int64), np.asarray(uniques)
+        cat_codes, cat_uniques = pd.factorize(values, sort=False)
+        return np.asarray(cat_codes, dtype=np.int64), np.asarray(cat_uniques)
     ids = _ids_as_given(values, path=path, field=field)
     codes, uniques = pd.factorize(ids, sort=False)
     return np.asarray(codes, dtype=np.int64), uniques
@@ -868,5 +868,5 @@ def _int_ids_if_all_int(ids: pd.Series) -> pd.Series:
     cats = pd.Series(ids.cat.categories.to_numpy(dtype=object), dtype=object)
     canonical = cats.str.fullmatch(r"-?(0|[1-9][0-9]{0,17})")
     if len(cats) and bool(canonical.all()):
-        return ids.cat.rename_categories(cats.astype(np.int64).to_numpy())
+        return ids.cat.rename_categories(cats.astype(np.int64).tolist())
     return ids
