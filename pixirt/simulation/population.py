@@ -1,0 +1,352 @@
+"""Simulated candidate populations: true abilities, groups and positioning profiles.
+
+A :class:`Population` describes candidates by a general ability and 16 competence
+abilities tied to it by a one-factor model (z₀, z_k independent standard normals)::
+
+    θ   = mean + group_shift + sd · z₀
+    θ_k = mean + competence_shift_k + λ_k (θ − mean) + sqrt(1 − λ_k²) · sd · z_k
+
+so within a group every competence ability has the general ability's spread and
+correlates ``λ_k`` (the loading) with it.
+
+Positioning profiles come from the true competence abilities through the bank's
+skills: the positioned ability of competence ``k`` is ``θ_k + N(0, positioning_noise)``;
+a skill is validated when that ability reaches the skill's difficulty (the mean ``b``
+of its challenges: the point where a typical challenge of the skill is answered right
+half the time); the pix of a competence is the sum of the validated skills'
+``pix_value`` (floored, capped at ``8 · max_level``; sums get a 1e-9 tolerance so that
+three skills of 8/3 pix make 8) and its level ``min(⌊Σ/8⌋,
+max_level)``, as Pix computes them (``pix-rules.md`` §1.3). For each validated skill,
+with probability ``direct_share``, one of its challenges (uniformly) was answered in
+positioning — the ones v2 selection avoids.
+
+Every draw is a counter-based function of ``(seed, candidate index, ...)``
+(:mod:`pixirt.streams`), so candidate ``i`` is the same whichever batch, chunk or worker
+produces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pixirt import streams
+from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.exceptions import DataError
+from pixirt.item_bank import ItemBank
+from pixirt.simulation.bank import framework
+
+__all__ = ["Candidates", "Population"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _competences() -> list[str]:
+    return list(framework()["competence"])
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """A population of candidates to simulate.
+
+    Parameters
+    ----------
+    mean, sd
+        Mean and standard deviation of the general ability (before group shifts).
+    loading
+        Correlation of each competence ability with the general ability: one value for
+        all, or a mapping competence code → value (missing codes take 0.8).
+    competence_shift
+        Competence code → shift of that competence's mean ability (default 0).
+    groups
+        Group name → ``(share, mean shift)``; shares must sum to 1. Default: one group
+        ``"all"``.
+    positioning_noise
+        SD of the noise between a competence's true ability and its positioned ability.
+    direct_share
+        Probability that a validated skill was validated directly, by answering one of
+        its challenges in positioning.
+    max_level
+        Highest level positioning can reach (Pix's ``MAX_REACHABLE_LEVEL``, 5 by default).
+    """
+
+    mean: float = 0.0
+    sd: float = 1.0
+    loading: float | Mapping[str, float] = 0.8
+    competence_shift: Mapping[str, float] = field(default_factory=dict)
+    groups: Mapping[str, tuple[float, float]] = field(default_factory=lambda: {"all": (1.0, 0.0)})
+    positioning_noise: float = 0.5
+    direct_share: float = 0.5
+    max_level: int = 5
+
+    def __post_init__(self) -> None:
+        codes = set(_competences())
+        if not (np.isfinite(self.mean) and np.isfinite(self.sd) and self.sd > 0):
+            raise DataError(
+                f"sd must be > 0 and mean finite, got mean {self.mean!r}, sd {self.sd!r}",
+                field="sd",
+            )
+        loadings = self.loading if isinstance(self.loading, Mapping) else {"": self.loading}
+        for code, lam in loadings.items():
+            where = f"loading.{code}" if code else "loading"
+            if code and code not in codes:
+                raise DataError(f"unknown competence {code!r}", field=where)
+            if not (0.0 < float(lam) <= 1.0):
+                raise DataError(f"a loading must be in (0, 1], got {lam!r}", field=where)
+        for code in self.competence_shift:
+            if code not in codes:
+                raise DataError(f"unknown competence {code!r}", field=f"competence_shift.{code}")
+        if not self.groups:
+            raise DataError("at least one group is needed", field="groups")
+        shares = []
+        for name, spec in self.groups.items():
+            if not (isinstance(spec, tuple | list) and len(spec) == 2):
+                raise DataError("expected (share, mean shift)", field=f"groups.{name}")
+            share, shift = float(spec[0]), float(spec[1])
+            if not (0.0 < share <= 1.0) or not np.isfinite(shift):
+                raise DataError(
+                    f"share must be in (0, 1] and shift finite, got {spec!r}",
+                    field=f"groups.{name}",
+                )
+            shares.append(share)
+        if not np.isclose(sum(shares), 1.0):
+            raise DataError(f"group shares must sum to 1, got {sum(shares)!r}", field="groups")
+        if not (0.0 <= self.positioning_noise < np.inf):
+            raise DataError("positioning_noise must be >= 0", field="positioning_noise")
+        if not (0.0 <= self.direct_share <= 1.0):
+            raise DataError("direct_share must be in [0, 1]", field="direct_share")
+        if not (1 <= int(self.max_level) <= 8):
+            raise DataError("max_level must be in 1..8", field="max_level")
+
+    def loadings(self) -> FloatArray:
+        """Loading of each competence, in framework order."""
+        codes = _competences()
+        if isinstance(self.loading, Mapping):
+            return np.array([float(self.loading.get(c, 0.8)) for c in codes])
+        return np.full(len(codes), float(self.loading))
+
+    def sample(
+        self, n: int, *, seed: int = 0, start: int = 0, bank: ItemBank | None = None
+    ) -> Candidates:
+        """Draw candidates ``start .. start + n − 1``.
+
+        Parameters
+        ----------
+        n
+            Number of candidates.
+        seed
+            Non-negative seed; candidate ``i`` depends only on ``(seed, i)``.
+        start
+            Index of the first candidate (to draw a population chunk by chunk).
+        bank
+            A bank with ``competence``, ``skill`` and ``pix_value`` metadata: when given,
+            positioning profiles are generated too.
+
+        Returns
+        -------
+        Candidates
+            Arrays over the candidates.
+        """
+        if n < 0 or start < 0:
+            raise DataError("n and start must be >= 0", field="n")
+        if not isinstance(seed, int | np.integer) or seed < 0:
+            raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
+        seed = int(seed)
+        codes = _competences()
+        idx = np.arange(start, start + n, dtype=np.int64)
+        names = list(self.groups)
+        shares = np.array([float(self.groups[g][0]) for g in names])
+        shifts = np.array([float(self.groups[g][1]) for g in names])
+        u = streams.uniform(seed, "population.group", idx)
+        group = np.minimum(np.searchsorted(np.cumsum(shares), u, side="right"), len(names) - 1)
+        theta = (
+            self.mean + shifts[group] + self.sd * streams.normal(seed, "population.general", idx)
+        )
+        lam = self.loadings()
+        z = streams.normal(
+            seed, "population.competence", idx[:, None], np.arange(len(codes))[None, :]
+        )
+        shift_k = np.array([float(self.competence_shift.get(c, 0.0)) for c in codes])
+        comp = (
+            self.mean
+            + shift_k[None, :]
+            + lam[None, :] * (theta[:, None] - self.mean)
+            + np.sqrt(1.0 - lam**2)[None, :] * self.sd * z
+        )
+        cands = Candidates(
+            index=idx,
+            group=np.asarray(names, dtype=object)[group],
+            theta=theta,
+            competence_theta=comp,
+            competences=tuple(codes),
+            seed=seed,
+        )
+        if bank is None:
+            return cands
+        return self._position(cands, bank)
+
+    def _position(self, cands: Candidates, bank: ItemBank) -> Candidates:
+        meta = bank.metadata
+        for col in ("competence", "skill", "pix_value"):
+            if col not in meta.columns:
+                raise DataError("the bank needs this metadata column for positioning", field=col)
+        codes = list(cands.competences)
+        skills = (
+            meta.reset_index()
+            .groupby("skill", sort=True)
+            .agg(competence=("competence", "first"), pix_value=("pix_value", "first"))
+        )
+        skill_b = pd.Series(bank.b, index=meta["skill"].to_numpy()).groupby(level=0).mean()
+        skills["b"] = skill_b.loc[skills.index].to_numpy()
+        comp_of_skill = pd.Index(codes).get_indexer(pd.Index(skills["competence"]))
+        if (comp_of_skill < 0).any():
+            bad = skills.index[comp_of_skill < 0][0]
+            raise DataError(f"skill {bad!r} has an unknown competence", field="competence")
+        n_skills = len(skills)
+        positioned = cands.competence_theta + self.positioning_noise * streams.normal(
+            cands.seed,
+            "population.positioning",
+            cands.index[:, None],
+            np.arange(len(codes))[None, :],
+        )
+        validated = positioned[:, comp_of_skill] >= skills["b"].to_numpy()[None, :]
+        onehot = np.zeros((n_skills, len(codes)))
+        onehot[np.arange(n_skills), comp_of_skill] = 1.0
+        total = (validated * skills["pix_value"].to_numpy()[None, :]) @ onehot
+        cap = 8 * int(self.max_level)
+        pix = np.minimum(np.floor(total + 1e-9), cap).astype(np.int16)
+        level = np.minimum(np.floor((total + 1e-9) / 8.0), self.max_level).astype(np.int8)
+        # directly validated skills: one of their challenges was answered in positioning
+        direct = validated & (
+            streams.uniform(
+                cands.seed, "population.direct", cands.index[:, None], np.arange(n_skills)[None, :]
+            )
+            < self.direct_share
+        )
+        challenge_skill = pd.Index(skills.index).get_indexer(meta["skill"].to_numpy())
+        order = np.argsort(challenge_skill, kind="stable")
+        counts = np.bincount(challenge_skill, minlength=n_skills)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pick = streams.uniform(
+            cands.seed, "population.direct.pick", cands.index[:, None], np.arange(n_skills)[None, :]
+        )
+        offset = np.minimum((pick * counts[None, :]).astype(np.int64), counts[None, :] - 1)
+        answered = np.where(direct, order[first[None, :] + offset], -1).astype(np.int32)
+        return Candidates(
+            index=cands.index,
+            group=cands.group,
+            theta=cands.theta,
+            competence_theta=cands.competence_theta,
+            competences=cands.competences,
+            seed=cands.seed,
+            levels=level,
+            pix=pix,
+            validated=validated,
+            answered=answered,
+            skill_names=tuple(skills.index),
+            skill_competence=comp_of_skill.astype(np.int64),
+            challenge_ids=tuple(bank.item_ids.tolist()),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Candidates:
+    """Sampled candidates, as arrays (row ``r`` is candidate ``index[r]``).
+
+    Attributes
+    ----------
+    index
+        Global candidate indices (the counter of every random draw).
+    group
+        Group name per candidate.
+    theta
+        True general ability.
+    competence_theta
+        True competence abilities, shape ``(n, 16)``, columns in ``competences`` order.
+    competences
+        Competence codes.
+    seed
+        The population seed.
+    levels, pix
+        Positioned level and pix per competence, shape ``(n, 16)`` (with a bank).
+    validated
+        Skills validated in positioning, ``(n, n_skills)`` booleans, columns in ``skill_names`` order.
+    answered
+        Per candidate and skill, the bank position of the challenge answered in positioning, or −1.
+    skill_names, skill_competence
+        The bank's skills (sorted) and the position of each one's competence in ``competences``.
+    challenge_ids
+        The bank's item ids (what ``answered`` indexes).
+    """
+
+    index: npt.NDArray[np.int64]
+    group: npt.NDArray[Any]
+    theta: FloatArray
+    competence_theta: FloatArray
+    competences: tuple[str, ...]
+    seed: int
+    levels: npt.NDArray[np.int8] | None = None
+    pix: npt.NDArray[np.int16] | None = None
+    validated: npt.NDArray[np.bool_] | None = None
+    answered: npt.NDArray[np.int32] | None = None
+    skill_names: tuple[str, ...] = ()
+    skill_competence: npt.NDArray[np.int64] | None = None
+    challenge_ids: tuple[Any, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def candidate_ids(self) -> list[str]:
+        """Ids ``c<index>``."""
+        return [f"c{i}" for i in self.index.tolist()]
+
+    def profile(self, row: int) -> Profile:
+        """The positioning profile of the candidate in ``row`` (needs a bank at sampling)."""
+        if (
+            self.levels is None
+            or self.pix is None
+            or self.validated is None
+            or self.answered is None
+            or self.skill_competence is None
+        ):
+            raise DataError(
+                "these candidates were sampled without a bank: no profiles", field="bank"
+            )
+        skills = np.asarray(self.skill_names, dtype=object)
+        comps: dict[str, CompetenceProfile] = {}
+        valid = self.validated[row]
+        by_comp = self.skill_competence
+        for k, code in enumerate(self.competences):
+            mask = valid & (by_comp == k)
+            comps[code] = CompetenceProfile(
+                level=int(self.levels[row, k]),
+                pix=int(self.pix[row, k]),
+                skills=tuple(skills[mask].tolist()),
+            )
+        chosen = self.answered[row]
+        answered = tuple(str(self.challenge_ids[j]) for j in chosen[chosen >= 0].tolist())
+        return Profile(competences=comps, answered_challenges=answered)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per candidate: index, id, group, true abilities, positioned levels and pix."""
+        out = pd.DataFrame(
+            {
+                "candidate_id": self.candidate_ids,
+                "index": self.index,
+                "group": self.group,
+                "theta": self.theta,
+            }
+        )
+        for k, code in enumerate(self.competences):
+            out[f"theta_{code}"] = self.competence_theta[:, k]
+        if self.levels is not None and self.pix is not None:
+            for k, code in enumerate(self.competences):
+                out[f"level_{code}"] = self.levels[:, k]
+                out[f"pix_{code}"] = self.pix[:, k]
+        return out
