@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pandas as pd
 from pydantic import (
@@ -116,6 +116,12 @@ def _bound_to_json(value: float) -> float | str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return value
+
+
+def _parse_until(value: Any) -> int | str:
+    if value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return cast(int | str, value)
+    raise ValueError(f'expected a non-negative answer index or "all", got {value!r}')
 
 
 def _parse_date(value: Any) -> Any:
@@ -319,7 +325,7 @@ class CapacityRules(_Model):
     grid_steps: Annotated[StrictInt, Field(ge=1, le=100_000)]
     grid_quirk: StrictBool
     variation_percent: Annotated[Number, Field(ge=0)]
-    variation_percent_until: Count | Literal["all"]
+    variation_percent_until: Annotated[int | str, BeforeValidator(_parse_until)]
     double_measures_until: Count
     error_rate_without_answers: Annotated[Number, Field(ge=0)]
 
@@ -368,6 +374,13 @@ class RuleSet(_Model):
     def model_post_init(self, context: Any, /) -> None:
         """Compute the content hash once the model is validated."""
         self._hash = hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the validated contents are (wherever they were read from)."""
+        return isinstance(other, RuleSet) and other._hash == self._hash
+
+    def __hash__(self) -> int:
+        return hash(self._hash)
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -593,7 +606,9 @@ def _error_message(err: Mapping[str, Any]) -> str:
     if kind == "literal_error":
         return f"expected one of {_expected_choices(err.get('ctx'))}, got {got!r}"
     if kind == "union_tag_invalid":
-        return f"expected type one of {_expected_choices(err.get('ctx'))}, got {got!r}"
+        ctx = err.get("ctx") or {}
+        tags = _expected_choices({"expected": ctx.get("expected_tags", "")})
+        return f"expected type one of {tags}, got {ctx.get('tag')!r}"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
         return f"expected an integer, got {got!r}"
     if kind in {"float_type", "float_parsing"}:
@@ -609,7 +624,8 @@ def _error_message(err: Mapping[str, Any]) -> str:
     if kind in {"tuple_type", "list_type"}:
         return f"expected an array, got {got!r}"
     msg = str(err.get("msg", "invalid value"))
-    msg = msg.removeprefix("Value error, ")
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
     return f"{msg[:1].lower()}{msg[1:]}, got {got!r}"
 
 
@@ -933,7 +949,13 @@ def _diff_values(x: Any, y: Any, loc: Loc, out: list[FieldChange]) -> None:
             xs = {tuple(r.get(k) for k in keys): r for r in x}
             ys = {tuple(r.get(k) for k in keys): r for r in y}
             for key in list(xs) + [k for k in ys if k not in xs]:
-                label = _format_path(loc) + "(" + ", ".join(str(v) for v in key) + ")"
+                label = (
+                    "["
+                    + ".".join(str(p) for p in loc)
+                    + "]("
+                    + ", ".join(str(v) for v in key)
+                    + ")"
+                )
                 if key not in ys:
                     out.append(FieldChange(label, "removed", xs[key], None))
                 elif key not in xs:
