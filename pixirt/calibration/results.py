@@ -1,0 +1,329 @@
+"""The result of a calibration: the bank and how it was fitted.
+
+:class:`CalibrationResult` is frozen and JSON-safe (:meth:`CalibrationResult.to_dict`,
+:meth:`CalibrationResult.from_dict` round-trip exactly). :meth:`CalibrationResult.summary`
+gives a printable :class:`CalibrationSummary` that Jupyter renders as HTML.
+
+:class:`CalibrationError` (a :class:`~pixirt.exceptions.PixirtError`) is raised when EM
+diverges or gives estimates that cannot go in a bank.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from pixirt.calibration.priors import Priors
+from pixirt.exceptions import DataError, PixirtError
+from pixirt.item_bank import ItemBank
+from pixirt.models import Model
+
+__all__ = ["CalibrationError", "CalibrationResult", "CalibrationSummary"]
+
+_FORMAT = "pixirt-calibration/1"
+
+
+class CalibrationError(PixirtError, ArithmeticError):
+    """EM diverged (non-finite values, estimates running off to infinity) or gave unusable estimates."""
+
+
+def _float(v: float) -> float | str | None:
+    """JSON-safe float: NaN → None, ±inf → "inf"/"-inf"."""
+    if math.isnan(v):
+        return None
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return float(v)
+
+
+def _unfloat(v: Any) -> float:
+    if v is None:
+        return math.nan
+    if v == "inf":
+        return math.inf
+    if v == "-inf":
+        return -math.inf
+    return float(v)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationResult:
+    """A calibrated bank with the fit statistics and settings that produced it.
+
+    Attributes
+    ----------
+    bank
+        The calibrated :class:`~pixirt.item_bank.ItemBank` (parameters, SEs, counts;
+        ``model``, ``latent_mean`` and ``latent_variance`` set).
+    loglik
+        Marginal log-likelihood at the estimates.
+    aic, bic
+        ``−2 loglik + 2k`` and ``−2 loglik + k log(n_persons)``, ``k = n_parameters``.
+    n_iter
+        EM iterations (E-steps) run.
+    converged
+        Whether the largest parameter change fell below ``tol``.
+    history
+        Log-likelihood at each E-step on the EM path (non-decreasing; with priors, the
+        log-posterior ``loglik + log_prior`` is what EM increases).
+    model
+        ``"Rasch"``, ``"1PL"``, ``"2PL"`` or ``"3PL"``.
+    n_persons
+        Persons with at least one answer.
+    n_items
+        Items of the log.
+    n_fixed
+        Items of the log held fixed at a given bank's parameters.
+    n_answers
+        Answers used.
+    n_parameters
+        Free parameters (item parameters and, for the Rasch model, the latent variance).
+    log_prior
+        Log-prior density at the estimates (0 without priors).
+    latent_mean, latent_variance
+        The latent scale (estimated variance for the Rasch model).
+    latent_variance_se
+        Standard error of the Rasch latent variance (NaN otherwise).
+    last_change
+        Largest absolute parameter change of the last EM step.
+    tol, max_iter, n_quad, theta_range
+        The settings.
+    priors
+        The priors used (empty for maximum likelihood).
+    accelerate
+        ``"squarem"`` or ``"none"``.
+    se_method
+        How standard errors were computed: ``"Louis, full"`` (inverse of the whole
+        observed information), ``"Louis, item blocks"`` or ``"none"``.
+    fixed_hash
+        Hash of the bank whose items were held fixed, if any.
+    seed
+        The seed given (the EM itself is deterministic).
+    seconds
+        Wall time of the calibration.
+    version
+        pixirt version.
+    """
+
+    bank: ItemBank
+    loglik: float
+    aic: float
+    bic: float
+    n_iter: int
+    converged: bool
+    history: tuple[float, ...]
+    model: Model
+    n_persons: int
+    n_items: int
+    n_fixed: int
+    n_answers: int
+    n_parameters: int
+    log_prior: float
+    latent_mean: float
+    latent_variance: float
+    latent_variance_se: float
+    last_change: float
+    tol: float
+    max_iter: int
+    n_quad: int
+    theta_range: tuple[float, float]
+    priors: Priors
+    accelerate: str
+    se_method: str
+    fixed_hash: str | None
+    seed: int | None
+    seconds: float
+    version: str
+
+    # ------------------------------------------------------------------ views
+    def to_frame(self) -> pd.DataFrame:
+        """The bank's items as a DataFrame indexed by ``item_id``."""
+        return self.bank.to_frame().set_index("item_id")
+
+    def summary(self) -> CalibrationSummary:
+        """A printable summary (text, and HTML in Jupyter)."""
+        return CalibrationSummary(self)
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def __repr__(self) -> str:
+        return (
+            f"CalibrationResult({self.model}, {self.n_items} items, {self.n_persons:,} persons, "
+            f"loglik={self.loglik:.4f}, n_iter={self.n_iter}, converged={self.converged})"
+        )
+
+    # ------------------------------------------------------------------ serialization
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` rebuilds the result exactly."""
+        return {
+            "format": _FORMAT,
+            "bank": self.bank.to_dict(),
+            "loglik": _float(self.loglik),
+            "aic": _float(self.aic),
+            "bic": _float(self.bic),
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "history": [_float(v) for v in self.history],
+            "model": self.model,
+            "n_persons": self.n_persons,
+            "n_items": self.n_items,
+            "n_fixed": self.n_fixed,
+            "n_answers": self.n_answers,
+            "n_parameters": self.n_parameters,
+            "log_prior": _float(self.log_prior),
+            "latent_mean": _float(self.latent_mean),
+            "latent_variance": _float(self.latent_variance),
+            "latent_variance_se": _float(self.latent_variance_se),
+            "last_change": _float(self.last_change),
+            "tol": _float(self.tol),
+            "max_iter": self.max_iter,
+            "n_quad": self.n_quad,
+            "theta_range": [_float(self.theta_range[0]), _float(self.theta_range[1])],
+            "priors": self.priors.to_dict(),
+            "accelerate": self.accelerate,
+            "se_method": self.se_method,
+            "fixed_hash": self.fixed_hash,
+            "seed": self.seed,
+            "seconds": _float(self.seconds),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CalibrationResult:
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Raises
+        ------
+        DataError
+            If a key is missing or the bank does not validate (naming the field).
+        """
+        if data.get("format") != _FORMAT:
+            raise DataError(
+                f"expected format {_FORMAT!r}, got {data.get('format')!r}", field="format"
+            )
+        try:
+            lo, hi = data["theta_range"]
+            return cls(
+                bank=ItemBank.from_dict(data["bank"]),
+                loglik=_unfloat(data["loglik"]),
+                aic=_unfloat(data["aic"]),
+                bic=_unfloat(data["bic"]),
+                n_iter=int(data["n_iter"]),
+                converged=bool(data["converged"]),
+                history=tuple(_unfloat(v) for v in data["history"]),
+                model=cast(Model, data["model"]),
+                n_persons=int(data["n_persons"]),
+                n_items=int(data["n_items"]),
+                n_fixed=int(data["n_fixed"]),
+                n_answers=int(data["n_answers"]),
+                n_parameters=int(data["n_parameters"]),
+                log_prior=_unfloat(data["log_prior"]),
+                latent_mean=_unfloat(data["latent_mean"]),
+                latent_variance=_unfloat(data["latent_variance"]),
+                latent_variance_se=_unfloat(data["latent_variance_se"]),
+                last_change=_unfloat(data["last_change"]),
+                tol=_unfloat(data["tol"]),
+                max_iter=int(data["max_iter"]),
+                n_quad=int(data["n_quad"]),
+                theta_range=(_unfloat(lo), _unfloat(hi)),
+                priors=Priors.from_dict(data["priors"]),
+                accelerate=str(data["accelerate"]),
+                se_method=str(data["se_method"]),
+                fixed_hash=data["fixed_hash"],
+                seed=None if data["seed"] is None else int(data["seed"]),
+                seconds=_unfloat(data["seconds"]),
+                version=str(data["version"]),
+            )
+        except KeyError as exc:
+            raise DataError("missing key", field=str(exc.args[0])) from None
+
+
+class CalibrationSummary:
+    """Text and HTML summary of a :class:`CalibrationResult` (statsmodels-style).
+
+    Parameters
+    ----------
+    result
+        The calibration to summarize.
+    """
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: CalibrationResult) -> None:
+        self.result = result
+
+    def _header(self) -> list[tuple[str, str]]:
+        r = self.result
+        scale = f"N({r.latent_mean:g}, {r.latent_variance:.4g})"
+        if r.model == "Rasch" and r.n_fixed == 0:
+            scale += f"  (variance SE {r.latent_variance_se:.3g})"
+        status = "yes" if r.converged else f"NO (last change {r.last_change:.3g} ≥ tol {r.tol:g})"
+        rows = [
+            ("model", r.model),
+            ("persons × items", f"{r.n_persons:,} × {r.n_items:,} ({r.n_answers:,} answers)"),
+            (
+                "fixed items",
+                f"{r.n_fixed:,}" + (f" (bank {r.fixed_hash[:12]})" if r.fixed_hash else ""),
+            ),
+            ("free parameters", f"{r.n_parameters:,}"),
+            ("priors", str(r.priors)),
+            ("latent scale", scale),
+            ("log-likelihood", f"{r.loglik:,.4f}"),
+            ("AIC / BIC", f"{r.aic:,.2f} / {r.bic:,.2f}"),
+            ("converged", status),
+            (
+                "EM iterations",
+                f"{r.n_iter} ({r.accelerate}, tol {r.tol:g}, {r.n_quad} nodes on "
+                f"[{r.theta_range[0]:g}, {r.theta_range[1]:g}])",
+            ),
+            ("standard errors", r.se_method),
+            ("time", f"{r.seconds:.2f} s"),
+        ]
+        return rows
+
+    def _parameters(self) -> pd.DataFrame:
+        frame = self.result.bank.to_frame()
+        cols = ["a", "b", "c", "se_a", "se_b", "se_c"]
+        if self.result.model != "3PL":
+            cols = ["a", "b", "se_a", "se_b"]
+        desc = frame[cols].astype(np.float64).describe(percentiles=[0.5]).T
+        return desc[["mean", "std", "min", "50%", "max"]].rename(columns={"50%": "median"})
+
+    def as_text(self) -> str:
+        """The summary as plain text."""
+        header = self._header()
+        width = max(len(k) for k, _ in header)
+        lines = [f"pixirt calibration ({self.result.model})"]
+        lines += [f"  {k.ljust(width)}  {v}" for k, v in header]
+        lines.append("item parameters:")
+        lines.append(self._parameters().to_string(float_format=lambda v: f"{v:.3f}"))
+        return "\n".join(lines)
+
+    def as_html(self) -> str:
+        """The summary as an HTML fragment (tables)."""
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"
+            f"{html.escape(v)}</td></tr>"
+            for k, v in self._header()
+        )
+        params = self._parameters().to_html(float_format=lambda v: f"{v:.3f}")
+        return (
+            f"<div><strong>pixirt calibration ({html.escape(self.result.model)})</strong>"
+            f"<table>{rows}</table><p>item parameters</p>{params}</div>"
+        )
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def __repr__(self) -> str:
+        return self.as_text()
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
