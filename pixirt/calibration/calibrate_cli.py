@@ -1,0 +1,135 @@
+"""The ``pixirt calibrate`` sub-command: a long-format answer log in, a calibrated bank out.
+
+::
+
+    pixirt calibrate answers.csv --model 2PL --out bank.csv [--fixed old_bank.csv] [--statuses missing]
+
+Prints the calibration summary (unless ``--quiet``) and writes the bank (``.csv``,
+``.parquet`` or ``.json`` by suffix) and, with ``--result``, the whole result as JSON.
+Exit status: 0 when EM converged, 1 when it stopped at ``--max-iter`` (the bank is
+still written, and the warning printed on stderr); errors in the input are reported by
+:func:`pixirt.cli.main` (one line naming file, row and field, status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pixirt.calibration.em import calibrate
+from pixirt.calibration.priors import Priors
+from pixirt.exceptions import ConvergenceWarning
+from pixirt.item_bank import ItemBank, _atomic_write
+from pixirt.models import MODELS
+from pixirt.responses import read_responses
+
+__all__ = ["add_calibrate_parser", "calibrate_command"]
+
+
+def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``calibrate`` sub-command to an ``argparse`` sub-parsers object.
+
+    Parameters
+    ----------
+    subparsers
+        The object returned by ``ArgumentParser.add_subparsers()``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The sub-command's parser (its ``func`` default is :func:`calibrate_command`).
+    """
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "calibrate",
+        help="calibrate item parameters from a long-format answer log (MML-EM)",
+        description="Calibrate Rasch, 1PL, 2PL or 3PL item parameters from a long-format answer "
+        "log (CSV or Parquet: person_id, item_id, correct) by marginal maximum likelihood (EM).",
+    )
+    p.add_argument("answers", help="answer log (.csv, .csv.gz or .parquet)")
+    p.add_argument("--model", choices=MODELS, default="2PL", help="IRT model (default: 2PL)")
+    p.add_argument("--out", required=True, help="bank file to write (.csv, .parquet or .json)")
+    p.add_argument(
+        "--fixed",
+        help="calibrated bank: its items keep their parameters, the others are calibrated on its scale",
+    )
+    p.add_argument(
+        "--statuses",
+        choices=("wrong", "missing"),
+        default="wrong",
+        help="read Pix's aband/timedout/... statuses as wrong (default) or as not administered",
+    )
+    p.add_argument(
+        "--priors",
+        choices=("none", "default"),
+        default="none",
+        help="'default' for MAP estimates with mild priors (default: none, maximum likelihood)",
+    )
+    p.add_argument("--max-iter", type=int, default=500, help="most EM iterations (default: 500)")
+    p.add_argument(
+        "--tol", type=float, default=1e-4, help="largest parameter change at convergence"
+    )
+    p.add_argument("--n-quad", type=int, default=61, help="quadrature nodes (default: 61)")
+    p.add_argument(
+        "--se",
+        choices=("auto", "full", "items", "none"),
+        default="auto",
+        help="standard errors (default: auto)",
+    )
+    p.add_argument("--result", help="also write the whole calibration result as JSON")
+    p.add_argument("--person", default="person_id", help="person column (default: person_id)")
+    p.add_argument("--item", default="item_id", help="item column (default: item_id)")
+    p.add_argument("--correct", default="correct", help="answer column (default: correct)")
+    p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
+    p.set_defaults(func=calibrate_command)
+    return p
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    """Run ``pixirt calibrate`` with parsed arguments.
+
+    Parameters
+    ----------
+    args
+        As parsed by the parser of :func:`add_calibrate_parser`.
+
+    Returns
+    -------
+    int
+        0 if EM converged, 1 if it stopped at ``--max-iter``.
+    """
+    log = read_responses(
+        args.answers,
+        person=args.person,
+        item=args.item,
+        correct=args.correct,
+        statuses=args.statuses,
+    )
+    fixed = ItemBank.read(args.fixed) if args.fixed else None
+    priors: Priors | str | None = "default" if args.priors == "default" else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        result = calibrate(
+            log,
+            args.model,
+            max_iter=args.max_iter,
+            tol=args.tol,
+            n_quad=args.n_quad,
+            priors=priors,
+            fixed=fixed,
+            progress=not args.quiet,
+            se=args.se,
+        )
+    for w in caught:
+        print(f"pixirt calibrate: warning: {w.message}", file=sys.stderr)
+    path = result.bank.write(args.out)
+    if args.result:
+        payload = json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n"
+        _atomic_write(Path(args.result), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
+    if not args.quiet:
+        print(result.summary().as_text())
+        print(f"wrote {result.bank.n_items} items to {path} (hash {result.bank.hash[:12]})")
+    return 0 if result.converged else 1
