@@ -199,10 +199,8 @@ class V2Scoring(_Model):
     reproducibility: ReproducibilityThresholds
     table: tuple[LevelRule, ...]
 
-    def find_rule(
-        self, challenges: int, correct: int, neutralized: int
-    ) -> tuple[int, LevelRule] | None:
-        """The table row for these counts, as ``(index, row)``, or None (Pix's missing rule).
+    def row_index(self, challenges: int, correct: int, neutralized: int) -> int | None:
+        """0-based index of the table row for these counts, or None (Pix's missing rule).
 
         Parameters
         ----------
@@ -211,12 +209,12 @@ class V2Scoring(_Model):
 
         Returns
         -------
-        tuple of (int, LevelRule) or None
-            The 0-based row index in the file and the row.
+        int or None
+            The row's index in ``[scoring.v2.table]`` (rows are unique).
         """
         for i, row in enumerate(self.table):
             if row.key == (challenges, correct, neutralized):
-                return i, row
+                return i
         return None
 
 

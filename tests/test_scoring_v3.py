@@ -154,7 +154,7 @@ def test_g9_mesh_index_and_global_level():
     ("capacity", "level"), [(0, 2), (-2.5, 0), (4.2, 7), (-2.0, 1), (3.99, 6), (100, 7)]
 )
 def test_g9_competence_levels_with_seed_intervals(capacity, level):
-    assert {competence_level(capacity, V3.v3, code)[0] for code in V3.v3.competence_intervals} == {
+    assert {competence_level(capacity, V3.v3, code) for code in V3.v3.competence_intervals} == {
         level
     }
 
@@ -192,11 +192,11 @@ def test_2023_competence_levels_are_first_match_in_file_order():
                 for lv, mn, mx in table
                 if (-math.inf if mn == lo else mn) <= c < (math.inf if mx == hi else mx)
             )
-            assert competence_level(float(c), V3_2023.v3, code)[0] == expected
+            assert competence_level(float(c), V3_2023.v3, code) == expected
     # a consequence of first-match on the inverted 3.4 table: level 0 up to 2.18
-    assert competence_level(1.0, V3_2023.v3, "3.4") == (0, 0)
+    assert competence_level(1.0, V3_2023.v3, "3.4") == 0
     # 1.2 level 4 (min 2.8168 > max 2.1678) never matches; 3.0 falls to level 5
-    assert competence_level(3.0, V3_2023.v3, "1.2")[0] == 5
+    assert competence_level(3.0, V3_2023.v3, "1.2") == 5
 
 
 # --------------------------------------------------------------------------- G11 and the degradation

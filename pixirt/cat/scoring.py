@@ -619,6 +619,7 @@ class CompetenceResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CompetenceResult:
         """Inverse of :meth:`to_dict`."""
+        _check_keys(data, cls.__dataclass_fields__, "", None)
         return cls(**dict(data))
 
 
@@ -657,6 +658,7 @@ class CapacityStep:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CapacityStep:
         """Inverse of :meth:`to_dict`."""
+        _check_keys(data, cls.__dataclass_fields__, "", None)
         return cls(**dict(data))
 
 
@@ -691,6 +693,7 @@ class Degradation:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Degradation:
         """Inverse of :meth:`to_dict`."""
+        _check_keys(data, cls.__dataclass_fields__, "", None)
         d = dict(data)
         d["challenge_ids"] = tuple(d["challenge_ids"])
         return cls(**d)
@@ -1005,7 +1008,7 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
         for code, p in tested.items():
             marks[code] = CompetenceResult(
                 competence=code,
-                level=min(-1, v2.max_reachable_level),
+                level=-1,
                 score=0,
                 rule=f"RR {rr} < {r.minimum_to_be_certified}: uncertified",
                 positioned_level=p.level,
@@ -1024,13 +1027,13 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
                     f"competence {code} is tested but has no challenge (Pix's CertificationComputeError)"
                 )
             counts = _v2_counts(own, v2.challenges_per_competence)
-            found = v2.find_rule(*counts)
-            if found is None:
+            row_index = v2.row_index(*counts)
+            if row_index is None:
                 raise ScoringError(
                     f"missing level rule for competence {code}: {counts[0]} challenges, {counts[1]} correct, "
                     f"{counts[2]} neutralized is not in [scoring.v2.table] (Pix's MissingCertifiedLevelRuleError)"
                 )
-            row_index, row = found
+            row = v2.table[row_index]
             action = cast("Action", getattr(row, band))
             if action == "validate":
                 level, pix, what = p.level, p.pix, f"level {p.level}, {p.pix} pix"
@@ -1062,9 +1065,9 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
                 blocked=blocked,
             )
     pix_score = sum(m.score for m in marks.values())
-    if rr >= r.minimum_to_be_certified and pix_score < 1 and rr > 50:
+    if pix_score < 1 and rr > r.minimum_to_be_certified:
         raise ScoringError(
-            f"the score is 0 with RR {rr} > 50: Pix refuses to score this certification "
+            f"the score is 0 with RR {rr} > {r.minimum_to_be_certified}: Pix refuses to score this certification "
             "(CertificationContract: 'Rejeté avec un taux de reproductibilité supérieur à 50')"
         )
 
@@ -1205,9 +1208,7 @@ def mesh_from_score(pix_score: int, v3: V3Scoring) -> int:
     return len(v3.meshes) - 1
 
 
-def competence_level(
-    capacity: float, v3: V3Scoring, competence: str
-) -> tuple[int | None, int | None]:
+def competence_level(capacity: float, v3: V3Scoring, competence: str) -> int | None:
     """A competence's level at a capacity (``CompetenceForScoring``).
 
     Parameters
@@ -1221,11 +1222,16 @@ def competence_level(
 
     Returns
     -------
-    tuple
-        ``(level, row)``: the level and the 0-based row of the first interval, in file
-        order, with ``min ≤ c < max`` after extending the interval(s) with the smallest
-        min to −∞ and with the largest max to +∞; ``(None, None)`` if none matches.
+    int or None
+        The level of the first interval, in file order, with ``min ≤ c < max`` after
+        extending the interval(s) with the smallest min to −∞ and those with the largest
+        max to +∞; None if no interval matches.
     """
+    row = _competence_row(capacity, v3, competence)
+    return None if row is None else v3.competence_intervals[competence][row].level
+
+
+def _competence_row(capacity: float, v3: V3Scoring, competence: str) -> int | None:
     rows = v3.competence_intervals[competence]
     lowest = min(r.min for r in rows)
     highest = max(r.max for r in rows)
@@ -1233,8 +1239,8 @@ def competence_level(
         lo = -math.inf if r.min == lowest else r.min
         hi = math.inf if r.max == highest else r.max
         if lo <= capacity < hi:
-            return r.level, i
-    return None, None
+            return i
+    return None
 
 
 # =========================================================================== v3
@@ -1369,12 +1375,13 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
 
     marks: dict[str, CompetenceResult] = {}
     for code in v3.competence_intervals:
-        level, row = competence_level(capacity, v3, code)
-        if level is None:
+        row = _competence_row(capacity, v3, code)
+        level = None if row is None else v3.competence_intervals[code][row].level
+        if row is None:
             rule = f"capacity {_fmt(capacity)} is in none of its intervals: no level"
         else:
             rows = v3.competence_intervals[code]
-            r = rows[cast(int, row)]
+            r = rows[row]
             lo = -math.inf if r.min == min(x.min for x in rows) else r.min
             hi = math.inf if r.max == max(x.max for x in rows) else r.max
             rule = (
