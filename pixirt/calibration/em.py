@@ -773,6 +773,8 @@ class _Derivatives:
 
     score: tuple[FloatArray, ...]  # one (2J, Q) table per slot
     hess: dict[tuple[int, int], FloatArray]  # (j, l), j ≤ l → (2J, Q)
+    lz: FloatArray  # ∂ℓ/∂z (the slope's score is θ·lz, the intercept's lz)
+    lg: FloatArray  # ∂ℓ/∂logit(c)
 
 
 def _derivatives(s: _State, layout: _Layout, theta: FloatArray) -> _Derivatives:
@@ -810,7 +812,7 @@ def _derivatives(s: _State, layout: _Layout, theta: FloatArray) -> _Derivatives:
         for j in range(len(slots))
         for k in range(j, len(slots))
     }
-    return _Derivatives(score=tuple(first[n] for n in slots), hess=hess)
+    return _Derivatives(score=tuple(first[n] for n in slots), hess=hess, lz=lz, lg=lg)
 
 
 def _prior_information(s: _State, layout: _Layout, priors: Priors, size: int) -> FloatArray:
@@ -872,111 +874,180 @@ def _full_cost(design: _Design, layout: _Layout) -> float:
     return float(design.n_quad * np.sum((m * k + int(layout.var_free)) ** 2))
 
 
-def _posterior_covariance_full(
-    design: _Design, s: _State, layout: _Layout, der: _Derivatives, gidx: IntArray, size: int
-) -> FloatArray:
-    """``Σ_p Cov_post(score_p)`` over all parameters (shape size+1 square)."""
+def _own_slots(layout: _Layout) -> list[int]:
+    """The slots that belong to one item alone (the 1PL's common slope does not)."""
+    slots = _slot_names(layout.model)
+    return [j for j, n in enumerate(slots) if not (n == "a" and layout.model == "1PL")]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One pass over the posteriors at the estimates: E-step sums and the SE accumulators."""
+
+    e: _EStep
+    full: FloatArray | None  # Σ_p Cov_post(score_p), (size+1)² (method "full")
+    answer_means: FloatArray | None  # Σ_answers s̄ s̄ᵀ per item, (n_items, m, m) ("items")
+    global_cov: float  # Σ_p Var_post of the 1PL slope's or the variance's score ("items")
+
+
+def _accumulate_full(
+    acc: FloatArray,
+    design: _Design,
+    p0: int,
+    post: FloatArray,
+    der: _Derivatives,
+    gidx: IntArray,
+    var_score: FloatArray | None,
+    var_index: int,
+    dim: int,
+) -> None:
+    """Add the chunk's per-person posterior covariances of the complete-data scores to ``acc``.
+
+    Persons are grouped by their number of answers ``k``; each person's local score
+    vector has ``k · m`` item slots (plus the variance) and its covariance is scattered
+    to the parameters' positions (a repeated position, the 1PL slope, sums correctly).
+    """
+    m = len(der.score)
+    counts = np.diff(design.indptr[p0 : p0 + len(post) + 1])
+    for k in np.unique(counts):
+        people = np.flatnonzero(counts == k)
+        width = int(k) * m + int(var_score is not None)
+        batch = max(1, _SE_BATCH_CELLS // (width * max(width, design.n_quad)))
+        for b0 in range(0, len(people), batch):
+            sel = people[b0 : b0 + batch]
+            rows = design.indptr[p0 + sel][:, None] + np.arange(int(k))[None, :]
+            codes = design.codes[rows]  # (n, k)
+            items = codes >> 1
+            local = np.empty((len(sel), width, design.n_quad))
+            index = np.empty((len(sel), width), dtype=np.int64)
+            for j in range(m):
+                local[:, j : int(k) * m : m, :] = der.score[j][codes]
+                index[:, j : int(k) * m : m] = gidx[items, j]
+            if var_score is not None:
+                local[:, -1, :] = var_score
+                index[:, -1] = var_index
+            w = post[sel]  # (n, Q)
+            mean = np.einsum("npq,nq->np", local, w)
+            local -= mean[:, :, None]
+            cov = np.matmul(local * w[:, None, :], local.transpose(0, 2, 1))
+            flat = index[:, :, None] * dim + index[:, None, :]
+            acc += np.bincount(flat.ravel(), weights=cov.ravel(), minlength=dim * dim)
+
+
+def _accumulate_answer_means(
+    acc: FloatArray,
+    design: _Design,
+    p0: int,
+    p1: int,
+    post: FloatArray,
+    der: _Derivatives,
+    own: list[str],
+) -> None:
+    """Add ``s̄ s̄ᵀ`` per answer (posterior mean of the item's own scores) to its item's block."""
+    a0, a1 = int(design.indptr[p0]), int(design.indptr[p1])
+    owner = np.repeat(np.arange(p1 - p0), np.diff(design.indptr[p0 : p1 + 1]))
+    step = max(1, 2_000_000 // design.n_quad)
+    n_items, m = acc.shape[0], len(own)
+    for b0 in range(a0, a1, step):
+        b1 = min(a1, b0 + step)
+        codes = design.codes[b0:b1]
+        w = post[owner[b0 - a0 : b1 - a0]]  # (answers, Q)
+        means: dict[str, FloatArray] = {}
+        if "a" in own or "d" in own:
+            wz = w * der.lz[codes]
+            means["d"] = wz.sum(axis=1)
+            means["a"] = wz @ design.theta
+        if "g" in own:
+            means["g"] = (w * der.lg[codes]).sum(axis=1)
+        items = codes >> 1
+        for x in range(m):
+            for y in range(x, m):
+                block = np.bincount(items, weights=means[own[x]] * means[own[y]], minlength=n_items)
+                acc[:, x, y] += block
+                if x != y:
+                    acc[:, y, x] += block
+
+
+def _final_pass(
+    design: _Design, s: _State, layout: _Layout, der: _Derivatives, method: Literal["full", "items"]
+) -> _Pass:
+    """E-step at the estimates, accumulating what the chosen SE method needs on the way."""
     theta = design.theta
     table = _answer_table(s, theta)
     log_w = _log_weights(theta, s.mean, s.variance)
     var_score = _variance_terms(theta, s.mean, s.variance)[1] if layout.var_free else None
-    m = len(der.score)
-    dim = size + 1
-    acc = np.zeros(dim * dim)
-    for p0, p1, _, post, _ in _posteriors(design, table, log_w):
-        counts = np.diff(design.indptr[p0 : p1 + 1])
-        for k in np.unique(counts):
-            people = np.flatnonzero(counts == k)
-            width = int(k) * m + int(var_score is not None)
-            batch = max(1, _SE_BATCH_CELLS // (width * max(width, design.n_quad)))
-            for b0 in range(0, len(people), batch):
-                sel = people[b0 : b0 + batch]
-                rows = design.indptr[p0 + sel][:, None] + np.arange(int(k))[None, :]
-                codes = design.codes[rows]  # (n, k)
-                items = codes >> 1
-                local = np.empty((len(sel), width, design.n_quad))
-                index = np.empty((len(sel), width), dtype=np.int64)
-                for j in range(m):
-                    local[:, j : int(k) * m : m, :] = der.score[j][codes]
-                    index[:, j : int(k) * m : m] = gidx[items, j]
-                if var_score is not None:
-                    local[:, -1, :] = var_score
-                    index[:, -1] = layout.off_v
-                w = post[sel]  # (n, Q)
-                mean = np.einsum("npq,nq->np", local, w)
-                local -= mean[:, :, None]
-                cov = np.matmul(local * w[:, None, :], local.transpose(0, 2, 1))
-                flat = index[:, :, None] * dim + index[:, None, :]
-                acc += np.bincount(flat.ravel(), weights=cov.ravel(), minlength=dim * dim)
-    return acc.reshape(dim, dim)
+    slots = _slot_names(layout.model)
+    own = [slots[j] for j in _own_slots(layout)]
+    counts = np.zeros((2 * design.n_items, design.n_quad))
+    nodes = np.zeros(design.n_quad)
+    loglik = 0.0
+    dim = layout.size + 1
+    full = np.zeros(dim * dim) if method == "full" else None
+    gidx = _global_index(layout, design.n_items)
+    means = np.zeros((design.n_items, len(own), len(own))) if method == "items" else None
+    global_cov = 0.0
+    for p0, p1, mat, post, ll in _posteriors(design, table, log_w):
+        counts += mat.T @ post
+        nodes += post.sum(axis=0)
+        loglik += ll
+        if full is not None:
+            _accumulate_full(full, design, p0, post, der, gidx, var_score, layout.off_v, dim)
+            continue
+        assert means is not None
+        _accumulate_answer_means(means, design, p0, p1, post, der, own)
+        if layout.model == "1PL":
+            score_a = np.asarray(mat @ der.score[slots.index("a")])  # Σ over the person's answers
+            mean_a = (score_a * post).sum(axis=1)
+            global_cov += float((((score_a - mean_a[:, None]) ** 2) * post).sum())
+        elif var_score is not None:
+            mean_v = post @ var_score
+            global_cov += float((((var_score[None, :] - mean_v[:, None]) ** 2) * post).sum())
+    e = _EStep(loglik=loglik, wrong=counts[0::2], right=counts[1::2], nodes=nodes)
+    return _Pass(
+        e=e,
+        full=None if full is None else full.reshape(dim, dim),
+        answer_means=means,
+        global_cov=global_cov,
+    )
 
 
 def _item_blocks(
-    design: _Design, s: _State, layout: _Layout, der: _Derivatives, e: _EStep
+    e: _EStep,
+    s: _State,
+    layout: _Layout,
+    der: _Derivatives,
+    answer_means: FloatArray,
+    global_cov: float,
+    theta: FloatArray,
 ) -> tuple[FloatArray, FloatArray | None]:
-    """Per free item, its own block of the observed information; and the global parameters' own block.
+    """Per free item, its own block of the observed information; and the global parameter's.
 
-    Returns
-    -------
-    tuple
-        ``(blocks, global_info)``: blocks of shape (n_free, m, m) over the item's own slots
-        (the intercept alone for the 1PL and Rasch), and the 1 × 1 information of the 1PL
-        slope or the Rasch variance (None otherwise).
+    ``I_ii = E[−H_ii] − Σ_{y,q} counts · s sᵀ + Σ_answers s̄ s̄ᵀ`` over the item's own
+    slots (the intercept alone for the 1PL and Rasch); the 1PL slope or the Rasch
+    variance gets its own 1 × 1 block (None otherwise).
     """
-    theta = design.theta
-    slots = _slot_names(layout.model)
-    own = [j for j, n in enumerate(slots) if not (n == "a" and layout.model == "1PL")]
+    own = _own_slots(layout)
     m = len(own)
-    n_items = design.n_items
-    table = _answer_table(s, theta)
-    log_w = _log_weights(theta, s.mean, s.variance)
-    # E[−H] and Σ_q counts · score scoreᵀ from the expected counts
-    info = np.zeros((n_items, m, m))
+    info = answer_means.copy()
     for x, j in enumerate(own):
         for y, k in enumerate(own):
-            key = (j, k) if j <= k else (k, j)
-            h = der.hess[key]
-            sj, sl = der.score[j], der.score[k]
-            info[:, x, y] = -((e.wrong * h[0::2]).sum(1) + (e.right * h[1::2]).sum(1))
-            info[:, x, y] -= (e.wrong * sj[0::2] * sl[0::2]).sum(1) + (
-                e.right * sj[1::2] * sl[1::2]
+            h = der.hess[(j, k) if j <= k else (k, j)]
+            sj, sk = der.score[j], der.score[k]
+            info[:, x, y] -= (e.wrong * h[0::2]).sum(1) + (e.right * h[1::2]).sum(1)
+            info[:, x, y] -= (e.wrong * sj[0::2] * sk[0::2]).sum(1) + (
+                e.right * sj[1::2] * sk[1::2]
             ).sum(1)
-    # + Σ_answers s̄ s̄ᵀ (posterior mean scores per answer)
     glob: FloatArray | None = None
-    g_e_h = 0.0
-    g_cov = 0.0
     if layout.model == "1PL":
-        ja = slots.index("a")
+        ja = _slot_names(layout.model).index("a")
         ha = der.hess[(ja, ja)]
-        g_e_h = float(-((e.wrong * ha[0::2]).sum() + (e.right * ha[1::2]).sum()))
+        glob = np.array(
+            [[-float((e.wrong * ha[0::2]).sum() + (e.right * ha[1::2]).sum()) - global_cov]]
+        )
     elif layout.var_free:
         _, _, hess = _variance_terms(theta, s.mean, s.variance)
-        g_e_h = -float(e.nodes @ hess)
-    var_score = _variance_terms(theta, s.mean, s.variance)[1] if layout.var_free else None
-    step = max(1, 2_000_000 // design.n_quad)
-    for p0, p1, mat, post, _ in _posteriors(design, table, log_w):
-        a0, a1 = int(design.indptr[p0]), int(design.indptr[p1])
-        owner = np.repeat(np.arange(p1 - p0), np.diff(design.indptr[p0 : p1 + 1]))
-        for b0 in range(a0, a1, step):
-            b1 = min(a1, b0 + step)
-            codes = design.codes[b0:b1]
-            w = post[owner[b0 - a0 : b1 - a0]]
-            means = [np.einsum("aq,aq->a", w, der.score[j][codes]) for j in own]
-            items = codes >> 1
-            for x in range(m):
-                for y in range(m):
-                    info[:, x, y] += np.bincount(
-                        items, weights=means[x] * means[y], minlength=n_items
-                    )
-        if layout.model == "1PL":
-            score_a = np.asarray(mat @ der.score[slots.index("a")])  # (persons, Q): Σ over answers
-            mean_a = (score_a * post).sum(1)
-            g_cov += float(((score_a - mean_a[:, None]) ** 2 * post).sum())
-        elif var_score is not None:
-            mean_v = post @ var_score
-            g_cov += float((((var_score[None, :] - mean_v[:, None]) ** 2) * post).sum())
-    if layout.model == "1PL" or layout.var_free:
-        glob = np.array([[g_e_h - g_cov]])
+        glob = np.array([[-float(e.nodes @ hess) - global_cov]])
+    assert info.shape[1] == m
     return info[layout.free], glob
 
 
@@ -985,32 +1056,29 @@ def _covariance(
     s: _State,
     layout: _Layout,
     priors: Priors,
-    e: _EStep,
     method: Literal["full", "items"],
-) -> FloatArray:
-    """Covariance of ``x`` (inverse observed information, with the prior's for MAP)."""
+) -> tuple[_EStep, FloatArray]:
+    """The E-step at the estimates and the covariance of ``x`` (inverse observed information + prior's)."""
     size = layout.size
     der = _derivatives(s, layout, design.theta)
     prior_info = _prior_information(s, layout, priors, size)
-    if method == "full":
+    done = _final_pass(design, s, layout, der, method)
+    e = done.e
+    if done.full is not None:
         gidx = _global_index(layout, design.n_items)
-        info = _expected_neg_hessian(e, der, gidx, layout, s, design.theta, size)
-        info -= _posterior_covariance_full(design, s, layout, der, gidx, size)
-        info = info[:size, :size] + prior_info
-        return _inverse(info)
-    blocks, glob = _item_blocks(design, s, layout, der, e)
+        info = _expected_neg_hessian(e, der, gidx, layout, s, design.theta, size) - done.full
+        return e, _inverse(info[:size, :size] + prior_info)
+    assert done.answer_means is not None
+    blocks, glob = _item_blocks(e, s, layout, der, done.answer_means, done.global_cov, design.theta)
     cov = np.zeros((size, size))
-    slots = _slot_names(layout.model)
-    own = [j for j, n in enumerate(slots) if not (n == "a" and layout.model == "1PL")]
-    gidx = _global_index(layout, design.n_items)[layout.free][:, own]  # (n_free, m)
+    gidx = _global_index(layout, design.n_items)[layout.free][:, _own_slots(layout)]  # (n_free, m)
     blocks = blocks + prior_info[gidx[:, :, None], gidx[:, None, :]]
-    inv = _inverse_blocks(blocks)
-    cov[gidx[:, :, None], gidx[:, None, :]] = inv
+    cov[gidx[:, :, None], gidx[:, None, :]] = _inverse_blocks(blocks)
     if glob is not None:
         gpos = 0 if layout.model == "1PL" else layout.off_v
         total = glob[0, 0] + prior_info[gpos, gpos]
         cov[gpos, gpos] = 1.0 / total if total > 0 else np.nan
-    return cov
+    return e, cov
 
 
 def _inverse(info: FloatArray) -> FloatArray:
@@ -1103,13 +1171,17 @@ def _check_range(value: Any) -> tuple[float, float]:
 
 
 def _start(
-    log: ResponseLog, layout: _Layout, fixed_pos: IntArray, fixed: ItemBank | None, priors: Priors
+    log: ResponseLog,
+    stats: pd.DataFrame,
+    layout: _Layout,
+    fixed_pos: IntArray,
+    fixed: ItemBank | None,
+    priors: Priors,
 ) -> _State:
     """Starting values: slope 1, intercepts from the p-values, c at the prior's mode (3PL)."""
     n_items = log.n_items
     mean = fixed.latent_mean if fixed is not None else 0.0
     variance = fixed.latent_variance if fixed is not None else 1.0
-    stats = log.item_stats()
     n = stats["n_answers"].to_numpy(dtype=np.float64)
     p = (np.nan_to_num(stats["p_correct"].to_numpy(dtype=np.float64)) * n + 0.5) / (n + 1.0)
     a = np.ones(n_items)
@@ -1129,8 +1201,7 @@ def _start(
     return _State(a=a, d=d, c=c, mean=mean, variance=variance)
 
 
-def _check_items(log: ResponseLog, free: IntArray, priors: Priors) -> None:
-    stats = log.item_stats()
+def _check_items(log: ResponseLog, stats: pd.DataFrame, free: IntArray, priors: Priors) -> None:
     n = stats["n_answers"].to_numpy()[free]
     p = stats["p_correct"].to_numpy()[free]
     ids = log.item_ids[free]
@@ -1285,11 +1356,12 @@ def calibrate(
     else:
         fixed_pos = np.full(log.n_items, -1, dtype=np.int64)
     free = np.flatnonzero(fixed_pos < 0).astype(np.int64)
-    _check_items(log, free, resolved)
+    stats = log.item_stats()
+    _check_items(log, stats, free, resolved)
     n_a = {"Rasch": 0, "1PL": 1 if len(free) else 0, "2PL": len(free), "3PL": len(free)}[model]
     layout = _Layout(model=model, free=free, n_a=n_a, var_free=model == "Rasch" and fixed is None)
     design = _build_design(log, n_quad, (lo, hi))
-    start = _start(log, layout, fixed_pos, fixed, resolved)
+    start = _start(log, stats, layout, fixed_pos, fixed, resolved)
 
     bar = _Progress(progress and sys.stderr.isatty(), model)
     try:
@@ -1306,18 +1378,7 @@ def calibrate(
     finally:
         bar.close()
     state = fit.state
-    final = _e_step(design, state)
-    if not math.isfinite(final.loglik):
-        raise CalibrationError("EM diverged: the final log-likelihood is not finite")
     _check_estimates(log, layout, state)
-    if not fit.converged:
-        warnings.warn(
-            f"EM stopped after {fit.n_iter} iterations (max_iter={max_iter}) before reaching "
-            f"tol={tol:g}: the last largest parameter change was {fit.last_change:.3g}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-
     method: Literal["full", "items", "none"]
     if se == "auto":
         small = (
@@ -1327,13 +1388,24 @@ def calibrate(
     else:
         method = se
     if method != "none" and layout.size:
-        cov = _covariance(design, state, layout, resolved, final, method)
+        # one pass at the estimates gives the final log-likelihood and the information
+        final, cov = _covariance(design, state, layout, resolved, method)
         se_a, se_b, se_c = _item_standard_errors(state, layout, cov)
         var_se = float(math.sqrt(cov[layout.off_v, layout.off_v])) if layout.var_free else math.nan
     else:
+        final = _e_step(design, state)
         nan = np.full(layout.n_free, np.nan)
         se_a, se_b, se_c, var_se = nan, nan, nan, math.nan
-    bank = _result_bank(log, layout, state, fixed, fixed_pos, se_a, se_b, se_c)
+    if not math.isfinite(final.loglik):
+        raise CalibrationError("EM diverged: the final log-likelihood is not finite")
+    if not fit.converged:
+        warnings.warn(
+            f"EM stopped after {fit.n_iter} iterations (max_iter={max_iter}) before reaching "
+            f"tol={tol:g}: the last largest parameter change was {fit.last_change:.3g}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    bank = _result_bank(log, stats, layout, state, fixed, fixed_pos, se_a, se_b, se_c)
     k = layout.size
     n_persons = design.n_persons
     loglik = final.loglik
@@ -1403,6 +1475,7 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
 
 def _result_bank(
     log: ResponseLog,
+    stats: pd.DataFrame,
     layout: _Layout,
     s: _State,
     fixed: ItemBank | None,
@@ -1411,7 +1484,6 @@ def _result_bank(
     se_b: FloatArray,
     se_c: FloatArray,
 ) -> ItemBank:
-    stats = log.item_stats()
     n_items = log.n_items
     a, d, c = s.a, s.d, s.c
     frame = pd.DataFrame(
