@@ -77,7 +77,7 @@ Method = Literal["EAP", "MAP", "MLE", "WLE"]
 METHODS: tuple[Method, ...] = ("EAP", "MAP", "MLE", "WLE")
 
 #: Persons per block of the grid computations (block × n_quad floats in memory).
-_GRID_BLOCK = 65_536
+_GRID_BLOCK = 16_384
 #: Answers per block of the Newton iterations.
 _ANSWER_BLOCK = 1 << 20
 #: Half-width of the quadrature grid, in prior standard deviations (mirt: ±6).
@@ -595,7 +595,7 @@ def leave_one_out(
     n_ans = int(al.indptr[-1])
     predictive = np.empty(n_ans)
     theta = np.empty(n_ans)
-    sub = 1 << 17
+    sub = 4096  # answers per step: the working arrays stay in cache
     for start, stop in blocks(al.indptr, max_persons=_GRID_BLOCK, max_answers=_ANSWER_BLOCK):
         ll = grid_loglik(al, start, stop, table)
         if person_groups is None or group_log_w is None:
@@ -605,14 +605,16 @@ def leave_one_out(
         post = normalize_rows(ll)
         lo, hi = int(al.indptr[start]), int(al.indptr[stop])
         local = np.repeat(np.arange(stop - start), np.diff(al.indptr[start : stop + 1]))
-        for s0 in range(lo, hi, sub):  # sub-blocks of answers bound the gathered arrays
-            s1 = min(hi, s0 + sub)
-            items = al.indices[s0:s1]
-            y = al.answers[s0:s1]
-            w = post[local[s0 - lo : s1 - lo]] * inv[2 * items + y]
-            den = w.sum(axis=1)
-            theta[s0:s1] = (w @ nodes) / den
-            predictive[s0:s1] = np.einsum("aq,aq->a", w, prob[items]) / den
+        codes = 2 * al.indices[lo:hi].astype(np.int64) + al.answers[lo:hi]
+        ones_nodes = np.stack([np.ones_like(nodes), nodes], axis=1)
+        for s0 in range(0, hi - lo, sub):  # sub-blocks of answers stay in cache
+            s1 = min(hi - lo, s0 + sub)
+            w = np.take(post, local[s0:s1], axis=0)
+            w *= np.take(inv, codes[s0:s1], axis=0)
+            den, num_theta = (w @ ones_nodes).T
+            w *= np.take(prob, codes[s0:s1] // 2, axis=0)
+            theta[lo + s0 : lo + s1] = num_theta / den
+            predictive[lo + s0 : lo + s1] = w.sum(axis=1) / den
     return LeaveOneOut(predictive=predictive, theta=theta)
 
 

@@ -424,12 +424,13 @@ def s_x2(
 
 
 # --------------------------------------------------------------------------- binned fit
-def _equal_count_bins(
+def equal_count_bins(
     items: npt.NDArray[np.int32], key: FloatArray, n_items: int, n_bins: IntArray
 ) -> IntArray:
     """Per answer, its bin among the answers to the same item: equal-count bins of ``key``."""
-    order = np.argsort(key, kind="stable")
-    order = order[np.argsort(items[order], kind="stable")]
+    lo, hi = float(np.min(key)), float(np.max(key))
+    scaled = (key - lo) / (hi - lo) if hi > lo else np.zeros_like(key)
+    order = np.argsort(items + 0.5 * scaled)  # one sort: by item, then by key within item
     counts = np.bincount(items, minlength=n_items)
     starts = np.cumsum(counts) - counts
     rank = np.empty(len(items), dtype=np.int64)
@@ -496,7 +497,7 @@ def binned_fit(
     bins_i = np.clip(n_i // min_per_bin, 0, n_bins).astype(np.int64)
     usable = bins_i >= 2
     bins_i = np.maximum(bins_i, 1)
-    cell = _equal_count_bins(items, loo.theta, k, bins_i) + items.astype(np.int64) * n_bins
+    cell = equal_count_bins(items, loo.theta, k, bins_i) + items.astype(np.int64) * n_bins
     size = k * n_bins
     y = al.answers.astype(np.float64)
     pi = loo.predictive
