@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pixirt import rules
 from pixirt.cat.capacity import reward
@@ -270,3 +272,34 @@ def test_minimum_success_rate_puts_easy_enough_challenges_first(structure):
     assert meets.any() and not meets.all()
     assert set(easy[: meets.sum()].tolist()) == set(np.flatnonzero(meets).tolist())
     assert easy.tolist() != best.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_ranking_equals_a_full_stable_sort_with_ties_and_small_pools(data):
+    n_items = data.draw(st.integers(1, 25))
+    a = data.draw(st.lists(st.sampled_from([0.5, 1.0, 1.5]), min_size=n_items, max_size=n_items))
+    b = data.draw(st.lists(st.sampled_from([-1.0, 0.0, 1.0]), min_size=n_items, max_size=n_items))
+    bank = ItemBank.from_frame(
+        pd.DataFrame(
+            {
+                "item_id": [f"i{k}" for k in range(n_items)],
+                "a": a,
+                "b": b,
+                "competence": "1.1",
+                "tube": "t",
+            }
+        )
+    )
+    structure = BankStructure.from_bank(bank)
+    n = data.draw(st.integers(1, 4))
+    pool = np.array(
+        data.draw(st.lists(st.booleans(), min_size=n * n_items, max_size=n * n_items))
+    ).reshape(n, n_items)
+    theta = np.array(data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5]), min_size=n, max_size=n)))
+    top_n = data.draw(st.integers(1, 7))
+    got = rank_by_information(theta, structure, pool, top_n=top_n)
+    for r in range(n):
+        info = np.where(pool[r], reward(theta[r], structure.a, structure.b), -np.inf)
+        order = [int(i) for i in np.argsort(-info, kind="stable") if pool[r, i]][:top_n]
+        assert got[r].tolist() == order + [-1] * (top_n - len(order))

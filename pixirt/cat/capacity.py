@@ -139,9 +139,12 @@ def probability(theta: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike) -> Flo
     numpy.ndarray
         The probability, computed with Pix's formula.
     """
-    z = np.multiply(a, np.subtract(b, theta, dtype=np.float64), dtype=np.float64)
+    z = np.asarray(np.multiply(a, np.subtract(b, theta, dtype=np.float64), dtype=np.float64))
     with np.errstate(over="ignore"):
-        return np.asarray(1.0 / (1.0 + np.exp(z)), dtype=np.float64)
+        np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=z)
+    return z
 
 
 def reward(theta: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
@@ -157,8 +160,12 @@ def reward(theta: npt.ArrayLike, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArr
     numpy.ndarray
         The information, computed exactly as Pix's ``getReward``.
     """
-    p = probability(theta, a, b)
-    return np.asarray(p * (1.0 - p) * np.square(np.asarray(a, dtype=np.float64)), dtype=np.float64)
+    a_ = np.asarray(a, dtype=np.float64)
+    p = probability(theta, a_, b)
+    out = np.subtract(1.0, p)  # in place from here: same operations, fewer temporaries
+    out *= p
+    out *= np.square(a_)
+    return out
 
 
 def answer_log_likelihood(

@@ -332,14 +332,19 @@ def candidate_pool(
         forced = np.isin(
             np.asarray(structure.competences, dtype=object), list(rules.forced_competences)
         )
-        left = forced[None, :] & ~state.seen_competences
+        left: BoolArray = np.asarray(forced[None, :] & ~state.seen_competences, dtype=bool)
         use = warm & left.any(axis=1)
         pool = np.where(use[:, None], pool & left[:, structure.competence], pool)
     if rules.challenges_between_same_competence > 0 and state.recent_competences.shape[1]:
         recent = state.recent_competences[:, -rules.challenges_between_same_competence :]
-        blocked = (structure.competence[None, :, None] == recent[:, None, :]).any(axis=2)
+        n_comp = len(structure.competences)
+        recent_mask = np.zeros((recent.shape[0], n_comp + 1), dtype=bool)  # last column: "none"
+        rows = np.repeat(np.arange(recent.shape[0]), recent.shape[1])
+        recent_mask[rows, np.where(recent < 0, n_comp, recent).ravel()] = True
+        blocked = recent_mask[:, structure.competence]
         kept = pool & ~blocked
-        pool = np.where(kept.any(axis=1)[:, None], kept, pool)
+        has: BoolArray = np.asarray(kept.any(axis=1), dtype=bool)
+        pool = np.where(has[:, None], kept, pool)
     return np.asarray(pool, dtype=bool)
 
 
@@ -376,19 +381,41 @@ def rank_by_information(
     rew = reward(theta, structure.a[None, :], structure.b[None, :])
     rew = np.where(pool, rew, -np.inf)
     if minimum_success_rate is None:
-        order = np.argsort(-rew, axis=1, kind="stable")
+        order = _stable_top(-rew, top_n)
     else:
         rate = np.broadcast_to(np.asarray(minimum_success_rate, dtype=np.float64), theta.shape[:1])[
             :, None
         ]
         meets = (probability(theta, structure.a[None, :], structure.b[None, :]) >= rate) & pool
         order = np.lexsort((-rew, ~meets), axis=-1)
-    top = order[:, :top_n].astype(np.int64)
-    allowed = np.take_along_axis(pool, top, axis=1)
+    order = np.asarray(order[:, :top_n], dtype=np.int64)
+    found = order >= 0
+    top = np.where(found, order, 0)
+    allowed = np.take_along_axis(pool, top, axis=1) & found
     top = np.where(allowed, top, -1)
     if top.shape[1] < top_n:
         top = np.pad(top, ((0, 0), (0, top_n - top.shape[1])), constant_values=-1)
     return top
+
+
+def _stable_top(key: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    """Column indices of the ``k`` smallest finite keys per row, ordered as a stable sort would.
+
+    Equivalent to ``np.argsort(key, axis=1, kind="stable")[:, :k]`` (ties keep column
+    order) with −1 in place of the columns whose key is +inf, in ``k`` passes of
+    ``argmin`` (which returns the first of equal values) instead of a full sort.
+    """
+    work = np.array(key, dtype=np.float64, copy=True)
+    n = work.shape[0]
+    rows = np.arange(n)
+    out = np.full((n, k), -1, dtype=np.intp)
+    for j in range(min(k, work.shape[1])):
+        col = np.argmin(work, axis=1)
+        best = work[rows, col]
+        ok = best < np.inf
+        out[ok, j] = col[ok]
+        work[rows, col] = np.inf
+    return out
 
 
 def pick_probabilities(pick_probability: float, n: int) -> FloatArray:
