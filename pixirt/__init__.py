@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from pixirt import models
+from pixirt import models, rules
 from pixirt.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -41,4 +41,5 @@ __all__ = [
     "__version__",
     "models",
     "read_responses",
+    "rules",
 ]

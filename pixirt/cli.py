@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     bank.add_argument("--seed", type=int, default=0)
     bank.add_argument("--out", required=True, help="bank file (.csv, .parquet or .json)")
     bank.set_defaults(func=_cmd_bank)
+
+    from pixirt.calibration.calibrate_cli import add_calibrate_parser
+    from pixirt.cat.scoring_cli import add_score_parser
+
+    add_calibrate_parser(sub)
+    add_score_parser(sub)
     return parser
 
 
