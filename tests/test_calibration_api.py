@@ -442,3 +442,22 @@ def test_cli_reports_non_convergence_with_status_1(
     assert "warning" in capsys.readouterr().err
     bank = ItemBank.read(tmp_path / "b.csv")
     assert bank.model == "Rasch" and list(bank.to_frame()["n_answers"]) == [4, 3]
+
+
+# --------------------------------------------------------------------------- E-step paths
+
+
+@pytest.mark.parametrize(("model", "se"), [("Rasch", "full"), ("1PL", "items"), ("2PL", "items")])
+def test_dense_and_sparse_e_steps_agree(
+    monkeypatch: pytest.MonkeyPatch, model: str, se: str
+) -> None:
+    """Dense chunks (BLAS) and sparse chunks (CSR products) compute the same sums."""
+    sim = simulate_answers(_small_bank(40, 9), 3_000, answers_per_person=20, seed=10)  # density 0.5
+    dense = calibrate(sim.log, model, tol=1e-8, progress=False, se=se)  # type: ignore[arg-type]
+    monkeypatch.setattr("pixirt.calibration.em._DENSE_MIN_DENSITY", 2.0)  # never dense
+    sparse = calibrate(sim.log, model, tol=1e-8, progress=False, se=se)  # type: ignore[arg-type]
+    assert dense.loglik == pytest.approx(sparse.loglik, abs=1e-8)
+    one, two = dense.to_frame(), sparse.to_frame()
+    for col in ("a", "b", "se_a", "se_b"):
+        np.testing.assert_allclose(one[col], two[col], rtol=1e-8, atol=1e-10)
+    assert dense.latent_variance == pytest.approx(sparse.latent_variance, rel=1e-10)

@@ -65,7 +65,9 @@ IntArray = npt.NDArray[np.int64]
 Accelerate = Literal["squarem", "none"]
 SEMethod = Literal["auto", "full", "items", "none"]
 
-_CHUNK_CELLS = 4_000_000  # persons × nodes per E-step chunk (32 MB of float64)
+_CHUNK_CELLS = 4_000_000  # persons × nodes (or items) per E-step chunk (32 MB of float64)
+_DENSE_MIN_DENSITY = 0.25  # a chunk at least this dense uses dense BLAS products
+_DENSE_CACHE_BYTES = 512 * 2**20  # most memory held by dense chunks
 _SE_BATCH_CELLS = 3_000_000  # local score cells per batch in the full information
 _FULL_SE_MAX_PARAMS = 3_000  # 'auto' uses the full information up to this many parameters...
 _FULL_SE_MAX_COST = 1.0e10  # ... and this many multiply-adds for the posterior covariances
@@ -81,49 +83,107 @@ _DIVERGED = 100.0  # |a| or |b| beyond this: the estimate is running off to infi
 
 
 @dataclass(frozen=True, slots=True)
+class _Chunk:
+    """A block of persons and their answers, sparse or dense.
+
+    Sparse: ``sparse`` is the CSR incidence persons × answer codes (``2·item + correct``)
+    built on the log's arrays (no copy). Dense (when the block is dense enough for BLAS
+    to beat the sparse products): ``right`` (1 where answered right) and ``seen`` (1
+    where answered; None when every cell is answered), persons × items.
+    """
+
+    p0: int
+    p1: int
+    sparse: Any
+    right: FloatArray | None
+    seen: FloatArray | None
+
+    def gather(self, table: FloatArray) -> FloatArray:
+        """``Σ`` over each person's answers of ``table[code]``, shape (persons, nodes)."""
+        if self.right is None:
+            return np.asarray(self.sparse @ table)
+        t0, t1 = table[0::2], table[1::2]
+        out = self.right @ (t1 - t0)
+        if self.seen is None:
+            out += t0.sum(axis=0)
+        else:
+            out += self.seen @ t0
+        return np.asarray(out, dtype=np.float64)
+
+    def scatter(self, post: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Posterior mass of the persons who answered each item wrong and right, (items, nodes) each."""
+        if self.right is None:
+            both = np.asarray(self.sparse.T @ post)
+            return both[0::2], both[1::2]
+        right = self.right.T @ post
+        total = post.sum(axis=0)[None, :] if self.seen is None else self.seen.T @ post
+        return total - right, right
+
+
+@dataclass(frozen=True, slots=True)
 class _Design:
-    """The answered cells, in the form the E-step uses (views on the log's arrays)."""
+    """The answered cells, chunked by persons, in the form the E-step uses."""
 
     n_items: int
     n_quad: int
     theta: FloatArray  # quadrature nodes
     codes: npt.NDArray[np.int32]  # 2 · item + correct, one per answer
     indptr: IntArray  # persons with at least one answer
-    chunks: tuple[tuple[int, int], ...]  # person ranges
-    ones: FloatArray  # CSR data (1.0), shared by all chunks
+    chunks: tuple[_Chunk, ...]
 
     @property
     def n_persons(self) -> int:
         return len(self.indptr) - 1
 
-    def chunk_matrix(self, p0: int, p1: int) -> Any:
-        a0, a1 = int(self.indptr[p0]), int(self.indptr[p1])
-        local = (self.indptr[p0 : p1 + 1] - a0).astype(
-            np.int32 if a1 - a0 < 2**31 - 1 else np.int64
-        )
-        return sp.csr_matrix(
-            (self.ones[: a1 - a0], self.codes[a0:a1], local),
-            shape=(p1 - p0, 2 * self.n_items),
-            copy=False,
-        )
-
 
 def _build_design(log: ResponseLog, n_quad: int, theta_range: tuple[float, float]) -> _Design:
+    """Chunk the persons: at most ``_CHUNK_CELLS`` persons × nodes (or × items when dense).
+
+    A chunk whose density reaches ``_DENSE_MIN_DENSITY`` is held as dense 0/1 matrices
+    while they fit in ``_DENSE_CACHE_BYTES`` (one dense BLAS product then replaces a
+    sparse one ~10 times slower per cell); the others stay sparse.
+    """
     counts = np.diff(log.indptr)
     indptr = np.concatenate([[0], np.cumsum(counts[counts > 0])]).astype(np.int64)
     codes = (log.indices.astype(np.int32) * 2 + log.answers).astype(np.int32)
-    n_p = len(indptr) - 1
-    step = max(1, _CHUNK_CELLS // n_quad)
-    chunks = tuple((s, min(n_p, s + step)) for s in range(0, n_p, step))
-    longest = max((int(indptr[e] - indptr[s]) for s, e in chunks), default=0)
+    n_p, n_items = len(indptr) - 1, log.n_items
+    dense_mode = n_p > 0 and len(codes) >= _DENSE_MIN_DENSITY * n_p * n_items
+    width = max(n_quad, n_items) if dense_mode else n_quad
+    step = max(1, _CHUNK_CELLS // width)
+    bounds = [(s, min(n_p, s + step)) for s in range(0, n_p, step)]
+    longest = max((int(indptr[e] - indptr[s]) for s, e in bounds), default=0)
+    ones = np.ones(longest)
+    budget = _DENSE_CACHE_BYTES
+    chunks = []
+    for p0, p1 in bounds:
+        a0, a1 = int(indptr[p0]), int(indptr[p1])
+        cells = (p1 - p0) * n_items
+        full = a1 - a0 == cells
+        need = cells * 8 * (1 if full else 2)
+        if dense_mode and a1 - a0 >= _DENSE_MIN_DENSITY * cells and need <= budget:
+            budget -= need
+            rows = np.repeat(np.arange(p1 - p0), np.diff(indptr[p0 : p1 + 1]))
+            items = codes[a0:a1] >> 1
+            right = np.zeros((p1 - p0, n_items))
+            right[rows, items] = codes[a0:a1] & 1
+            seen = None
+            if not full:
+                seen = np.zeros((p1 - p0, n_items))
+                seen[rows, items] = 1.0
+            chunks.append(_Chunk(p0, p1, None, right, seen))
+            continue
+        local = (indptr[p0 : p1 + 1] - a0).astype(np.int32 if a1 - a0 < 2**31 - 1 else np.int64)
+        mat = sp.csr_matrix(
+            (ones[: a1 - a0], codes[a0:a1], local), shape=(p1 - p0, 2 * n_items), copy=False
+        )
+        chunks.append(_Chunk(p0, p1, mat, None, None))
     return _Design(
-        n_items=log.n_items,
+        n_items=n_items,
         n_quad=n_quad,
         theta=np.linspace(theta_range[0], theta_range[1], n_quad),
         codes=codes,
         indptr=indptr,
-        chunks=chunks,
-        ones=np.ones(longest),
+        chunks=tuple(chunks),
     )
 
 
@@ -269,31 +329,33 @@ class _EStep:
 
 def _posteriors(
     design: _Design, table: FloatArray, log_w: FloatArray
-) -> Iterator[tuple[int, int, Any, FloatArray, float]]:
-    """Per chunk: ``(p0, p1, A, posterior, loglik)``; posteriors normalized in log space."""
-    for p0, p1 in design.chunks:
-        mat = design.chunk_matrix(p0, p1)
-        post = np.asarray(mat @ table)
+) -> Iterator[tuple[_Chunk, FloatArray, float]]:
+    """Per chunk: ``(chunk, posterior, loglik)``; posteriors normalized in log space."""
+    for chunk in design.chunks:
+        post = chunk.gather(table)
         post += log_w
         top = post.max(axis=1)
         post -= top[:, None]
         np.exp(post, out=post)
         total = post.sum(axis=1)
         post /= total[:, None]
-        yield p0, p1, mat, post, float(np.sum(top + np.log(total)))
+        yield chunk, post, float(np.sum(top + np.log(total)))
 
 
 def _e_step(design: _Design, s: _State) -> _EStep:
     table = _answer_table(s, design.theta)
     log_w = _log_weights(design.theta, s.mean, s.variance)
-    counts = np.zeros((2 * design.n_items, design.n_quad))
+    wrong = np.zeros((design.n_items, design.n_quad))
+    right = np.zeros((design.n_items, design.n_quad))
     nodes = np.zeros(design.n_quad)
     loglik = 0.0
-    for _, _, mat, post, ll in _posteriors(design, table, log_w):
-        counts += mat.T @ post
+    for chunk, post, ll in _posteriors(design, table, log_w):
+        w, r = chunk.scatter(post)
+        wrong += w
+        right += r
         nodes += post.sum(axis=0)
         loglik += ll
-    return _EStep(loglik=loglik, wrong=counts[0::2], right=counts[1::2], nodes=nodes)
+    return _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes)
 
 
 # =========================================================================== M-step
@@ -937,32 +999,53 @@ def _accumulate_full(
 def _accumulate_answer_means(
     acc: FloatArray,
     design: _Design,
-    p0: int,
-    p1: int,
+    chunk: _Chunk,
     post: FloatArray,
     der: _Derivatives,
     own: list[str],
 ) -> None:
     """Add ``s̄ s̄ᵀ`` per answer (posterior mean of the item's own scores) to its item's block."""
+    m = len(own)
+    if chunk.right is not None:  # dense: the means of every cell by BLAS, kept where answered
+        wrong = (1.0 - chunk.right) if chunk.seen is None else (chunk.seen - chunk.right)
+        means: dict[str, FloatArray] = {}
+        for name, table, weight in (
+            ("d", der.lz, post),
+            ("a", der.lz, post * design.theta),
+            ("g", der.lg, post),
+        ):
+            if name in own:
+                means[name] = chunk.right * (weight @ table[1::2].T) + wrong * (
+                    weight @ table[0::2].T
+                )
+        for x in range(m):
+            for y in range(x, m):
+                block = (means[own[x]] * means[own[y]]).sum(axis=0)
+                acc[:, x, y] += block
+                if x != y:
+                    acc[:, y, x] += block
+        return
+    p0, p1 = chunk.p0, chunk.p1
     a0, a1 = int(design.indptr[p0]), int(design.indptr[p1])
     owner = np.repeat(np.arange(p1 - p0), np.diff(design.indptr[p0 : p1 + 1]))
     step = max(1, 2_000_000 // design.n_quad)
-    n_items, m = acc.shape[0], len(own)
+    n_items = acc.shape[0]
     for b0 in range(a0, a1, step):
         b1 = min(a1, b0 + step)
         codes = design.codes[b0:b1]
         w = post[owner[b0 - a0 : b1 - a0]]  # (answers, Q)
-        means: dict[str, FloatArray] = {}
+        per_answer: dict[str, FloatArray] = {}
         if "a" in own or "d" in own:
             wz = w * der.lz[codes]
-            means["d"] = wz.sum(axis=1)
-            means["a"] = wz @ design.theta
+            per_answer["d"] = wz.sum(axis=1)
+            per_answer["a"] = wz @ design.theta
         if "g" in own:
-            means["g"] = (w * der.lg[codes]).sum(axis=1)
+            per_answer["g"] = (w * der.lg[codes]).sum(axis=1)
         items = codes >> 1
         for x in range(m):
             for y in range(x, m):
-                block = np.bincount(items, weights=means[own[x]] * means[own[y]], minlength=n_items)
+                weights = per_answer[own[x]] * per_answer[own[y]]
+                block = np.bincount(items, weights=weights, minlength=n_items)
                 acc[:, x, y] += block
                 if x != y:
                     acc[:, y, x] += block
@@ -978,7 +1061,8 @@ def _final_pass(
     var_score = _variance_terms(theta, s.mean, s.variance)[1] if layout.var_free else None
     slots = _slot_names(layout.model)
     own = [slots[j] for j in _own_slots(layout)]
-    counts = np.zeros((2 * design.n_items, design.n_quad))
+    wrong = np.zeros((design.n_items, design.n_quad))
+    right = np.zeros((design.n_items, design.n_quad))
     nodes = np.zeros(design.n_quad)
     loglik = 0.0
     dim = layout.size + 1
@@ -986,23 +1070,25 @@ def _final_pass(
     gidx = _global_index(layout, design.n_items)
     means = np.zeros((design.n_items, len(own), len(own))) if method == "items" else None
     global_cov = 0.0
-    for p0, p1, mat, post, ll in _posteriors(design, table, log_w):
-        counts += mat.T @ post
+    for chunk, post, ll in _posteriors(design, table, log_w):
+        w, r = chunk.scatter(post)
+        wrong += w
+        right += r
         nodes += post.sum(axis=0)
         loglik += ll
         if full is not None:
-            _accumulate_full(full, design, p0, post, der, gidx, var_score, layout.off_v, dim)
+            _accumulate_full(full, design, chunk.p0, post, der, gidx, var_score, layout.off_v, dim)
             continue
         assert means is not None
-        _accumulate_answer_means(means, design, p0, p1, post, der, own)
+        _accumulate_answer_means(means, design, chunk, post, der, own)
         if layout.model == "1PL":
-            score_a = np.asarray(mat @ der.score[slots.index("a")])  # Σ over the person's answers
+            score_a = chunk.gather(der.score[slots.index("a")])  # Σ over the person's answers
             mean_a = (score_a * post).sum(axis=1)
             global_cov += float((((score_a - mean_a[:, None]) ** 2) * post).sum())
         elif var_score is not None:
             mean_v = post @ var_score
             global_cov += float((((var_score[None, :] - mean_v[:, None]) ** 2) * post).sum())
-    e = _EStep(loglik=loglik, wrong=counts[0::2], right=counts[1::2], nodes=nodes)
+    e = _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes)
     return _Pass(
         e=e,
         full=None if full is None else full.reshape(dim, dim),
@@ -1456,7 +1542,7 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
     if wild.any():
         shown = ", ".join(
             f"{i!r} (a={x:.3g}, b={y:.3g})"
-            for i, x, y in zip(ids[wild][:5], a[wild][:5], b[wild][:5], strict=True)
+            for i, x, y in zip(ids[wild][:5].tolist(), a[wild][:5], b[wild][:5], strict=True)
         )
         raise CalibrationError(
             f"estimates diverge for {int(wild.sum())} item(s): {shown}; they carry too little "
@@ -1465,7 +1551,8 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
     negative = a <= 0
     if negative.any():
         shown = ", ".join(
-            f"{i!r} (a={x:.3g})" for i, x in zip(ids[negative][:5], a[negative][:5], strict=True)
+            f"{i!r} (a={x:.3g})"
+            for i, x in zip(ids[negative][:5].tolist(), a[negative][:5], strict=True)
         )
         raise CalibrationError(
             f"{int(negative.sum())} item(s) have a non-positive discrimination: {shown}; they "
