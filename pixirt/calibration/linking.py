@@ -171,7 +171,7 @@ class LinkingResult:
         """A few lines: method, constants, anchors and drifted items."""
         shown = ", ".join(map(str, self.drifted[:10])) + (", …" if len(self.drifted) > 10 else "")
         return (
-            f"{self.method} linking: θ_ref = {self.A:.4f} θ_new + {self.B:+.4f}\n"
+            f"{self.method} linking: θ_ref = {self.A:.4f} θ_new {'+' if self.B >= 0 else '−'} {abs(self.B):.4f}\n"
             f"common items: {len(self.common)}, anchors used: {len(self.anchors)} "
             f"({self.rounds} round(s))\n"
             f"drifted (|Δb| > {self.b_threshold:g} or |log a ratio| > {self.a_threshold:g}): "
