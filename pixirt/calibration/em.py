@@ -457,31 +457,61 @@ def _prior_value(
 
 
 def _add_prior_terms(
-    t: _ItemTerms, a: FloatArray, d: FloatArray, c: FloatArray, priors: Priors, slope_prior: bool
+    t: _ItemTerms,
+    a: FloatArray,
+    d: FloatArray,
+    c: FloatArray,
+    priors: Priors,
+    slope_prior: bool,
+    m: int,
 ) -> _ItemTerms:
-    """Add the log-prior's gradient and a positive curvature (Gauss–Newton) to the item terms."""
+    """Add the log-prior's value, gradient and curvature to the item terms.
+
+    The curvature is the prior's exact negative Hessian (quadratic convergence) for the
+    items where the total stays positive definite, else its Gauss–Newton part (always
+    positive), so every step is an ascent direction.
+    """
     obj, g_a, g_d, g_g = t.obj.copy(), t.g_a.copy(), t.g_d.copy(), t.g_g.copy()
-    i_aa, i_ad, i_dd, i_gg = t.i_aa.copy(), t.i_ad.copy(), t.i_dd.copy(), t.i_gg.copy()
+    exact = [t.i_aa.copy(), t.i_ad.copy(), t.i_dd.copy()]
+    gauss = [t.i_aa.copy(), t.i_ad.copy(), t.i_dd.copy()]
+    i_gg = t.i_gg.copy()
     if priors.a_lognormal is not None and slope_prior:
-        v, g1, _ = _priors.lognormal_terms(a, priors.a_lognormal)
+        v, g1, h1 = _priors.lognormal_terms(a, priors.a_lognormal)
         obj += v
         g_a += g1
-        i_aa += 1.0 / (priors.a_lognormal[1] ** 2 * a**2)
+        exact[0] -= h1
+        gauss[0] += 1.0 / (priors.a_lognormal[1] ** 2 * a**2)
     if priors.b_normal is not None:
-        v, ga, gd, _, _, _ = _priors.normal_b_terms(a, d, priors.b_normal)
+        v, ga, gd, h_aa, h_ad, h_dd = _priors.normal_b_terms(a, d, priors.b_normal)
         obj += v
         g_a += ga
         g_d += gd
+        exact[0] -= h_aa
+        exact[1] -= h_ad
+        exact[2] -= h_dd
         inv = 1.0 / priors.b_normal[1] ** 2
         db_da, db_dd = d / a**2, -1.0 / a
-        i_aa += inv * db_da**2
-        i_ad += inv * db_da * db_dd
-        i_dd += inv * db_dd**2
+        gauss[0] += inv * db_da**2
+        gauss[1] += inv * db_da * db_dd
+        gauss[2] += inv * db_dd**2
     if priors.c_beta is not None:
         v, g1, h1 = _priors.beta_c_terms(c, priors.c_beta)
         obj += v
         g_g += g1
         i_gg += np.maximum(-h1, 0.0)
+    e_aa, e_ad, e_dd = exact
+    if m == 1:
+        good = e_dd > 0
+    else:
+        good = (e_aa > 0) & (e_aa * e_dd - e_ad**2 > 0)
+        if m == 3:
+            det3 = (
+                e_aa * (e_dd * i_gg - t.i_dg**2)
+                - e_ad * (e_ad * i_gg - t.i_dg * t.i_ag)
+                + t.i_ag * (e_ad * t.i_dg - e_dd * t.i_ag)
+            )
+            good &= det3 > 0
+    i_aa, i_ad, i_dd = (np.where(good, x, y) for x, y in zip(exact, gauss, strict=True))
     return replace(
         t, obj=obj, g_a=g_a, g_d=g_d, g_g=g_g, i_aa=i_aa, i_ad=i_ad, i_dd=i_dd, i_gg=i_gg
     )
@@ -521,60 +551,72 @@ def _cap(step: FloatArray) -> FloatArray:
 def _m_step_items(
     s: _State, layout: _Layout, e: _EStep, theta: FloatArray, priors: Priors
 ) -> _State:
-    """Maximize each free item's expected complete-data log-likelihood (+ log-prior)."""
+    """Maximize each free item's expected complete-data log-likelihood (+ log-prior).
+
+    Newton–Fisher steps with per-item step halving; an item leaves the active set once
+    its step falls below ``_NEWTON_TOL`` (the 1PL's items stay together: they share a).
+    """
     f = layout.free
     if not len(f):
         return s
-    right, wrong = e.right[f], e.wrong[f]
+    right_all, wrong_all = e.right[f], e.wrong[f]
     a, d = s.a[f].copy(), s.d[f].copy()
     gamma = _logit(s.c[f]) if layout.has_gamma else None
     c = expit(gamma) if gamma is not None else s.c[f].copy()
     per_item_slope = layout.model in ("2PL", "3PL")
     common = layout.model == "1PL"
     m = {"Rasch": 1, "1PL": 2, "2PL": 2, "3PL": 3}[layout.model]
-
-    def total(a_: FloatArray, d_: FloatArray, c_: FloatArray) -> FloatArray:
-        obj = _objective(a_, d_, c_, theta, right, wrong) + _prior_value(
-            a_, d_, c_, priors, per_item_slope
-        )
-        return np.asarray(np.where(np.isnan(obj), -np.inf, obj), dtype=np.float64)
-
+    active = np.arange(len(f))
     for _ in range(_NEWTON_MAX):
+        right, wrong = right_all[active], wrong_all[active]
+        a_, d_, c_ = a[active], d[active], c[active]
+        g_ = gamma[active] if gamma is not None else None
         terms = _add_prior_terms(
-            _item_terms(a, d, c, theta, right, wrong, layout.has_gamma),
-            a,
-            d,
-            c,
+            _item_terms(a_, d_, c_, theta, right, wrong, layout.has_gamma),
+            a_,
+            d_,
+            c_,
             priors,
             per_item_slope,
+            m,
         )
         if common:
-            step_a, step_d = _common_slope_step(terms, a[0], priors)
-            step = np.stack([np.full(len(a), step_a), step_d], -1)
+            step_a, step_d = _common_slope_step(terms, a_[0], priors)
+            step = np.stack([np.full(len(a_), step_a), step_d], -1)
             biggest = float(np.max(np.abs(step)))
             step = step * min(1.0, _STEP_CAP / max(biggest, 1e-300))
+            old = np.asarray([terms.obj.sum() + _common_prior(a_[0], priors)])
         else:
             step = _cap(_solve_items(terms, m))
-        old = (
-            terms.obj if not common else np.asarray([terms.obj.sum() + _common_prior(a[0], priors)])
-        )
+            old = terms.obj
         factor = np.ones(len(old))
         done = np.zeros(len(old), dtype=bool)
         for _h in range(_MAX_HALVINGS):
-            fac = factor if not common else np.full(len(a), factor[0])
-            new_a, new_d, _, new_c = _apply(layout.model, a, d, gamma, c, step, fac)
-            obj = total(new_a, new_d, new_c)
+            fac = factor if not common else np.full(len(a_), factor[0])
+            new_a, new_d, _, new_c = _apply(layout.model, a_, d_, g_, c_, step, fac)
+            obj = _objective(new_a, new_d, new_c, theta, right, wrong) + _prior_value(
+                new_a, new_d, new_c, priors, per_item_slope
+            )
+            obj = np.where(np.isnan(obj), -np.inf, obj)
             if common:
                 obj = np.asarray([obj.sum() + _common_prior(new_a[0], priors)])
-            ok = obj >= old - 1e-12 * np.maximum(1.0, np.abs(old))
-            done |= ok
+            done |= obj >= old - 1e-12 * np.maximum(1.0, np.abs(old))
             if done.all():
                 break
             factor = np.where(done, factor, 0.5 * factor)
         factor = np.where(done, factor, 0.0)
-        fac = factor if not common else np.full(len(a), factor[0])
-        a, d, gamma, c = _apply(layout.model, a, d, gamma, c, step, fac)
-        if float(np.max(np.abs(step * fac[:, None]))) < _NEWTON_TOL:
+        fac = factor if not common else np.full(len(a_), factor[0])
+        new_a, new_d, new_g, new_c = _apply(layout.model, a_, d_, g_, c_, step, fac)
+        a[active], d[active], c[active] = new_a, new_d, new_c
+        if gamma is not None and new_g is not None:
+            gamma[active] = new_g
+        moved = np.max(np.abs(step * fac[:, None]), axis=1)
+        if common:
+            if float(moved.max()) < _NEWTON_TOL:
+                break
+            continue
+        active = active[moved >= _NEWTON_TOL]
+        if not len(active):
             break
     out_a, out_d, out_c = s.a.copy(), s.d.copy(), s.c.copy()
     out_a[f], out_d[f], out_c[f] = a, d, c
@@ -1555,8 +1597,9 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
             for i, x in zip(ids[negative][:5].tolist(), a[negative][:5], strict=True)
         )
         raise CalibrationError(
-            f"{int(negative.sum())} item(s) have a non-positive discrimination: {shown}; they "
-            "measure against the others (check the answer key) and cannot go in a bank: drop them"
+            f"{int(negative.sum())} item(s) have a non-positive discrimination: {shown}; a bank "
+            "needs a > 0: check their answer key, drop them, or use priors='default' (its "
+            "log-normal prior keeps a > 0)"
         )
 
 
