@@ -147,3 +147,18 @@ def test_bad_input_names_the_field() -> None:
         with pytest.raises(DataError) as err:
             call()
         assert err.value.field == field
+
+
+def test_drift_needs_both_size_and_significance_when_standard_errors_exist() -> None:
+    ref = reference_bank(n=15, seed=5)
+    frame = on_new_scale(ref, 1.0, 0.0).to_frame()
+    frame.loc[4, "b"] += 0.5  # above the 0.3 threshold ...
+    frame.loc[4, "se_b"] = 1.0  # ... but well within its estimation error
+    frame.loc[6, "b"] += 0.25  # significant (se 0.05) but below the size threshold
+    new = ItemBank.from_frame(frame)
+    result = link(ref, new)
+    assert result.drifted == []
+    q4 = result.drift.loc["q4"]
+    assert q4["delta_b"] > 0.3 and 0 < q4["z_b"] < 1.0  # 0.4 logits over an SE of about 1
+    assert link(ref, new, z_threshold=0).drifted == ["q4"]
+    assert link(ref, new, b_threshold=0.1).drifted == ["q6"]

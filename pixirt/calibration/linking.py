@@ -22,12 +22,15 @@ When both banks are Rasch, ``A`` is fixed at 1 (the logit unit is common: the ba
 differ by a shift only).
 
 Drift: after linking, each common item's linked parameters are compared with the
-reference ones. An item is flagged when ``|b* − b_ref| > b_threshold`` (0.3 logits by
-default) or ``|log(a* / a_ref)| > a_threshold`` (0.25 by default, a ratio outside
-[0.78, 1.28]). With standard errors in both banks, ``z_b`` gives the difference in
-standard-error units. With ``purify=True`` (default) the flagged items are dropped from
-the anchor set and the constants re-estimated until the set is stable (at most 10
-rounds): drifted items must not pull the scale.
+reference ones. An item is flagged when a difference is both large and beyond its
+estimation error: ``|b* − b_ref| > b_threshold`` (0.3 logits by default) or
+``|log(a* / a_ref)| > a_threshold`` (0.25 by default, a ratio outside [0.78, 1.28]), and
+the difference's z (``z_b``, ``z_a``: the difference over the standard error combined from
+both banks' ``se_b`` / ``se_a``, the new one rescaled by ``A``) exceeds ``z_threshold``
+(1.96). Where a bank has no standard errors the z is NaN and the size threshold alone
+decides. With ``purify=True`` (default) the flagged items are dropped from the anchor set
+and the constants re-estimated until the set is stable (at most 10 rounds): drifted
+items must not pull the scale.
 """
 
 from __future__ import annotations
@@ -70,12 +73,12 @@ class LinkingResult:
     criterion
         Value of the characteristic-curve criterion at the solution (NaN for the
         moment methods).
-    b_threshold, a_threshold
+    b_threshold, a_threshold, z_threshold
         The drift thresholds.
     drift
         Indexed by ``item_id`` (common items): ``a_reference``, ``b_reference``,
         ``a_new``, ``b_new``, ``a_linked``, ``b_linked``, ``delta_b``, ``log_a_ratio``,
-        ``z_b``, ``flag_b``, ``flag_a``, ``drifted`` and ``anchor``.
+        ``z_b``, ``z_a``, ``flag_b``, ``flag_a``, ``drifted`` and ``anchor``.
     rounds
         Purification rounds run.
     """
@@ -89,6 +92,7 @@ class LinkingResult:
     b_threshold: float
     a_threshold: float
     drift: pd.DataFrame = field(repr=False)
+    z_threshold: float = 1.96
     rounds: int = 1
 
     def transform(self, bank: ItemBank) -> ItemBank:
@@ -135,6 +139,7 @@ class LinkingResult:
             "criterion": None if math.isnan(self.criterion) else self.criterion,
             "b_threshold": self.b_threshold,
             "a_threshold": self.a_threshold,
+            "z_threshold": self.z_threshold,
             "rounds": self.rounds,
             "drift": clean,
         }
@@ -164,6 +169,7 @@ class LinkingResult:
             b_threshold=float(data.get("b_threshold", 0.3)),
             a_threshold=float(data.get("a_threshold", 0.25)),
             drift=drift,
+            z_threshold=float(data.get("z_threshold", 1.96)),
             rounds=int(data.get("rounds", 1)),
         )
 
@@ -174,7 +180,8 @@ class LinkingResult:
             f"{self.method} linking: θ_ref = {self.A:.4f} θ_new {'+' if self.B >= 0 else '−'} {abs(self.B):.4f}\n"
             f"common items: {len(self.common)}, anchors used: {len(self.anchors)} "
             f"({self.rounds} round(s))\n"
-            f"drifted (|Δb| > {self.b_threshold:g} or |log a ratio| > {self.a_threshold:g}): "
+            f"drifted (|Δb| > {self.b_threshold:g} or |log a ratio| > {self.a_threshold:g}, "
+            f"|z| > {self.z_threshold:g}): "
             f"{len(self.drifted)}{' (' + shown + ')' if shown else ''}"
         )
 
@@ -245,6 +252,7 @@ def link(
     common: Sequence[Any] | None = None,
     b_threshold: float = 0.3,
     a_threshold: float = 0.25,
+    z_threshold: float = 1.96,
     purify: bool = True,
     n_quad: int = 41,
 ) -> LinkingResult:
@@ -262,6 +270,9 @@ def link(
         Common item ids to use (default: every id in both banks).
     b_threshold, a_threshold
         Drift thresholds on ``|b* − b_ref|`` and ``|log(a* / a_ref)|``.
+    z_threshold
+        The difference must also exceed this many standard errors (when both banks
+        carry them); 0 to flag on size alone.
     purify
         Drop drifted items from the anchors and re-estimate until stable.
     n_quad
@@ -295,8 +306,16 @@ def link(
             f"The 'method' parameter must be one of {', '.join(map(repr, LINK_METHODS))}. Got {method!r} instead.",
             field="method",
         )
-    for name, value in (("b_threshold", b_threshold), ("a_threshold", a_threshold)):
-        if not (isinstance(value, float | int) and value > 0 and math.isfinite(value)):
+    for name, value in (
+        ("b_threshold", b_threshold),
+        ("a_threshold", a_threshold),
+        ("z_threshold", z_threshold),
+    ):
+        if not (
+            isinstance(value, float | int)
+            and (value > 0 or (name == "z_threshold" and value == 0))
+            and math.isfinite(value)
+        ):
             raise DataError(
                 f"The {name!r} parameter must be a positive number. Got {value!r} instead.",
                 field=name,
@@ -343,7 +362,15 @@ def link(
                 method, sel[0], sel[1], nodes, weights, (big_a, big_b), fix_a
             )
         drift = _drift_table(
-            ids, reference, new, pr, pn, big_a, big_b, b_threshold, a_threshold, anchor
+            ids,
+            reference,
+            new,
+            pr,
+            pn,
+            big_a,
+            big_b,
+            (b_threshold, a_threshold, z_threshold),
+            anchor,
         )
         flagged = drift["drifted"].to_numpy()
         new_anchor = ~flagged
@@ -359,6 +386,7 @@ def link(
         criterion=crit,
         b_threshold=float(b_threshold),
         a_threshold=float(a_threshold),
+        z_threshold=float(z_threshold),
         drift=drift,
         rounds=rounds,
     )
@@ -372,22 +400,27 @@ def _drift_table(
     pn: npt.NDArray[np.intp],
     big_a: float,
     big_b: float,
-    b_threshold: float,
-    a_threshold: float,
+    thresholds: tuple[float, float, float],
     anchor: npt.NDArray[np.bool_],
 ) -> pd.DataFrame:
     ref_f, new_f = reference.to_frame(), new.to_frame()
     a_ref, b_ref = reference.a[pr], reference.b[pr]
     a_new, b_new = new.a[pn], new.b[pn]
     a_lnk, b_lnk = a_new / big_a, big_a * b_new + big_b
+    b_threshold, a_threshold, z_threshold = thresholds
     se_ref = ref_f["se_b"].to_numpy(dtype=np.float64)[pr]
     se_new = new_f["se_b"].to_numpy(dtype=np.float64)[pn] * big_a
+    sa_ref = ref_f["se_a"].to_numpy(dtype=np.float64)[pr] / a_ref
+    sa_new = new_f["se_a"].to_numpy(dtype=np.float64)[pn] / a_new  # relative: scale-free
     delta_b = b_lnk - b_ref
     log_ratio = np.log(a_lnk / a_ref)
     with np.errstate(invalid="ignore", divide="ignore"):
         z_b = delta_b / np.sqrt(se_ref**2 + se_new**2)
-    flag_b = np.abs(delta_b) > b_threshold
-    flag_a = np.abs(log_ratio) > a_threshold
+        z_a = log_ratio / np.sqrt(sa_ref**2 + sa_new**2)
+    beyond_b = ~(np.abs(z_b) <= z_threshold)  # NaN (no SEs) counts as beyond
+    beyond_a = ~(np.abs(z_a) <= z_threshold)
+    flag_b = (np.abs(delta_b) > b_threshold) & beyond_b
+    flag_a = (np.abs(log_ratio) > a_threshold) & beyond_a
     return pd.DataFrame(
         {
             "a_reference": a_ref,
@@ -399,6 +432,7 @@ def _drift_table(
             "delta_b": delta_b,
             "log_a_ratio": log_ratio,
             "z_b": z_b,
+            "z_a": z_a,
             "flag_b": flag_b,
             "flag_a": flag_a,
             "drifted": flag_b | flag_a,

@@ -99,8 +99,8 @@ def empirical_icc(
             "n": n.astype(np.int64),
             "observed": obs,
             "expected": exp,
-            "low": centre - half,
-            "high": centre + half,
+            "low": np.clip(np.minimum(centre - half, obs), 0.0, 1.0),
+            "high": np.clip(np.maximum(centre + half, obs), 0.0, 1.0),
         }
     )
 
