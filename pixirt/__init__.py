@@ -18,6 +18,7 @@ from pixirt.exceptions import (
     PixirtError,
     RuleError,
     ScoringError,
+    SessionError,
 )
 from pixirt.item_bank import ItemBank
 from pixirt.responses import LogDescription, LogSplit, ResponseLog, read_responses
@@ -38,6 +39,7 @@ __all__ = [
     "ResponseLog",
     "RuleError",
     "ScoringError",
+    "SessionError",
     "__version__",
     "models",
     "read_responses",

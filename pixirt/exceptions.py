@@ -5,7 +5,8 @@ The tree::
     PixirtError
     ├── DataError        bad input data (names file, row and field)
     ├── RuleError        a malformed or inconsistent rule set (names file and field path)
-    └── ScoringError     a certification that the rules cannot score
+    ├── ScoringError     a certification that the rules cannot score
+    └── SessionError     a step the session's state forbids (wrong challenge, test over, ...)
 
     DataWarning          input accepted with a change the caller must know about
                          (duplicate answers dropped, ids coerced, ...)
@@ -21,6 +22,7 @@ __all__ = [
     "PixirtError",
     "RuleError",
     "ScoringError",
+    "SessionError",
 ]
 
 
@@ -79,6 +81,14 @@ class RuleError(PixirtError, ValueError):
 
 class ScoringError(PixirtError):
     """A certification that the rule set cannot score (Pix's missing-rule and compute errors)."""
+
+
+class SessionError(PixirtError):
+    """A step the certification session's state forbids.
+
+    Recording a challenge other than the one served, answering a finished or aborted
+    test, scoring a test that is not over (the HTTP service answers 409).
+    """
 
 
 class DataWarning(UserWarning):

@@ -206,6 +206,7 @@ class ItemBank:
         "_a",
         "_b",
         "_c",
+        "_derived",
         "_frame",
         "_hash",
         "_index",
@@ -251,6 +252,7 @@ class ItemBank:
             arrays[col] = arr
         self._a, self._b, self._c = arrays["a"], arrays["b"], arrays["c"]
         self._index = pd.Index(clean["item_id"].to_numpy())
+        self._derived: dict[str, Any] = {}
         self._hash = hashlib.sha256(
             json.dumps(self.to_dict(include_hash=False), sort_keys=True, allow_nan=False).encode()
         ).hexdigest()
@@ -436,6 +438,28 @@ class ItemBank:
 
     def __len__(self) -> int:
         return self.n_items
+
+    def derived(self, key: str, build: Callable[[], Any]) -> Any:
+        """A structure derived from this (immutable) bank, built once per bank object.
+
+        Engines use it to keep what they derive from a bank (coded metadata, lookup
+        tables) with the bank itself rather than in a module-level cache.
+
+        Parameters
+        ----------
+        key
+            Names the structure (include the hash of any other input it depends on).
+        build
+            Builds it on first use.
+
+        Returns
+        -------
+        Any
+            The structure (shared: treat it as read-only).
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
 
     def __repr__(self) -> str:
         extra = [c for c in self._frame.columns if c not in STANDARD_COLUMNS]

@@ -195,6 +195,7 @@ class V2Scoring(_Model):
     max_reachable_level: Annotated[StrictInt, Field(ge=0, le=8)]
     pix_per_level: Annotated[StrictInt, Field(ge=1)]
     minimum_competence_level: Annotated[StrictInt, Field(ge=0, le=8)]
+    minimum_certifiable_competences: Annotated[StrictInt, Field(ge=1, le=16)]
     trust_ratio: Annotated[Number, Field(gt=0, le=1)]
     reproducibility: ReproducibilityThresholds
     table: tuple[LevelRule, ...]

@@ -68,6 +68,7 @@ def test_pix_v2_values():
         80,
     )
     assert len(v2.table) == 19 and v2.minimum_competence_level == 1
+    assert v2.minimum_certifiable_competences == 5
 
 
 def test_pix_v3_values_are_the_seed_configuration():

@@ -62,10 +62,12 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
 
-def _codes(values: Sequence[str]) -> tuple[IntArray, tuple[str, ...]]:
-    names = tuple(dict.fromkeys(values))
-    lookup = {n: i for i, n in enumerate(names)}
-    return np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values)), names
+def _codes(values: Sequence[str] | npt.NDArray[Any]) -> tuple[IntArray, tuple[str, ...]]:
+    """Integer codes in order of first appearance, and the names behind them."""
+    import pandas as pd
+
+    codes, names = pd.factorize(np.asarray(values, dtype=object).astype(str), sort=False)
+    return np.asarray(codes, dtype=np.int64), tuple(str(n) for n in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +128,13 @@ class BankStructure:
                     f"{col} for the v3 selection rules; columns are {list(meta.columns)}",
                     field=col,
                 )
-        ids = np.asarray([str(i) for i in bank.item_ids], dtype=object)
-        comp, comps = _codes([str(v) for v in meta["competence"]])
-        tube, tubes = _codes([str(v) for v in meta["tube"]])
+        ids = np.asarray(bank.item_ids, dtype=object).astype(str).astype(object)
+        comp, comps = _codes(meta["competence"].to_numpy(dtype=object))
+        tube, tubes = _codes(meta["tube"].to_numpy(dtype=object))
         skill: IntArray | None = None
         skills: tuple[str, ...] = ()
         if "skill" in meta.columns:
-            skill, skills = _codes([str(v) for v in meta["skill"]])
+            skill, skills = _codes(meta["skill"].to_numpy(dtype=object))
         accessible = (
             meta["accessible"].to_numpy(dtype=bool) if "accessible" in meta.columns else None
         )
@@ -147,7 +149,7 @@ class BankStructure:
             skill=skill,
             skills=skills,
             accessible=accessible,
-            _position={str(i): k for k, i in enumerate(ids)},
+            _position=dict(zip(ids.tolist(), range(len(ids)), strict=True)),
         )
 
     @property

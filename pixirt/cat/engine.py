@@ -1,0 +1,595 @@
+"""The Pix certification engine as a pure, resumable step function (v2 and v3).
+
+::
+
+    state = start(bank, rules, profile=..., candidate=Candidate("c1", index=7), seed=42)
+    while (choice := next_challenge(state)) is not None:
+        state = record(state, choice.challenge_id, status)   # "ok", "ko", "aband", ...
+    outcome = result(state)                                   # a CertificationResult
+
+Every function returns a new state and leaves its argument unchanged; a state
+serializes to JSON (:meth:`~pixirt.cat.state.CatState.to_dict`) and resumes exactly
+(:meth:`~pixirt.cat.state.CatState.from_dict`). Every random draw is a pure function of
+``(seed, candidate.index, step)`` (:mod:`pixirt.streams`), so the HTTP service, a
+resumed session and the vectorized simulator draw the same numbers.
+
+**v2** (``pix-rules.md`` §2.1). At :func:`start` the whole test is planned: for each
+certifiable competence of the profile (level ≥ 1; at least 5 of them), in code order,
+the validated skills are grouped by level and walked from the highest level down; for
+each skill one challenge is drawn uniformly among its challenges not answered in
+positioning (all of them if none is left; a skill without challenge is skipped);
+within a level, challenges of a tube not yet in the competence's result come before
+those of a tube already there; the walk stops once 3 challenges are collected and the
+first 3 are kept (fewer when the content lacks them). Challenges are served in plan
+order. The uniform draw of a skill is keyed by the skill's code in the bank.
+
+**v3** (§3.3). Before each challenge: the capacity from all answers so far (Pix's
+EAP, :mod:`pixirt.cat.capacity`); the pool — not answered, no validated live alert on
+the challenge or its skill, accessible when the candidate needs it — filtered by the
+rule chain in the spec's order (:func:`pixirt.cat.selection.candidate_pool`); the
+ranking by information at the capacity, ties in bank order, top 5; the pick by
+``binaryTreeRandom`` with probability 51 %; the test stops after ``test_length``
+answers. A challenge withdrawn after a validated live alert (:func:`flag_live_alert`)
+is replaced and its skill excluded.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from pixirt import streams
+from pixirt.cat.capacity import CapacityModel, CapacityState
+from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.cat.scoring import (
+    ABORT_REASONS,
+    ANSWER_STATUSES,
+    Certification,
+    CertificationChallenge,
+    CertificationResult,
+    score,
+)
+from pixirt.cat.selection import (
+    BankStructure,
+    SelectionState,
+    candidate_pool,
+    pick_rank,
+    rank_by_information,
+)
+from pixirt.cat.state import Candidate, CatState, ChallengeChoice
+from pixirt.exceptions import DataError, SessionError
+from pixirt.item_bank import ItemBank
+from pixirt.rules import RuleSet
+
+__all__ = [
+    "Runtime",
+    "Work",
+    "abort",
+    "certification",
+    "deneutralize",
+    "flag_live_alert",
+    "neutralize",
+    "next_challenge",
+    "record",
+    "result",
+    "start",
+]
+
+_PICK_STRIDE = 64  # counters per step for the v3 pick: step * 64 + j
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Runtime:
+    """What the engine derives once from a bank and a rule set (not serialized)."""
+
+    bank: ItemBank
+    rules: RuleSet
+    structure: BankStructure
+    model: CapacityModel | None
+    item_type: tuple[str | None, ...]
+    skill_level: npt.NDArray[np.int64] | None
+
+
+class Work:
+    """The estimator's and the rules' working state for one session (rebuilt by replay).
+
+    ``choice`` memoizes :func:`next_challenge` (a pure function of the state), so that
+    :func:`record` does not compute the served challenge twice.
+    """
+
+    __slots__ = ("cap", "choice", "computed", "sel")
+
+    def __init__(self, cap: CapacityState | None, sel: SelectionState | None) -> None:
+        self.cap = cap
+        self.sel = sel
+        self.choice: ChallengeChoice | None = None
+        self.computed = False
+
+
+def build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
+    """Derive the engine's per-(bank, rules) structures (built once per bank object)."""
+    if not isinstance(bank, ItemBank):
+        raise DataError(f"expected an ItemBank, got {type(bank).__name__}", field="bank")
+    if not isinstance(rules, RuleSet):
+        raise DataError(f"expected a RuleSet, got {type(rules).__name__}", field="rules")
+    runtime: Runtime = bank.derived(
+        f"cat.runtime/{rules.hash}", lambda: _build_runtime(bank, rules)
+    )
+    return runtime
+
+
+def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
+    structure = BankStructure.from_bank(bank)
+    meta = bank.metadata
+    item_type = (
+        tuple(None if v is None or v != v else str(v) for v in meta["type"].tolist())
+        if "type" in meta.columns
+        else (None,) * bank.n_items
+    )
+    skill_level = None
+    if rules.algorithm == "v2":
+        for col in ("skill", "level"):
+            if col not in meta.columns:
+                raise DataError(f"v2 selection needs the bank's {col!r} column", field=col)
+        skill_level = meta["level"].to_numpy(dtype=np.int64)
+        model = None
+    else:
+        model = CapacityModel.from_rules(rules)
+    return Runtime(bank, rules, structure, model, item_type, skill_level)
+
+
+def _runtime(state: CatState) -> Runtime:
+    if state.runtime is None:
+        raise SessionError(
+            "this state has no engine attached: rebuild it with CatState.from_dict(..., bank=, rules=)"
+        )
+    return state.runtime
+
+
+# ================================================================== start
+def start(
+    bank: ItemBank,
+    rules: RuleSet,
+    *,
+    profile: Profile | Mapping[str, Any] | None = None,
+    candidate: Candidate | None = None,
+    seed: int | None = None,
+) -> CatState:
+    """Start a certification session.
+
+    Parameters
+    ----------
+    bank
+        The challenges (v2: with ``competence``, ``tube``, ``skill``, ``level``; v3:
+        calibrated, with ``competence`` and ``tube``, optionally ``skill``, ``accessible``).
+    rules
+        The rule set (:func:`pixirt.rules.load`); its algorithm chooses v2 or v3.
+    profile
+        v2: the positioning profile (:class:`~pixirt.cat.profile.Profile` or its dict).
+    candidate
+        Who takes the test (id, index keying the draws, accessibility, locale).
+    seed
+        Non-negative seed; None draws one from the system's entropy (recorded in the state).
+
+    Returns
+    -------
+    CatState
+        The state before the first challenge.
+
+    Raises
+    ------
+    DataError
+        Missing profile in v2, fewer than 5 certifiable competences, a bank without the
+        columns the rules need.
+    """
+    runtime = build_runtime(bank, rules)
+    candidate = candidate or Candidate()
+    if seed is None:
+        seed = secrets.randbits(63)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
+    if isinstance(profile, Mapping):
+        profile = Profile.from_dict(profile)
+    plan: tuple[str, ...] = ()
+    if rules.algorithm == "v2":
+        if profile is None:
+            raise DataError(
+                "a v2 certification needs the candidate's positioning profile", field="profile"
+            )
+        plan = _plan_v2(runtime, profile, candidate, seed)
+    state = CatState(
+        algorithm=rules.algorithm,
+        rules_id=rules.id,
+        rules_hash=rules.hash,
+        bank_hash=bank.hash,
+        seed=int(seed),
+        candidate=candidate,
+        profile=profile,
+        plan=plan,
+        runtime=runtime,
+    )
+    return replay(state)
+
+
+def _allowed(runtime: Runtime, candidate: Candidate) -> npt.NDArray[np.bool_]:
+    allowed = np.ones(runtime.structure.n_items, dtype=bool)
+    if candidate.accessibility:
+        if runtime.structure.accessible is None:
+            raise DataError(
+                "the candidate needs accessible challenges but the bank has no 'accessible' column",
+                field="accessible",
+            )
+        allowed &= runtime.structure.accessible
+    return allowed
+
+
+def _plan_v2(
+    runtime: Runtime, profile: Profile, candidate: Candidate, seed: int
+) -> tuple[str, ...]:
+    """The whole v2 test, 3 challenges per certifiable competence (§2.1)."""
+    v2 = runtime.rules.v2
+    per = v2.challenges_per_competence
+    codes = profile.certifiable_competences(v2.minimum_competence_level)
+    if len(codes) < v2.minimum_certifiable_competences:
+        raise DataError(
+            f"the profile has {len(codes)} certifiable competence(s) (level ≥ {v2.minimum_competence_level}); "
+            f"a v2 certification needs at least {v2.minimum_certifiable_competences}",
+            field="profile",
+        )
+    st = runtime.structure
+    assert st.skill is not None and runtime.skill_level is not None
+    allowed = _allowed(runtime, candidate)
+    answered = set(profile.answered_challenges)
+    fresh = allowed & ~np.isin(st.item_ids, list(answered))
+    skill_code = {name: k for k, name in enumerate(st.skills)}
+    plan: list[str] = []
+    for code in codes:
+        comp: CompetenceProfile = profile.competences[code]
+        by_level: dict[int, list[int]] = {}
+        for name in comp.skills:
+            k = skill_code.get(name)
+            if k is None:
+                continue  # a skill no longer in the content
+            members = np.flatnonzero(st.skill == k)
+            level = int(runtime.skill_level[members[0]])
+            by_level.setdefault(level, []).append(k)
+        result: list[int] = []
+        for level in sorted(by_level, reverse=True):
+            picks: list[int] = []
+            for k in by_level[level]:
+                pool = np.flatnonzero((st.skill == k) & fresh)
+                if not len(pool):
+                    pool = np.flatnonzero((st.skill == k) & allowed)
+                if not len(pool):
+                    continue  # a skill without challenge is skipped
+                u = float(streams.uniform(seed, "v2.pick", candidate.index, k))
+                picks.append(int(pool[min(int(u * len(pool)), len(pool) - 1)]))
+            tubes_in_result = {int(st.tube[i]) for i in result}
+            result += [i for i in picks if int(st.tube[i]) not in tubes_in_result]
+            result += [i for i in picks if int(st.tube[i]) in tubes_in_result]
+            if len(result) >= per:
+                break
+        plan += [str(st.item_ids[i]) for i in result[:per]]
+    return tuple(plan)
+
+
+# ================================================================== replay
+def replay(state: CatState) -> CatState:
+    """Rebuild the working state of ``state`` from its answers (after loading it from JSON)."""
+    runtime = _runtime(state)
+    if state.algorithm == "v2":
+        return replace(state, work=Work(None, None))
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None and runtime.model is not None
+    st = runtime.structure
+    excluded = ~_allowed(runtime, state.candidate)
+    sel = SelectionState.start(
+        st, 1, recent=sel_rules.challenges_between_same_competence, excluded=excluded
+    )
+    cap = runtime.model.initial_state(1)
+    work = Work(cap, sel)
+    for cid, status in zip(state.asked, state.statuses, strict=True):
+        work = _advance(runtime, state, work, cid, status)
+    return replace(state, work=work)
+
+
+def _advance(runtime: Runtime, state: CatState, work: Work, cid: str, status: str | None) -> Work:
+    """The working state after one more answer (``status`` None: a withdrawn challenge)."""
+    st = runtime.structure
+    assert work.sel is not None and work.cap is not None and runtime.model is not None
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    pos = int(st.positions([cid])[0])
+    if status is None:  # validated live alert: the challenge and its skill leave the pool
+        excluded = work.sel.excluded.copy()
+        excluded[0, pos] = True
+        if st.skill is not None:
+            excluded[0] |= st.skill == st.skill[pos]
+        return Work(work.cap, replace(work.sel, excluded=excluded))
+    sel = work.sel.record(
+        item=np.array([pos]),
+        competence=st.competence[[pos]],
+        tube=st.tube[[pos]],
+        skill=None if st.skill is None else st.skill[[pos]],
+        warm_up_length=sel_rules.warm_up_length,
+    )
+    model = runtime.model
+    if model.double_measures_until:
+        # historical pairs: recompute from all answers (only the 2023-era rule sets)
+        a, b, ok = _answers(runtime, (*state.asked, cid), (*state.statuses, status))
+        hist = model.history(a, b, ok)
+        cap = model.initial_state(1, np.array([float(hist.final_capacity)]))
+        cap = CapacityState(
+            capacity=cap.capacity,
+            error_rate=np.array([float(hist.final_error_rate)]) if len(a) else cap.error_rate,
+            raw_capacity=cap.raw_capacity,
+            log_likelihood=cap.log_likelihood,
+            n_answers=np.array([len(a)]),
+        )
+    else:
+        cap = model.update(work.cap, st.a[[pos]], st.b[[pos]], np.array([status == "ok"]))
+    return Work(cap, sel)
+
+
+def _answers(
+    runtime: Runtime, asked: tuple[str, ...], statuses: tuple[str | None, ...]
+) -> tuple[list[float], list[float], list[bool]]:
+    st = runtime.structure
+    a: list[float] = []
+    b: list[float] = []
+    ok: list[bool] = []
+    for cid, s in zip(asked, statuses, strict=True):
+        if s is None:
+            continue
+        pos = int(st.positions([cid])[0])
+        a.append(float(st.a[pos]))
+        b.append(float(st.b[pos]))
+        ok.append(s == "ok")
+    return a, b, ok
+
+
+# ================================================================== stepping
+def next_challenge(state: CatState) -> ChallengeChoice | None:
+    """The challenge to serve next, or None when the test is over (finished or aborted).
+
+    Raises
+    ------
+    SessionError
+        When the rules leave no challenge although the test is not over (Pix's
+        ``AssessmentLackOfChallengesError``).
+    """
+    work = state.work
+    if work is None:
+        state = replay(state)
+        work = state.work
+        assert work is not None
+    if not work.computed:
+        work.choice = _choose(state, work)
+        work.computed = True
+    return work.choice
+
+
+def _choose(state: CatState, work: Work) -> ChallengeChoice | None:
+    runtime = _runtime(state)
+    st = runtime.structure
+    if state.abort_reason is not None:
+        return None
+    step = len(state.asked)
+    if state.algorithm == "v2":
+        if step >= len(state.plan):
+            return None
+        pos = int(st.positions([state.plan[step]])[0])
+        return _choice(st, pos, step)
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None and work.cap is not None and work.sel is not None
+    n_answers = state.n_answers
+    if n_answers >= sel_rules.test_length:
+        return None
+    pool = candidate_pool(st, work.sel, sel_rules)
+    if not pool[0].any():
+        raise SessionError(
+            f"no challenge left for step {step + 1}: the selection rules exclude every challenge "
+            "of the bank (Pix's AssessmentLackOfChallengesError)"
+        )
+    capacity = float(work.cap.capacity[0])
+    rate = sel_rules.minimum_success_rate_at(n_answers) if sel_rules.minimum_success_rate else None
+    ranked = rank_by_information(
+        np.array([capacity]), st, pool, top_n=sel_rules.top_n, minimum_success_rate=rate
+    )[0]
+    n_avail = int((ranked >= 0).sum())
+    draws = streams.uniform(
+        state.seed,
+        "v3.pick",
+        state.candidate.index,
+        step * _PICK_STRIDE + np.arange(sel_rules.top_n),
+    )
+    rank = int(pick_rank(draws[None, :], sel_rules.pick_probability, np.array([n_avail]))[0])
+    pos = int(ranked[rank])
+    return _choice(
+        st,
+        pos,
+        step,
+        capacity=capacity,
+        error_rate=float(work.cap.error_rate[0]),
+        ranked=tuple(str(st.item_ids[i]) for i in ranked[:n_avail]),
+        rank=rank,
+    )
+
+
+def _choice(st: BankStructure, pos: int, step: int, **v3: Any) -> ChallengeChoice:
+    return ChallengeChoice(
+        challenge_id=str(st.item_ids[pos]),
+        competence=st.competences[int(st.competence[pos])],
+        tube=st.tubes[int(st.tube[pos])],
+        skill=None if st.skill is None else st.skills[int(st.skill[pos])],
+        step=step,
+        **v3,
+    )
+
+
+def _served(state: CatState, challenge_id: str) -> ChallengeChoice:
+    choice = next_challenge(state)
+    if choice is None:
+        why = f"aborted ({state.abort_reason})" if state.abort_reason else "finished"
+        raise SessionError(f"the test is {why}: no answer can be recorded")
+    if str(challenge_id) != choice.challenge_id:
+        raise SessionError(
+            f"challenge {challenge_id!r} is not the one served ({choice.challenge_id!r})"
+        )
+    return choice
+
+
+def record(state: CatState, challenge_id: str, status: str) -> CatState:
+    """Record the answer to the challenge served; returns the new state.
+
+    Parameters
+    ----------
+    state
+        The current state.
+    challenge_id
+        Must be the challenge :func:`next_challenge` serves.
+    status
+        Pix answer status: ``ok``, ``ko``, ``aband``, ``timedout``, ``focusedOut``,
+        ``partially`` or ``unimplemented`` (only ``ok`` is correct).
+
+    Raises
+    ------
+    SessionError
+        The test is over, or ``challenge_id`` is not the challenge served.
+    DataError
+        Unknown status.
+    """
+    if status not in ANSWER_STATUSES:
+        raise DataError(
+            f"expected one of {'/'.join(ANSWER_STATUSES)}, got {status!r}", field="status"
+        )
+    _served(state, challenge_id)
+    return _append(state, str(challenge_id), status)
+
+
+def flag_live_alert(state: CatState, challenge_id: str) -> CatState:
+    """A validated live alert on the challenge served (v3): it is withdrawn and replaced.
+
+    The challenge and every challenge of its skill leave the pool; the next challenge
+    is chosen again (with the draws of the next step).
+    """
+    if state.algorithm != "v3":
+        raise SessionError("live alerts replace challenges in v3 only; in v2 the jury neutralizes")
+    _served(state, challenge_id)
+    return _append(state, str(challenge_id), None)
+
+
+def _append(state: CatState, cid: str, status: str | None) -> CatState:
+    runtime = _runtime(state)
+    work = state.work
+    assert work is not None
+    new_work = (
+        _advance(runtime, state, work, cid, status) if state.algorithm == "v3" else Work(None, None)
+    )
+    return replace(
+        state, asked=(*state.asked, cid), statuses=(*state.statuses, status), work=new_work
+    )
+
+
+def abort(state: CatState, reason: str) -> CatState:
+    """End the session early: ``reason`` is ``candidate`` or ``technical``."""
+    if reason not in ABORT_REASONS:
+        raise DataError(
+            f"expected one of {'/'.join(ABORT_REASONS)}, got {reason!r}", field="reason"
+        )
+    if state.abort_reason is not None:
+        raise SessionError(f"the session is already aborted ({state.abort_reason})")
+    if next_challenge(state) is None:
+        raise SessionError("the test is finished: it cannot be aborted")
+    return replace(
+        state,
+        abort_reason=reason,
+        work=Work(None, None) if state.algorithm == "v2" else _copy(state),
+    )
+
+
+def _copy(state: CatState) -> Work:
+    assert state.work is not None
+    return Work(state.work.cap, state.work.sel)
+
+
+def neutralize(state: CatState, challenge_id: str) -> CatState:
+    """Jury action: neutralize an asked challenge (the result is rescored)."""
+    if challenge_id not in state.asked:
+        raise SessionError(f"challenge {challenge_id!r} was not asked in this session")
+    if challenge_id in state.neutralized:
+        raise SessionError(f"challenge {challenge_id!r} is already neutralized")
+    return replace(state, neutralized=(*state.neutralized, str(challenge_id)), work=_copy(state))
+
+
+def deneutralize(state: CatState, challenge_id: str) -> CatState:
+    """Jury action: cancel the neutralization of a challenge."""
+    if challenge_id not in state.neutralized:
+        raise SessionError(f"challenge {challenge_id!r} is not neutralized")
+    return replace(
+        state,
+        neutralized=tuple(c for c in state.neutralized if c != challenge_id),
+        work=_copy(state),
+    )
+
+
+# ================================================================== scoring
+def certification(state: CatState) -> Certification:
+    """The session as a :class:`~pixirt.cat.scoring.Certification` (what the scorer reads).
+
+    v2: every planned challenge is listed; those not answered when the session ended
+    are *skipped automatically* (Pix's finalization), counted as wrong.
+    """
+    runtime = _runtime(state)
+    st = runtime.structure
+    ids = list(state.plan) if state.algorithm == "v2" else list(state.asked)
+    answered = dict(zip(state.asked, state.statuses, strict=True))
+    challenges = []
+    for cid in ids:
+        pos = int(st.positions([cid])[0])
+        status = answered.get(cid)
+        challenges.append(
+            CertificationChallenge(
+                challenge_id=cid,
+                competence=st.competences[int(st.competence[pos])],
+                tube=st.tubes[int(st.tube[pos])],
+                type=runtime.item_type[pos],
+                discriminant=float(st.a[pos]),
+                difficulty=float(st.b[pos]),
+                neutralized=cid in state.neutralized,
+                skipped_automatically=state.algorithm == "v2" and cid not in answered,
+                live_alert=cid in answered and status is None,
+                status=status,  # type: ignore[arg-type]
+            )
+        )
+    profile: dict[str, Any] = {}
+    if state.profile is not None:
+        profile = {code: c for code, c in state.profile.competences.items()}
+    return Certification(
+        challenges=challenges,
+        profile=profile,
+        abort_reason=state.abort_reason,  # type: ignore[arg-type]
+        accessibility_adjustment=state.candidate.accessibility,
+        id=state.candidate.id,
+    )
+
+
+def result(state: CatState) -> CertificationResult:
+    """Score the session with its rule set (v3 degradation uses the session's bank).
+
+    Raises
+    ------
+    SessionError
+        If the test is neither finished nor aborted.
+    """
+    if next_challenge(state) is not None:
+        raise SessionError(
+            f"the test is not over ({state.n_answers} answers): finish or abort it before scoring"
+        )
+    runtime = _runtime(state)
+    return score(certification(state), runtime.rules, bank=runtime.bank)
