@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,30 @@ def _mix(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     z = z ^ (z >> np.uint64(27))
     z = z * _M2
     return z ^ (z >> np.uint64(31))
+
+
+_MASK = 2**64 - 1
+
+
+def _mix_int(z: int) -> int:
+    z ^= z >> 30
+    z = (z * 0xBF58476D1CE4E5B9) & _MASK
+    z ^= z >> 27
+    z = (z * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _bits_small(
+    seed: int, stream: str, candidate: npt.NDArray[Any], step: npt.NDArray[Any]
+) -> npt.NDArray[np.uint64]:
+    """:func:`bits` with Python integers (same arithmetic modulo 2**64), for a handful of values."""
+    key = _mix_int(_mix_int((int(seed) + 0x9E3779B97F4A7C15) & _MASK) ^ stream_id(stream))
+    c_b, t_b = np.broadcast_arrays(candidate, step)
+    flat = [
+        _mix_int(key ^ _mix_int((int(c) * 0xD1B54A32D192ED03 + int(t)) & _MASK))
+        for c, t in zip(c_b.ravel().tolist(), t_b.ravel().tolist(), strict=True)
+    ]
+    return np.asarray(flat, dtype=np.uint64).reshape(c_b.shape)
 
 
 @lru_cache(maxsize=256)
@@ -84,6 +109,11 @@ def bits(
     numpy.ndarray
         ``uint64`` array of the broadcast shape.
     """
+    c_in, t_in = np.asarray(candidate), np.asarray(step)
+    if (
+        c_in.size * t_in.size <= 32
+    ):  # small requests (one session's step): plain integers are faster
+        return _bits_small(seed, stream, c_in, t_in)
     with np.errstate(over="ignore"):
         s = np.asarray([int(seed) % 2**64], dtype=np.uint64)
         key = _mix(_mix(s + _PHI) ^ np.uint64(stream_id(stream)))[0]

@@ -59,3 +59,16 @@ def test_stream_ids_stable():
     assert streams.stream_id("v3.pick") == int.from_bytes(
         __import__("hashlib").sha256(b"v3.pick").digest()[:8], "little"
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**64 - 1),
+    cand=st.integers(0, 2**40),
+    steps=st.lists(st.integers(0, 2**40), min_size=1, max_size=40),
+)
+def test_small_and_vectorized_paths_agree(seed, cand, steps):
+    # the plain-integer path (<= 32 values) and the numpy path give the same bits
+    small = streams.bits(seed, "p", cand, np.array(steps[:32]))
+    big = streams.bits(seed, "p", np.full(40, cand), np.array((steps * 40)[:40]))
+    np.testing.assert_array_equal(small, big[: len(steps[:32])])

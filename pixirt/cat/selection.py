@@ -407,6 +407,8 @@ def _stable_top(key: FloatArray, k: int) -> npt.NDArray[np.intp]:
     order) with −1 in place of the columns whose key is +inf, in ``k`` passes of
     ``argmin`` (which returns the first of equal values) instead of a full sort.
     """
+    if key.shape[0] == 1 and key.shape[1] > 4 * k:
+        return _stable_top_row(key[0], k)[None, :]
     work = np.array(key, dtype=np.float64, copy=True)
     n = work.shape[0]
     rows = np.arange(n)
@@ -417,6 +419,22 @@ def _stable_top(key: FloatArray, k: int) -> npt.NDArray[np.intp]:
         ok = best < np.inf
         out[ok, j] = col[ok]
         work[rows, col] = np.inf
+    return out
+
+
+def _stable_top_row(key: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    """One row of :func:`_stable_top` by partition.
+
+    Every key tied with the k-th is kept before the stable (key, column) sort, so ties
+    resolve exactly as a stable sort would.
+    """
+    out = np.full(k, -1, dtype=np.intp)
+    part = np.argpartition(key, k - 1)[:k]
+    threshold = key[part].max()
+    cand = np.flatnonzero(key <= threshold)
+    order = cand[np.lexsort((cand, key[cand]))][:k]
+    order = order[key[order] < np.inf]
+    out[: len(order)] = order
     return out
 
 
