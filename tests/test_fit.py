@@ -17,6 +17,7 @@ import pytest
 
 import pixirt
 from pixirt import ItemBank, ResponseLog
+from pixirt.calibration import calibrate
 from pixirt.calibration.ability import score_persons
 from pixirt.calibration.fit import (
     binned_fit,
@@ -157,6 +158,17 @@ def test_binned_fit_holds_its_level_under_the_model(seed: int) -> None:
     assert (got["p_value"] < 0.05).mean() <= 0.10  # nominal 0.05 over 150 items
     assert 0.85 < (got["x2"] / got["df"]).mean() < 1.15  # E[χ²_df] = df
     assert got["rmsd"].max() < 0.08
+
+
+def test_binned_fit_with_estimated_parameters_is_slightly_conservative() -> None:
+    """Bank calibrated on the same answers: χ² with n_bins − 2 df (2PL) holds the level."""
+    bank = sparse_bank(150, 7)
+    log = simulate_answers(bank, 12000, answers_per_person=30, seed=7).log
+    estimated = calibrate(log, "2PL", progress=False, se="none").bank
+    got = binned_fit(log, estimated)
+    assert (got["df"] == 8).all()
+    assert (got["p_value"] < 0.05).mean() <= 0.08
+    assert 0.8 < (got["x2"] / got["df"]).mean() < 1.1
 
 
 def test_binned_fit_and_infit_detect_a_planted_misfit() -> None:
