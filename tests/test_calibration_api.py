@@ -458,6 +458,9 @@ def test_dense_and_sparse_e_steps_agree(
     sparse = calibrate(sim.log, model, tol=1e-8, progress=False, se=se)  # type: ignore[arg-type]
     assert dense.loglik == pytest.approx(sparse.loglik, abs=1e-8)
     one, two = dense.to_frame(), sparse.to_frame()
-    for col in ("a", "b", "se_a", "se_b"):
+    for col in ("a", "b"):
         np.testing.assert_allclose(one[col], two[col], rtol=1e-8, atol=1e-10)
+    # the sparse item-block SEs average per-answer scores in float32: 1e-6 is ample
+    for col in ("se_a", "se_b"):
+        np.testing.assert_allclose(one[col], two[col], rtol=1e-6)
     assert dense.latent_variance == pytest.approx(sparse.latent_variance, rel=1e-10)

@@ -69,6 +69,7 @@ _CHUNK_CELLS = 4_000_000  # persons × nodes (or items) per E-step chunk (32 MB 
 _DENSE_MIN_DENSITY = 0.25  # a chunk at least this dense uses dense BLAS products
 _DENSE_CACHE_BYTES = 512 * 2**20  # most memory held by dense chunks
 _SE_BATCH_CELLS = 3_000_000  # local score cells per batch in the full information
+_SE_GATHER = 4_096  # answers per batch in the item-block information (stays in cache)
 _FULL_SE_MAX_PARAMS = 3_000  # 'auto' uses the full information up to this many parameters...
 _FULL_SE_MAX_COST = 1.0e10  # ... and this many multiply-adds for the posterior covariances
 _NEWTON_MAX = 30
@@ -919,35 +920,44 @@ def _derivatives(s: _State, layout: _Layout, theta: FloatArray) -> _Derivatives:
     return _Derivatives(score=tuple(first[n] for n in slots), hess=hess, lz=lz, lg=lg)
 
 
-def _prior_information(s: _State, layout: _Layout, priors: Priors, size: int) -> FloatArray:
-    """``−∇² log prior`` in ``x`` (exact second derivatives), shape (size, size)."""
-    out = np.zeros((size, size))
-    if priors.is_empty or not layout.n_free:
-        return out
-    f = layout.free
-    a, d, c = s.a[f], s.d[f], s.c[f]
-    k = np.arange(layout.n_free)
-    ia = k if layout.model in ("2PL", "3PL") else np.zeros(layout.n_free, dtype=np.int64)
-    id_ = layout.off_d + k
-    if priors.a_lognormal is not None:
-        if layout.model in ("2PL", "3PL"):
-            _, _, h = _priors.lognormal_terms(a, priors.a_lognormal)
-            np.add.at(out, (ia, ia), -h)
-        elif layout.model == "1PL":
-            _, _, h = _priors.lognormal_terms(a[:1], priors.a_lognormal)
-            out[0, 0] -= h[0]
-    if priors.b_normal is not None:
-        _, _, _, h_aa, h_ad, h_dd = _priors.normal_b_terms(a, d, priors.b_normal)
-        np.add.at(out, (id_, id_), -h_dd)
-        if layout.model != "Rasch":
-            np.add.at(out, (ia, ia), -h_aa)
-            np.add.at(out, (ia, id_), -h_ad)
-            np.add.at(out, (id_, ia), -h_ad)
-    if priors.c_beta is not None:
-        _, _, h = _priors.beta_c_terms(c, priors.c_beta)
-        ig = layout.off_g + k
-        np.add.at(out, (ig, ig), -h)
-    return out
+def _prior_information(s: _State, layout: _Layout, priors: Priors, size: int) -> Any:
+    """``−∇² log prior`` in ``x`` (exact second derivatives), a sparse (size, size) matrix."""
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    vals: list[FloatArray] = []
+
+    def add(r: IntArray, c: IntArray, v: FloatArray) -> None:
+        rows.append(r)
+        cols.append(c)
+        vals.append(v)
+
+    if not priors.is_empty and layout.n_free:
+        f = layout.free
+        a, d, c = s.a[f], s.d[f], s.c[f]
+        k = np.arange(layout.n_free)
+        ia = k if layout.model in ("2PL", "3PL") else np.zeros(layout.n_free, dtype=np.int64)
+        id_ = layout.off_d + k
+        if priors.a_lognormal is not None:
+            if layout.model in ("2PL", "3PL"):
+                add(ia, ia, -_priors.lognormal_terms(a, priors.a_lognormal)[2])
+            elif layout.model == "1PL":
+                h = _priors.lognormal_terms(a[:1], priors.a_lognormal)[2]
+                add(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), -h)
+        if priors.b_normal is not None:
+            _, _, _, h_aa, h_ad, h_dd = _priors.normal_b_terms(a, d, priors.b_normal)
+            add(id_, id_, -h_dd)
+            if layout.model != "Rasch":
+                add(ia, ia, -h_aa)
+                add(ia, id_, -h_ad)
+                add(id_, ia, -h_ad)
+        if priors.c_beta is not None:
+            ig = layout.off_g + k
+            add(ig, ig, -_priors.beta_c_terms(c, priors.c_beta)[2])
+    if not vals:
+        return sp.csr_matrix((size, size))
+    return sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(size, size)
+    ).tocsr()
 
 
 def _expected_neg_hessian(
@@ -1067,22 +1077,26 @@ def _accumulate_answer_means(
                 if x != y:
                     acc[:, y, x] += block
         return
+    # sparse: per answer, in small cache-sized batches and in float32 (SEs need ~4 digits;
+    # the sums over answers are float64)
     p0, p1 = chunk.p0, chunk.p1
     a0, a1 = int(design.indptr[p0]), int(design.indptr[p1])
     owner = np.repeat(np.arange(p1 - p0), np.diff(design.indptr[p0 : p1 + 1]))
-    step = max(1, 2_000_000 // design.n_quad)
+    post32 = post.astype(np.float32)
+    lz32, lg32 = der.lz.astype(np.float32), der.lg.astype(np.float32)
+    theta32 = design.theta.astype(np.float32)
     n_items = acc.shape[0]
-    for b0 in range(a0, a1, step):
-        b1 = min(a1, b0 + step)
+    for b0 in range(a0, a1, _SE_GATHER):
+        b1 = min(a1, b0 + _SE_GATHER)
         codes = design.codes[b0:b1]
-        w = post[owner[b0 - a0 : b1 - a0]]  # (answers, Q)
-        per_answer: dict[str, FloatArray] = {}
+        w = post32[owner[b0 - a0 : b1 - a0]]  # (answers, Q)
+        per_answer: dict[str, npt.NDArray[np.float64]] = {}
         if "a" in own or "d" in own:
-            wz = w * der.lz[codes]
-            per_answer["d"] = wz.sum(axis=1)
-            per_answer["a"] = wz @ design.theta
+            wz = w * lz32[codes]
+            per_answer["d"] = wz.sum(axis=1, dtype=np.float64)
+            per_answer["a"] = (wz @ theta32).astype(np.float64)
         if "g" in own:
-            per_answer["g"] = (w * der.lg[codes]).sum(axis=1)
+            per_answer["g"] = (w * lg32[codes]).sum(axis=1, dtype=np.float64)
         items = codes >> 1
         for x in range(m):
             for y in range(x, m):
@@ -1179,14 +1193,45 @@ def _item_blocks(
     return info[layout.free], glob
 
 
+@dataclass(frozen=True, slots=True)
+class _ParamCov:
+    """The (co)variances the reported SEs need, per free item, and the latent variance's."""
+
+    var_a: FloatArray  # the item's slope (the common slope for the 1PL; NaN for Rasch)
+    var_d: FloatArray
+    cov_ad: FloatArray
+    var_g: FloatArray  # logit(c) (NaN unless 3PL)
+    var_v: float  # the Rasch latent variance (NaN unless estimated)
+
+
+def _from_dense(cov: FloatArray, layout: _Layout) -> _ParamCov:
+    n = layout.n_free
+    k = np.arange(n)
+    id_ = layout.off_d + k
+    nan = np.full(n, np.nan)
+    if layout.model == "Rasch":
+        var_a, cov_ad = nan, np.zeros(n)
+    else:
+        ia = k if layout.model in ("2PL", "3PL") else np.zeros(n, dtype=np.int64)
+        var_a, cov_ad = cov[ia, ia], cov[ia, id_]
+    ig = layout.off_g + k
+    return _ParamCov(
+        var_a=var_a,
+        var_d=cov[id_, id_],
+        cov_ad=cov_ad,
+        var_g=cov[ig, ig] if layout.has_gamma else nan,
+        var_v=float(cov[layout.off_v, layout.off_v]) if layout.var_free else math.nan,
+    )
+
+
 def _covariance(
     design: _Design,
     s: _State,
     layout: _Layout,
     priors: Priors,
     method: Literal["full", "items"],
-) -> tuple[_EStep, FloatArray]:
-    """The E-step at the estimates and the covariance of ``x`` (inverse observed information + prior's)."""
+) -> tuple[_EStep, _ParamCov]:
+    """The E-step at the estimates and the covariances (inverse observed information + prior's)."""
     size = layout.size
     der = _derivatives(s, layout, design.theta)
     prior_info = _prior_information(s, layout, priors, size)
@@ -1195,18 +1240,38 @@ def _covariance(
     if done.full is not None:
         gidx = _global_index(layout, design.n_items)
         info = _expected_neg_hessian(e, der, gidx, layout, s, design.theta, size) - done.full
-        return e, _inverse(info[:size, :size] + prior_info)
+        return e, _from_dense(_inverse(info[:size, :size] + prior_info.toarray()), layout)
     assert done.answer_means is not None
     blocks, glob = _item_blocks(e, s, layout, der, done.answer_means, done.global_cov, design.theta)
-    cov = np.zeros((size, size))
-    gidx = _global_index(layout, design.n_items)[layout.free][:, _own_slots(layout)]  # (n_free, m)
-    blocks = blocks + prior_info[gidx[:, :, None], gidx[:, None, :]]
-    cov[gidx[:, :, None], gidx[:, None, :]] = _inverse_blocks(blocks)
+    own = _own_slots(layout)
+    gidx = _global_index(layout, design.n_items)[layout.free][:, own]  # (n_free, m)
+    m = len(own)
+    for x in range(m):
+        for y in range(m):
+            blocks[:, x, y] += np.asarray(prior_info[gidx[:, x], gidx[:, y]]).ravel()
+    inv = _inverse_blocks(blocks)
+    n = layout.n_free
+    nan = np.full(n, np.nan)
+    glob_var = math.nan
     if glob is not None:
         gpos = 0 if layout.model == "1PL" else layout.off_v
-        total = glob[0, 0] + prior_info[gpos, gpos]
-        cov[gpos, gpos] = 1.0 / total if total > 0 else np.nan
-    return e, cov
+        total = float(glob[0, 0] + prior_info[gpos, gpos])
+        glob_var = 1.0 / total if total > 0 else math.nan
+    names = [_slot_names(layout.model)[j] for j in own]
+    pos = {name: x for x, name in enumerate(names)}
+    if layout.model == "1PL":
+        var_a, cov_ad = np.full(n, glob_var), np.zeros(n)
+    elif "a" in pos:
+        var_a, cov_ad = inv[:, pos["a"], pos["a"]], inv[:, pos["a"], pos["d"]]
+    else:
+        var_a, cov_ad = nan, np.zeros(n)
+    return e, _ParamCov(
+        var_a=var_a,
+        var_d=inv[:, pos["d"], pos["d"]],
+        cov_ad=cov_ad,
+        var_g=inv[:, pos["g"], pos["g"]] if "g" in pos else nan,
+        var_v=glob_var if layout.var_free else math.nan,
+    )
 
 
 def _inverse(info: FloatArray) -> FloatArray:
@@ -1243,31 +1308,21 @@ def _inverse_blocks(blocks: FloatArray) -> FloatArray:
 
 
 def _item_standard_errors(
-    s: _State, layout: _Layout, cov: FloatArray
+    s: _State, layout: _Layout, pc: _ParamCov
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """SEs of ``a``, ``b = −d/a`` and ``c`` for the free items (delta method)."""
     f = layout.free
     n = layout.n_free
-    k = np.arange(n)
     a, d, c = s.a[f], s.d[f], s.c[f]
-    id_ = layout.off_d + k
-    var_d = cov[id_, id_]
     if layout.model == "Rasch":
         se_a = np.full(n, np.nan)
-        se_b = np.sqrt(var_d) / np.abs(a)
+        se_b = np.sqrt(pc.var_d) / np.abs(a)
     else:
-        ia = k if layout.model in ("2PL", "3PL") else np.zeros(n, dtype=np.int64)
-        var_a, cov_ad = cov[ia, ia], cov[ia, id_]
         db_da, db_dd = d / a**2, -1.0 / a
-        se_a = np.sqrt(var_a)
-        se_b = np.sqrt(
-            np.maximum(db_da**2 * var_a + 2 * db_da * db_dd * cov_ad + db_dd**2 * var_d, 0.0)
-        )
-    if layout.has_gamma:
-        ig = layout.off_g + k
-        se_c = c * (1 - c) * np.sqrt(cov[ig, ig])
-    else:
-        se_c = np.full(n, np.nan)
+        se_a = np.sqrt(pc.var_a)
+        var_b = db_da**2 * pc.var_a + 2 * db_da * db_dd * pc.cov_ad + db_dd**2 * pc.var_d
+        se_b = np.sqrt(np.maximum(var_b, 0.0))
+    se_c = c * (1 - c) * np.sqrt(pc.var_g) if layout.has_gamma else np.full(n, np.nan)
     return se_a, se_b, se_c
 
 
@@ -1517,9 +1572,9 @@ def calibrate(
         method = se
     if method != "none" and layout.size:
         # one pass at the estimates gives the final log-likelihood and the information
-        final, cov = _covariance(design, state, layout, resolved, method)
-        se_a, se_b, se_c = _item_standard_errors(state, layout, cov)
-        var_se = float(math.sqrt(cov[layout.off_v, layout.off_v])) if layout.var_free else math.nan
+        final, pc = _covariance(design, state, layout, resolved, method)
+        se_a, se_b, se_c = _item_standard_errors(state, layout, pc)
+        var_se = math.sqrt(pc.var_v) if pc.var_v >= 0 else math.nan
     else:
         final = _e_step(design, state)
         nan = np.full(layout.n_free, np.nan)
