@@ -175,6 +175,12 @@ def test_anchors_and_purification() -> None:
     assert purified.loc[clean, "flagged"].sum() <= naive.loc[clean, "flagged"].sum()
     assert anchored.loc[clean, "flagged"].sum() <= naive.loc[clean, "flagged"].sum()
     assert anchored["anchor"].sum() == 8
+    mh_naive = mantel_haenszel_dif(log, bank, groups, focal="foc")
+    mh_pure = mantel_haenszel_dif(log, bank, groups, focal="foc", purify=True)
+    assert mh_pure.attrs["purification_rounds"] == 2
+    assert set(mh_pure.attrs["matching_items"]) == set(mh_naive.index[~mh_naive["flagged"]])
+    assert mh_pure.loc[[f"i{j}" for j in range(5)], "flagged"].all()
+    assert mh_pure.loc[clean, "flagged"].sum() <= mh_naive.loc[clean, "flagged"].sum()
 
 
 @pytest.mark.parametrize("per_person", [None, 12])

@@ -573,6 +573,7 @@ def leave_one_out(
     *,
     person_groups: IntArray | None = None,
     group_log_w: FloatArray | None = None,
+    included: npt.NDArray[np.bool_] | None = None,
 ) -> LeaveOneOut:
     """Leave-one-answer-out posterior summaries, vectorized over answers.
 
@@ -588,10 +589,15 @@ def leave_one_out(
     person_groups, group_log_w
         Optional per-person group codes and per-group log prior weights
         ``(n_groups, n_nodes)`` on the same nodes, replacing ``log_w``.
+    included
+        Optional mask of the log's items whose answers inform θ (default: all); an
+        answer to an excluded item is predicted from the included answers only.
     """
     table = log_prob_table(al.a, al.b, al.c, nodes)
-    inv = np.exp(-table)  # 1 / L(y | θ)
     prob = np.exp(table[1::2])  # P(correct | θ) per item and node
+    if included is not None:
+        table[~np.repeat(np.asarray(included, dtype=bool), 2)] = 0.0
+    inv = np.exp(-table)  # 1 / L(y | θ), 1 for the answers left out of the posterior
     n_ans = int(al.indptr[-1])
     predictive = np.empty(n_ans)
     theta = np.empty(n_ans)

@@ -219,6 +219,7 @@ def mantel_haenszel_dif(
     prior: tuple[float, float] | None = None,
     n_quad: int = 61,
     alpha: float = 0.05,
+    purify: bool = False,
 ) -> pd.DataFrame:
     """Mantel–Haenszel DIF per item with the ETS A/B/C classification.
 
@@ -242,6 +243,10 @@ def mantel_haenszel_dif(
         Starting prior and grid for the ability matching (default: the bank's scale).
     alpha
         Level of the MH test and of the ETS comparisons.
+    purify
+        Two-stage purification (Holland & Thayer, 1988): rerun with the matching
+        variable computed from the items not flagged in the first run (plus the
+        studied item itself for score matching).
 
     Returns
     -------
@@ -250,7 +255,8 @@ def mantel_haenszel_dif(
         ``p_focal``, ``alpha_mh``, ``d_dif``, ``se_d``, ``chi2``, ``p_value``,
         ``p_adjusted`` (Benjamini–Hochberg), ``flagged`` (``p_value < alpha``),
         ``ets_class`` and ``ets`` (class with the sign, e.g. ``"C-"``). ``attrs`` holds
-        the matching used and, for ``"theta"``, the groups' estimated distributions.
+        the matching used, the matching items, the purification rounds and, for
+        ``"theta"``, the groups' estimated distributions.
 
     Raises
     ------
@@ -287,31 +293,67 @@ def mantel_haenszel_dif(
     y = al.answers[analysed].astype(np.int64)
     g = grp.code[person[analysed]]
     attrs: dict[str, Any] = {"matching": matching, "focal": grp.focal, "reference": grp.reference}
-    if matching == "score":
-        total = np.bincount(person, weights=al.answers, minlength=al.n_persons).astype(np.int64)
-        stratum = total[person[analysed]]
-        n_s = k + 1
-    else:
+    theta_setup: tuple[FloatArray, FloatArray, float, float] | None = None
+    if matching == "theta":
         mean, sd = resolve_prior(bank, prior)
         nodes, _ = grid(mean, sd, check_n_quad(n_quad))
-        table = log_prob_table(al.a, al.b, al.c, nodes)
-        dist = _group_distributions(al, grp.code, nodes, table, (mean, sd))
-        group_log_w = np.stack([_normal_log_w(nodes, m, s) for m, s in dist])
-        loo = leave_one_out(
-            al,
-            nodes,
-            group_log_w[0],
-            person_groups=np.maximum(grp.code, 0),
-            group_log_w=group_log_w,
-        )
-        n_s = n_strata
-        stratum = equal_count_bins(
-            al.indices[analysed], loo.theta[analysed], k, np.full(k, n_strata, dtype=np.int64)
-        )
-        attrs["group_distributions"] = {
-            str(grp.reference): tuple(map(float, dist[0])),
-            str(grp.focal): tuple(map(float, dist[1])),
-        }
+        theta_setup = (nodes, log_prob_table(al.a, al.b, al.c, nodes), mean, sd)
+
+    def one_round(clean: npt.NDArray[np.bool_]) -> pd.DataFrame:
+        if theta_setup is None:
+            weights = np.where(clean[al.indices], al.answers, 0)
+            total = np.bincount(person, weights=weights, minlength=al.n_persons).astype(np.int64)
+            # the matching score: the clean items plus the studied item itself
+            stratum = total[person[analysed]] + np.where(clean[items], 0, y)
+            n_s = k + 1
+        else:
+            nodes, table, mean, sd = theta_setup
+            clean_table = np.where(np.repeat(clean, 2)[:, None], table, 0.0)
+            dist = _group_distributions(al, grp.code, nodes, clean_table, (mean, sd))
+            group_log_w = np.stack([_normal_log_w(nodes, m, s) for m, s in dist])
+            loo = leave_one_out(
+                al,
+                nodes,
+                group_log_w[0],
+                person_groups=np.maximum(grp.code, 0),
+                group_log_w=group_log_w,
+                included=clean,
+            )
+            n_s = n_strata
+            stratum = equal_count_bins(
+                al.indices[analysed], loo.theta[analysed], k, np.full(k, n_strata, dtype=np.int64)
+            )
+            attrs["group_distributions"] = {
+                str(grp.reference): tuple(map(float, dist[0])),
+                str(grp.focal): tuple(map(float, dist[1])),
+            }
+        return _mh_table(items, y, g, stratum, n_s, k, alpha, al.item_ids)
+
+    clean = np.ones(k, dtype=bool)
+    out = one_round(clean)
+    rounds = 1
+    if purify:
+        flagged = out["flagged"].to_numpy()
+        if flagged.any() and (~flagged).sum() >= 2:
+            out = one_round(~flagged)
+            rounds = 2
+            clean = ~flagged
+    attrs["purification_rounds"] = rounds
+    attrs["matching_items"] = al.item_ids[clean].tolist()
+    out.attrs.update(attrs)
+    return out
+
+
+def _mh_table(
+    items: IntArray,
+    y: IntArray,
+    g: IntArray,
+    stratum: IntArray,
+    n_s: int,
+    k: int,
+    alpha: float,
+    item_ids: npt.NDArray[Any],
+) -> pd.DataFrame:
     cell = ((items * n_s + stratum) * 2 + g) * 2 + y
     tab = np.bincount(cell, minlength=k * n_s * 4).reshape(k, n_s, 2, 2).astype(np.float64)
     a_, b_ = tab[:, :, 0, 1], tab[:, :, 0, 0]  # reference right, wrong
@@ -368,9 +410,8 @@ def mantel_haenszel_dif(
             "ets_class": ets_class,
             "ets": np.char.add(ets_class.astype(str), sign.astype(str)),
         },
-        index=pd.Index(al.item_ids, name="item_id"),
+        index=pd.Index(item_ids, name="item_id"),
     )
-    out.attrs.update(attrs)
     return out
 
 
@@ -806,6 +847,7 @@ def dif_power_study(
     answers_per_person: int | None = None,
     impact: float = 0.5,
     alpha: float = 0.05,
+    purify: bool = False,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Power and false-positive rate of the MH and IRT DIF tests, by simulation.
@@ -830,6 +872,8 @@ def dif_power_study(
         Mean ability difference, reference minus focal.
     alpha
         Level of the tests.
+    purify
+        Purify the matching items (MH) and the anchors (IRT).
     seed
         Base seed.
 
@@ -860,9 +904,9 @@ def dif_power_study(
             bank, focal_bank, n_reference, n_focal, per, impact, int(seeds[rep])
         )
         t0 = time.perf_counter()
-        mh = mantel_haenszel_dif(log, bank, groups, focal="focal", alpha=alpha)
+        mh = mantel_haenszel_dif(log, bank, groups, focal="focal", alpha=alpha, purify=purify)
         t1 = time.perf_counter()
-        irt = irt_dif(log, bank, groups, focal="focal", alpha=alpha)
+        irt = irt_dif(log, bank, groups, focal="focal", alpha=alpha, purify=purify)
         t2 = time.perf_counter()
         order = pd.Index(log.item_ids).get_indexer(bank.item_ids)
         flags["MH"].append(mh["flagged"].to_numpy()[order])
