@@ -262,3 +262,16 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(DataError) as err:
         infit_outfit(log, ItemBank.from_frame(pd.DataFrame({"item_id": [0], "b": [0.0]})))
     assert err.value.field == "item_id"
+
+
+def test_identify_forms_groups_identical_item_sets_in_any_order() -> None:
+    # p1 and p3 answered {a, b} (in different orders), p2 {a}, p4 nothing, p5 {a, b, c}
+    log = ResponseLog(
+        [0, 2, 3, 5, 5, 8],
+        [0, 1, 0, 1, 0, 0, 1, 2],
+        [1, 0, 1, 1, 1, 0, 0, 1],
+        ["p1", "p2", "p3", "p4", "p5"],
+        ["a", "b", "c"],
+    )
+    forms = identify_forms(log)
+    assert forms.to_dict() == {"p1": 0, "p2": 1, "p3": 0, "p4": -1, "p5": 2}

@@ -215,15 +215,16 @@ def identify_forms(log: ResponseLog) -> pd.Series:
         the next, ... (ties in first-appearance order); -1 for persons with no answer.
     """
     rng = np.random.default_rng(0x5EED)  # fixed hashing keys, not a random draw
-    keys = rng.integers(1, np.iinfo(np.int64).max, size=(2, log.n_items), dtype=np.int64)
-    keys = keys.astype(np.uint64)
-    person = log.person_index
+    keys = rng.integers(1, np.iinfo(np.int64).max, size=log.n_items, dtype=np.int64).astype(
+        np.uint64
+    )
     counts = np.diff(log.indptr)
-    h = np.zeros((2, log.n_persons), dtype=np.uint64)
-    for row in range(2):  # two independent 64-bit sums: collisions are negligible
-        np.add.at(h[row], person, keys[row][log.indices])
-    frame = pd.DataFrame({"h0": h[0], "h1": h[1], "n": counts})
-    codes, _ = pd.factorize(pd.MultiIndex.from_frame(frame), sort=False)
+    some = np.flatnonzero(counts > 0)
+    h = np.zeros(log.n_persons, dtype=np.uint64)
+    if len(some):  # a 64-bit random sum per item set (mod 2^64): collisions are negligible
+        h[some] = np.add.reduceat(keys[log.indices], log.indptr[some])
+    h += counts.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    codes, _ = pd.factorize(h, sort=False)
     sizes = np.bincount(codes)
     order = np.argsort(-sizes, kind="stable")
     rank = np.empty_like(order)
