@@ -47,7 +47,7 @@ def test_candidates_depend_only_on_seed_and_index(bank):
 
 
 def test_positioning_follows_pix_rules(bank):
-    pop = Population(positioning_noise=0.0, max_level=5)
+    pop = Population(positioning_noise=0.0, max_level=5, positioning_success=0.5)
     c = pop.sample(2000, seed=1, bank=bank)
     meta = bank.metadata
     skill_b = {s: bank.b[meta["skill"].to_numpy() == s].mean() for s in c.skill_names[:50]}
@@ -56,7 +56,7 @@ def test_positioning_follows_pix_rules(bank):
         profile = c.profile(row)
         for k, code in enumerate(c.competences):
             comp = profile.competences[code]
-            # with no noise, a skill is validated iff the competence ability reaches its difficulty
+            # with no noise and success 0.5, a skill is validated iff the ability reaches its difficulty
             for s in comp.skills:
                 if s in skill_b:
                     assert c.competence_theta[row, k] >= skill_b[s]

@@ -11,9 +11,11 @@ correlates ``λ_k`` (the loading) with it.
 
 Positioning profiles come from the true competence abilities through the bank's
 skills: the positioned ability of competence ``k`` is ``θ_k + N(0, positioning_noise)``;
-a skill is validated when that ability reaches the skill's difficulty (the mean ``b``
-of its challenges: the point where a typical challenge of the skill is answered right
-half the time); the pix of a competence is the sum of the validated skills'
+a skill is validated when, at that ability, a typical challenge of the skill (mean
+``a`` and ``b`` of its challenges) is answered right with probability at least
+``positioning_success`` (0.7 by default: positioning validates what a candidate masters,
+so a certification re-testing those skills succeeds about that often), i.e. when the
+ability reaches ``b̄ + logit(positioning_success) / ā``; the pix of a competence is the sum of the validated skills'
 ``pix_value`` (floored, capped at ``8 · max_level``; sums get a 1e-9 tolerance so that
 three skills of 8/3 pix make 8) and its level ``min(⌊Σ/8⌋,
 max_level)``, as Pix computes them (``pix-rules.md`` §1.3). For each validated skill,
@@ -71,6 +73,8 @@ class Population:
     direct_share
         Probability that a validated skill was validated directly, by answering one of
         its challenges in positioning.
+    positioning_success
+        Success probability at which positioning validates a skill (0.5: at its difficulty).
     max_level
         Highest level positioning can reach (Pix's ``MAX_REACHABLE_LEVEL``, 5 by default).
     """
@@ -82,6 +86,7 @@ class Population:
     groups: Mapping[str, tuple[float, float]] = field(default_factory=lambda: {"all": (1.0, 0.0)})
     positioning_noise: float = 0.5
     direct_share: float = 0.5
+    positioning_success: float = 0.7
     max_level: int = 5
 
     def __post_init__(self) -> None:
@@ -120,6 +125,8 @@ class Population:
             raise DataError("positioning_noise must be >= 0", field="positioning_noise")
         if not (0.0 <= self.direct_share <= 1.0):
             raise DataError("direct_share must be in [0, 1]", field="direct_share")
+        if not (0.0 < self.positioning_success < 1.0):
+            raise DataError("positioning_success must be in (0, 1)", field="positioning_success")
         if not (1 <= int(self.max_level) <= 8):
             raise DataError("max_level must be in 1..8", field="max_level")
 
@@ -202,7 +209,12 @@ class Population:
             .agg(competence=("competence", "first"), pix_value=("pix_value", "first"))
         )
         skill_b = pd.Series(bank.b, index=meta["skill"].to_numpy()).groupby(level=0).mean()
-        skills["b"] = skill_b.loc[skills.index].to_numpy()
+        skill_a = pd.Series(bank.a, index=meta["skill"].to_numpy()).groupby(level=0).mean()
+        q = self.positioning_success
+        threshold = (
+            skill_b.loc[skills.index].to_numpy()
+            + np.log(q / (1 - q)) / skill_a.loc[skills.index].to_numpy()
+        )
         comp_of_skill = pd.Index(codes).get_indexer(pd.Index(skills["competence"]))
         if (comp_of_skill < 0).any():
             bad = skills.index[comp_of_skill < 0][0]
@@ -214,7 +226,7 @@ class Population:
             cands.index[:, None],
             np.arange(len(codes))[None, :],
         )
-        validated = positioned[:, comp_of_skill] >= skills["b"].to_numpy()[None, :]
+        validated = positioned[:, comp_of_skill] >= threshold[None, :]
         onehot = np.zeros((n_skills, len(codes)))
         onehot[np.arange(n_skills), comp_of_skill] = 1.0
         total = (validated * skills["pix_value"].to_numpy()[None, :]) @ onehot

@@ -1,0 +1,684 @@
+"""Whole certifications for simulated populations, vectorized across candidates.
+
+:func:`simulate` runs ``n`` certifications under a rule set with the engine's own
+selection and scoring code (:mod:`pixirt.cat.selection`, :mod:`pixirt.cat.capacity`,
+:mod:`pixirt.cat.scoring`): v3 candidates of a chunk step together (one numpy pass per
+step for the whole chunk), drawing the very numbers the engine draws for the same
+``(seed, candidate index, step)`` (:mod:`pixirt.streams`). Any simulated candidate can
+therefore be replayed one by one through :mod:`pixirt.cat.engine`
+(:func:`replay_candidate`) with the identical challenges and result, and the results
+are identical bit for bit whatever ``chunk_size``.
+
+Scoring: a complete v3 test without abort, fraud or neutralization is scored by a
+vectorized copy of the v3 scoring (global score, mesh, competence levels, outcome);
+every other session (aborts — with the degradation of abandoned tests —, fraud, jury
+neutralizations, and all v2 sessions) goes through :func:`pixirt.cat.scoring.score`
+itself. The test suite checks the vectorized path against ``score`` candidate by
+candidate.
+
+v2 sessions are planned per candidate by the engine (:mod:`pixirt.cat.engine`) —
+profile-based selection is a few table look-ups per competence — and their answers
+drawn in one pass.
+
+Outputs: :class:`SimulationResult` holds one row per candidate (a pandas DataFrame
+with Arrow list columns for the challenges and statuses); with ``out`` it is written to
+Parquet in fixed row groups, so the file is byte-identical for any ``chunk_size``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from pixirt import models, streams
+from pixirt.cat import engine
+from pixirt.cat.engine import Runtime, build_runtime
+from pixirt.cat.scoring import mesh_from_score, score
+from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
+from pixirt.cat.state import Candidate, CatState
+from pixirt.exceptions import DataError
+from pixirt.item_bank import ItemBank
+from pixirt.rules import RuleSet
+from pixirt.simulation.population import Candidates, Population
+from pixirt.simulation.responders import Responder
+
+__all__ = ["SimulationResult", "replay_candidate", "simulate"]
+
+_PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
+_ROW_GROUP = 65_536
+_STATUS = {1: "ok", 0: "ko", -1: None}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SimulationResult:
+    """Simulated certifications, one row per candidate.
+
+    Attributes
+    ----------
+    frame
+        Columns: ``candidate_id``, ``index``, ``group``, ``true_theta``, ``theta_<code>``
+        (16), for v2 the profile ``level_<code>``/``pix_<code>``, ``challenges`` and
+        ``statuses`` (lists; status None for a withdrawn challenge), ``neutralized``
+        (list), ``abort_reason``, ``fraud``, ``status``, ``comment``, ``pix_score``,
+        ``n_answers``, ``cert_level_<code>`` (certified levels; −1 uncertified, NaN
+        none), for v3 ``capacity``, ``error_rate``, ``mesh_index``; and on every row
+        ``rules_id``, ``rules_hash``, ``bank_hash``, ``pixirt_version``.
+    rules_id, rules_hash, bank_hash, seed, pixirt_version
+        Provenance.
+    path
+        The Parquet file written, if any.
+    seconds
+        Wall time of the run.
+    """
+
+    frame: pd.DataFrame
+    rules_id: str
+    rules_hash: str
+    bank_hash: str
+    seed: int
+    pixirt_version: str
+    path: Path | None = None
+    seconds: float = field(default=0.0)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def outcome_rates(self, by: str | None = None) -> pd.DataFrame:
+        """Share of each status (and comment), overall or by a column such as ``group``."""
+        keys = ["status"] if by is None else [by, "status"]
+        counts = self.frame.groupby(keys, dropna=False).size()
+        if by is None:
+            return (counts / counts.sum()).rename("share").to_frame()
+        return (counts / counts.groupby(level=0).transform("sum")).rename("share").to_frame()
+
+    def score_distribution(self, bins: int = 20) -> pd.DataFrame:
+        """Counts of ``pix_score`` in equal-width bins, with mean and quantiles in the index name."""
+        scores = self.frame["pix_score"].to_numpy()
+        counts, edges = np.histogram(scores, bins=bins)
+        return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
+
+    def capacity_recovery(self, bins: int = 10) -> pd.DataFrame:
+        """v3: bias and RMSE of the capacity against the true ability, by true-ability bin."""
+        if "capacity" not in self.frame.columns:
+            raise DataError("capacity recovery needs a v3 simulation", field="capacity")
+        df = self.frame[self.frame["abort_reason"] == ""]
+        cut = pd.qcut(df["true_theta"], bins, duplicates="drop")
+        err = df["capacity"] - df["true_theta"]
+        grouped = err.groupby(cut, observed=True)
+        out = pd.DataFrame(
+            {
+                "bias": grouped.mean(),
+                "rmse": grouped.apply(lambda e: float(np.sqrt(np.mean(np.square(e))))),
+                "n": grouped.size(),
+            }
+        )
+        out.index.name = "true_theta_bin"
+        return out
+
+    def exposure(self) -> pd.Series:
+        """Share of candidates who were served each challenge, most exposed first."""
+        served = self.frame["challenges"].explode().dropna()
+        return (served.value_counts() / len(self.frame)).rename("exposure")
+
+
+# ====================================================================== public API
+def simulate(
+    population: Population,
+    bank: ItemBank,
+    rules: RuleSet,
+    n: int,
+    *,
+    seed: int = 0,
+    out: str | os.PathLike[str] | None = None,
+    chunk_size: int = 10_000,
+    responder: Responder | None = None,
+    start: int = 0,
+    progress: bool = False,
+) -> SimulationResult:
+    """Simulate ``n`` whole certifications (v2 or v3 per ``rules``).
+
+    Parameters
+    ----------
+    population
+        Who the candidates are.
+    bank
+        The challenges (the Pix-like bank by default in the CLI).
+    rules
+        The rule set (:func:`pixirt.rules.load`).
+    n
+        Number of candidates (indices ``start .. start + n − 1``).
+    seed
+        Seed of every draw (population, incidents, answers, the engine's picks).
+    out
+        Parquet file to write (atomically), or None.
+    chunk_size
+        Candidates stepped together; results do not depend on it.
+    responder
+        Answering behaviour and incidents (default: the model, no incident).
+    start
+        Index of the first candidate.
+    progress
+        Print progress on stderr (when it is a terminal).
+
+    Returns
+    -------
+    SimulationResult
+        One row per candidate.
+    """
+    if not isinstance(n, int) or n <= 0:
+        raise DataError(f"n must be a positive int, got {n!r}", field="n")
+    if not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise DataError(
+            f"chunk_size must be a positive int, got {chunk_size!r}", field="chunk_size"
+        )
+    if not isinstance(seed, int) or seed < 0:
+        raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
+    responder = responder or Responder()
+    runtime = build_runtime(bank, rules)
+    if rules.algorithm == "v3":
+        cap_rules = rules.capacity
+        assert cap_rules is not None
+        if cap_rules.double_measures_until:
+            raise DataError(
+                "the vectorized simulator does not run historical double measures; "
+                "replay such sessions through pixirt.cat.engine",
+                field="capacity.double_measures_until",
+            )
+    from pixirt import __version__
+
+    t0 = time.perf_counter()
+    frames: list[pd.DataFrame] = []
+    show = progress and sys.stderr.isatty()
+    for lo in range(start, start + n, chunk_size):
+        hi = min(lo + chunk_size, start + n)
+        frames.append(_run_chunk(runtime, population, responder, seed, lo, hi - lo))
+        if show:
+            done = hi - start
+            print(f"\rsimulated {done:,}/{n:,} candidates", end="", file=sys.stderr, flush=True)
+    if show:
+        print(file=sys.stderr)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame["rules_id"] = rules.id
+    frame["rules_hash"] = rules.hash
+    frame["bank_hash"] = bank.hash
+    frame["pixirt_version"] = __version__
+    path = _write_parquet(frame, Path(out)) if out is not None else None
+    return SimulationResult(
+        frame=frame,
+        rules_id=rules.id,
+        rules_hash=rules.hash,
+        bank_hash=bank.hash,
+        seed=seed,
+        pixirt_version=__version__,
+        path=path,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def replay_candidate(
+    population: Population,
+    bank: ItemBank,
+    rules: RuleSet,
+    index: int,
+    *,
+    seed: int = 0,
+    responder: Responder | None = None,
+) -> tuple[CatState, Any]:
+    """Run simulated candidate ``index`` one step at a time through :mod:`pixirt.cat.engine`.
+
+    Returns the final engine state and its :class:`~pixirt.cat.scoring.CertificationResult`:
+    the same challenges and result as the candidate's row of :func:`simulate`.
+    """
+    responder = responder or Responder()
+    runtime = build_runtime(bank, rules)
+    cands = population.sample(
+        1, seed=seed, start=index, bank=bank if rules.algorithm == "v2" else None
+    )
+    inc = responder.incidents(seed, cands.index)
+    profile = cands.profile(0) if rules.algorithm == "v2" else None
+    cand = Candidate(f"c{index}", index)
+    state = engine.start(bank, rules, profile=profile, candidate=cand, seed=seed)
+    st = runtime.structure
+    limit = int(inc.abort_after[0])
+    while (choice := engine.next_challenge(state)) is not None:
+        if limit >= 0 and state.n_answers >= limit:
+            break
+        step = len(state.asked)
+        if rules.algorithm == "v3" and bool(responder.live_alerts(seed, index, step)):
+            state = engine.flag_live_alert(state, choice.challenge_id)
+            continue
+        pos = int(st.positions([choice.challenge_id])[0])
+        theta = _true_ability(cands, responder, st.competence[[pos]], runtime)[0]
+        p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
+        ok = bool(responder.answers(seed, index, step, np.asarray(p))[()])
+        state = engine.record(state, choice.challenge_id, "ok" if ok else "ko")
+    if limit >= 0 and engine.next_challenge(state) is not None:
+        state = engine.abort(state, str(inc.abort_reason[0]))
+    for step, cid in enumerate(state.asked):
+        if state.statuses[step] is not None and bool(responder.neutralized(seed, index, step)):
+            state = engine.neutralize(state, cid)
+    cert = engine.certification(state)
+    if bool(inc.fraud[0]):
+        cert = replace(cert, fraud=True)
+    return state, score(cert, rules, bank=bank)
+
+
+# ====================================================================== chunks
+def _true_ability(
+    cands: Candidates,
+    responder: Responder,
+    competence_code: npt.NDArray[np.int64],
+    runtime: Runtime,
+) -> npt.NDArray[np.float64]:
+    """True ability answering a challenge of the bank competence ``competence_code`` (per row)."""
+    if responder.ability == "general":
+        return np.asarray(cands.theta, dtype=np.float64)
+    names = runtime.structure.competences
+    col = np.array([cands.competences.index(names[int(k)]) for k in range(len(names))])
+    return np.asarray(
+        cands.competence_theta[np.arange(len(cands)), col[competence_code]], dtype=np.float64
+    )
+
+
+def _run_chunk(
+    runtime: Runtime, population: Population, responder: Responder, seed: int, lo: int, n: int
+) -> pd.DataFrame:
+    v2 = runtime.rules.algorithm == "v2"
+    cands = population.sample(n, seed=seed, start=lo, bank=runtime.bank if v2 else None)
+    if v2:
+        return _run_v2(runtime, cands, responder, seed)
+    return _run_v3(runtime, cands, responder, seed)
+
+
+def _base_frame(cands: Candidates) -> dict[str, Any]:
+    cols: dict[str, Any] = {
+        "candidate_id": [f"c{i}" for i in cands.index.tolist()],
+        "index": cands.index,
+        "group": cands.group.astype(str),
+        "true_theta": cands.theta,
+    }
+    for k, code in enumerate(cands.competences):
+        cols[f"theta_{code}"] = cands.competence_theta[:, k]
+    return cols
+
+
+def _take(sel: SelectionState, rows: npt.NDArray[np.intp]) -> SelectionState:
+    return SelectionState(
+        sel.excluded[rows],
+        sel.answered_tubes[rows],
+        sel.answered_skills[rows],
+        sel.seen_competences[rows],
+        sel.recent_competences[rows],
+        sel.n_answers[rows],
+    )
+
+
+def _put(sel: SelectionState, rows: npt.NDArray[np.intp], part: SelectionState) -> None:
+    sel.excluded[rows] = part.excluded
+    sel.answered_tubes[rows] = part.answered_tubes
+    sel.answered_skills[rows] = part.answered_skills
+    sel.seen_competences[rows] = part.seen_competences
+    sel.recent_competences[rows] = part.recent_competences
+    sel.n_answers[rows] = part.n_answers
+
+
+def _run_v3(runtime: Runtime, cands: Candidates, responder: Responder, seed: int) -> pd.DataFrame:
+    rules = runtime.rules
+    sel_rules = rules.selection
+    model = runtime.model
+    assert sel_rules is not None and model is not None
+    st = runtime.structure
+    bank = runtime.bank
+    n = len(cands)
+    idx = cands.index
+    length = sel_rules.test_length
+    inc = responder.incidents(seed, idx)
+    limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
+    sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
+    cap = model.initial_state(n)
+    width = length + 8
+    asked = np.full((n, width), -1, dtype=np.int64)
+    status = np.full((n, width), -2, dtype=np.int8)  # -2 unused, -1 alert, 0 ko, 1 ok
+    n_asked = np.zeros(n, dtype=np.int64)
+    n_ans = np.zeros(n, dtype=np.int64)
+    active = limit > n_ans
+    top_n = sel_rules.top_n
+    while active.any():
+        rows = np.flatnonzero(active)
+        if n_asked.max() >= width:  # many live alerts: widen the tables
+            asked = np.pad(asked, ((0, 0), (0, width)), constant_values=-1)
+            status = np.pad(status, ((0, 0), (0, width)), constant_values=-2)
+            width *= 2
+        part = sel if len(rows) == n else _take(sel, rows)
+        pool = candidate_pool(st, part, sel_rules)
+        empty = ~pool.any(axis=1)
+        if empty.any():
+            who = int(idx[rows[np.flatnonzero(empty)[0]]])
+            raise DataError(
+                f"candidate {who}: the selection rules leave no challenge at step {int(n_asked[rows][empty][0]) + 1} "
+                "(Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
+                field="bank",
+            )
+        rate = None
+        if sel_rules.minimum_success_rate:
+            rate = np.array([sel_rules.minimum_success_rate_at(int(k)) for k in n_ans[rows]])
+        ranked = rank_by_information(
+            cap.capacity[rows], st, pool, top_n=top_n, minimum_success_rate=rate
+        )
+        n_avail = (ranked >= 0).sum(axis=1)
+        step = n_asked[rows]
+        draws = streams.uniform(
+            seed, "v3.pick", idx[rows][:, None], step[:, None] * _PICK_STRIDE + np.arange(top_n)
+        )
+        rank = pick_rank(draws, sel_rules.pick_probability, n_avail)
+        chosen = ranked[np.arange(len(rows)), rank]
+        asked[rows, step] = chosen
+        alert = responder.live_alerts(seed, idx[rows], step)
+        theta = _true_ability(_subset(cands, rows), responder, st.competence[chosen], runtime)
+        p = models.probability(theta, bank.a[chosen], bank.b[chosen], bank.c[chosen])
+        ok = responder.answers(seed, idx[rows], step, p)
+        status[rows, step] = np.where(alert, -1, ok.astype(np.int8))
+        # live alerts: the challenge and its skill leave the pool
+        if alert.any():
+            ar = rows[alert]
+            sel.excluded[ar, chosen[alert]] = True
+            if st.skill is not None:
+                sel.excluded[ar] |= st.skill[None, :] == st.skill[chosen[alert]][:, None]
+        answered = rows[~alert]
+        if len(answered):
+            ch = chosen[~alert]
+            part = _take(sel, answered)
+            part = part.record(
+                item=ch,
+                competence=st.competence[ch],
+                tube=st.tube[ch],
+                skill=None if st.skill is None else st.skill[ch],
+                warm_up_length=sel_rules.warm_up_length,
+            )
+            _put(sel, answered, part)
+            a_full = np.ones(n)
+            b_full = np.zeros(n)
+            ok_full = np.zeros(n, dtype=bool)
+            a_full[answered] = st.a[ch]
+            b_full[answered] = st.b[ch]
+            ok_full[answered] = ok[~alert]
+            on = np.zeros(n, dtype=bool)
+            on[answered] = True
+            cap = model.update(cap, a_full, b_full, ok_full, active=on)
+            n_ans[answered] += 1
+        n_asked[rows] += 1
+        active = limit > n_ans
+
+    # jury neutralizations, decided per asked step
+    neutral = responder.neutralized(seed, idx[:, None], np.arange(asked.shape[1])[None, :]) & (
+        status >= 0
+    )
+    aborted = inc.abort_after >= 0
+    aborted &= n_ans < length
+    clean = ~aborted & ~inc.fraud & ~neutral.any(axis=1)
+    cols = _base_frame(cands)
+    ids = st.item_ids
+    cols["challenges"] = [ids[r[r >= 0]].tolist() for r in asked]
+    cols["statuses"] = [[_STATUS[int(s)] for s in r[r >= -1]] for r in status]
+    cols["neutralized"] = [ids[asked[i][neutral[i]]].tolist() for i in range(n)]
+    cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
+    cols["fraud"] = inc.fraud
+    v3 = rules.v3
+    capacity = cap.capacity.copy()
+    error_rate = cap.error_rate.copy()
+    pix = _pix_scores(capacity, rules)
+    mesh = _mesh_index(capacity, rules)
+    zero = pix == 0
+    below = zero | ((v3.reject_when == "below_minimum_mesh") & (mesh < 0))
+    reject = (zero & (v3.reject_when == "zero_score")) | (
+        below & (v3.reject_when == "below_minimum_mesh")
+    )
+    status_col = np.where(reject, "rejected", "validated").astype(object)
+    comment = np.full(n, None, dtype=object)
+    comment[reject & zero] = "REJECTED_DUE_TO_ZERO_PIX_SCORE"
+    levels = {code: _competence_levels(capacity, rules, code) for code in v3.competence_intervals}
+    n_answers = n_ans.copy()
+    global_level = np.array(
+        [v3.meshes[mesh_from_score(int(s), v3)].name for s in pix], dtype=object
+    )
+    for i in np.flatnonzero(~clean):  # the exact scorer for every unusual session
+        res = _score_exact(
+            runtime, cands, int(i), asked[i], status[i], neutral[i], inc, bool(aborted[i])
+        )
+        capacity[i], error_rate[i] = res.capacity, res.error_rate
+        pix[i], mesh[i] = res.pix_score, -1 if res.mesh_index is None else res.mesh_index
+        status_col[i], comment[i], n_answers[i] = res.status, res.comment, res.n_answers
+        global_level[i] = res.global_level
+        for code in levels:
+            lv = res.competences[code].level if code in res.competences else None
+            levels[code][i] = np.nan if lv is None else lv
+    cols["status"] = status_col.astype(str)
+    cols["comment"] = comment
+    cols["pix_score"] = pix.astype(np.int64)
+    cols["n_answers"] = n_answers
+    cols["capacity"] = capacity
+    cols["error_rate"] = error_rate
+    cols["mesh_index"] = mesh.astype(np.int64)
+    cols["global_level"] = global_level.astype(str)
+    for code, lv in levels.items():
+        cols[f"cert_level_{code}"] = lv
+    return pd.DataFrame(cols)
+
+
+def _subset(cands: Candidates, rows: npt.NDArray[np.intp]) -> Candidates:
+    return replace(
+        cands,
+        index=cands.index[rows],
+        group=cands.group[rows],
+        theta=cands.theta[rows],
+        competence_theta=cands.competence_theta[rows],
+    )
+
+
+def _score_exact(
+    runtime: Runtime,
+    cands: Candidates,
+    i: int,
+    asked: npt.NDArray[np.int64],
+    status: npt.NDArray[np.int8],
+    neutral: npt.NDArray[np.bool_],
+    inc: Any,
+    aborted: bool,
+) -> Any:
+    st = runtime.structure
+    keep = status >= -1
+    ids = [str(st.item_ids[k]) for k in asked[keep]]
+    state = CatState(
+        algorithm=runtime.rules.algorithm,
+        rules_id=runtime.rules.id,
+        rules_hash=runtime.rules.hash,
+        bank_hash=runtime.bank.hash,
+        seed=0,
+        candidate=Candidate(f"c{int(cands.index[i])}", int(cands.index[i])),
+        profile=None,
+        plan=(),
+        asked=tuple(ids),
+        statuses=tuple(_STATUS[int(s)] for s in status[keep]),
+        neutralized=tuple(str(st.item_ids[k]) for k in asked[neutral]),
+        abort_reason=str(inc.abort_reason[i]) if aborted else None,
+        runtime=runtime,
+    )
+    cert = engine.certification(state)
+    if bool(inc.fraud[i]):
+        cert = replace(cert, fraud=True)
+    return score(cert, runtime.rules, bank=runtime.bank)
+
+
+# ---------------------------------------------------------------------- vectorized v3 scoring
+def _pix_scores(capacity: npt.NDArray[np.float64], rules: RuleSet) -> npt.NDArray[np.int64]:
+    """:func:`pixirt.cat.scoring.pix_score_from_capacity`, vectorized (same arithmetic)."""
+    v3 = rules.v3
+    iv = v3.intervals
+    mins = np.array([x.min for x in iv])
+    maxs = np.array([x.max for x in iv])
+    c = capacity
+    if v3.formula == "linear_2023":
+        height = float(v3.interval_height or 0.0)
+        cc = np.minimum(np.maximum(c, mins[0]), maxs[-1])
+        k = np.argmax((mins[None, :] <= cc[:, None]) & (cc[:, None] <= maxs[None, :]), axis=1)
+        raw = height * (k + 1 + (cc - maxs[k]) / (maxs[k] - mins[k]))
+        val = np.minimum(float(v3.score_cap), raw)
+        return np.asarray(np.floor(val) + ((val - np.floor(val)) >= 0.5), dtype=np.int64)
+    k = _mesh_index(c, rules)
+    weight = np.array([m.weight for m in v3.meshes[: len(iv)]], dtype=np.float64)
+    coef = np.array([m.coefficient for m in v3.meshes[: len(iv)]], dtype=np.float64)
+    kk = np.maximum(k, 0)
+    progression = 1 - (maxs[kk] - c) / (maxs[kk] - mins[kk])
+    inner = np.array(
+        [math.floor(x) for x in (weight[kk] * (coef[kk] + progression)).tolist()], dtype=np.int64
+    )
+    out = np.minimum(v3.score_cap, inner)
+    out = np.where(k < 0, 0, out)
+    return np.where(c >= maxs[-1], v3.score_cap, out).astype(np.int64)
+
+
+def _mesh_index(capacity: npt.NDArray[np.float64], rules: RuleSet) -> npt.NDArray[np.int64]:
+    """:func:`pixirt.cat.scoring.mesh_index_from_capacity`, vectorized (−1 for None)."""
+    iv = rules.v3.intervals
+    mins = np.array([x.min for x in iv])
+    maxs = np.array([x.max for x in iv])
+    inside = (mins[None, :] <= capacity[:, None]) & (capacity[:, None] < maxs[None, :])
+    k = np.where(inside.any(axis=1), np.argmax(inside, axis=1), len(iv) - 1)
+    return np.where(capacity < mins[0], -1, k).astype(np.int64)
+
+
+def _competence_levels(
+    capacity: npt.NDArray[np.float64], rules: RuleSet, code: str
+) -> npt.NDArray[np.float64]:
+    """:func:`pixirt.cat.scoring.competence_level`, vectorized (NaN for None); first match in file order."""
+    rows = rules.v3.competence_intervals[code]
+    lowest = min(r.min for r in rows)
+    highest = max(r.max for r in rows)
+    out = np.full(capacity.shape, np.nan)
+    todo = np.ones(capacity.shape, dtype=bool)
+    for r in rows:
+        lo = -math.inf if r.min == lowest else r.min
+        hi = math.inf if r.max == highest else r.max
+        hit = todo & (lo <= capacity) & (capacity < hi)
+        out[hit] = r.level
+        todo &= ~hit
+    return out
+
+
+# ---------------------------------------------------------------------- v2
+def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int) -> pd.DataFrame:
+    rules = runtime.rules
+    bank = runtime.bank
+    st = runtime.structure
+    n = len(cands)
+    inc = responder.incidents(seed, cands.index)
+    cols = _base_frame(cands)
+    assert cands.levels is not None and cands.pix is not None
+    for k, code in enumerate(cands.competences):
+        cols[f"level_{code}"] = cands.levels[:, k]
+        cols[f"pix_{code}"] = cands.pix[:, k]
+    codes = list(cands.competences)
+    rows: list[dict[str, Any]] = []
+    for i in range(
+        n
+    ):  # v2 plans are per candidate (profile look-ups); answers are drawn per plan at once
+        profile = cands.profile(i)
+        index = int(cands.index[i])
+        if not profile.is_certifiable(
+            rules.v2.minimum_certifiable_competences, rules.v2.minimum_competence_level
+        ):
+            rows.append(_not_certifiable(codes))
+            continue
+        state = engine.start(
+            bank, rules, profile=profile, candidate=Candidate(f"c{index}", index), seed=seed
+        )
+        pos = st.positions(state.plan)
+        steps = np.arange(len(pos))
+        theta = _true_ability(
+            _subset(cands, np.full(len(pos), i)), responder, st.competence[pos], runtime
+        )
+        p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
+        ok = responder.answers(seed, index, steps, p)
+        limit = int(inc.abort_after[i])
+        n_given = len(pos) if limit < 0 else min(limit, len(pos))
+        statuses = tuple("ok" if x else "ko" for x in ok[:n_given])
+        neutral = responder.neutralized(seed, index, steps[:n_given])
+        state = replace(
+            state,
+            asked=tuple(state.plan[:n_given]),
+            statuses=statuses,
+            neutralized=tuple(state.plan[j] for j in np.flatnonzero(neutral)),
+            abort_reason=str(inc.abort_reason[i]) if 0 <= limit < len(pos) else None,
+        )
+        cert = engine.certification(state)
+        if bool(inc.fraud[i]):
+            cert = replace(cert, fraud=True)
+        res = score(cert, rules, bank=bank)
+        row: dict[str, Any] = {
+            "challenges": list(state.plan),
+            "statuses": list(statuses) + [None] * (len(pos) - n_given),
+            "neutralized": list(state.neutralized),
+            "abort_reason": state.abort_reason or "",
+            "status": res.status,
+            "comment": res.comment,
+            "pix_score": res.pix_score,
+            "n_answers": n_given,
+            "reproducibility_rate": res.reproducibility_rate,
+        }
+        for code in codes:
+            comp = res.competences.get(code)
+            row[f"cert_level_{code}"] = np.nan if comp is None or comp.level is None else comp.level
+        rows.append(row)
+    body = pd.DataFrame(rows)
+    cols["fraud"] = inc.fraud
+    frame = pd.DataFrame(cols)
+    return pd.concat([frame, body], axis=1)
+
+
+def _not_certifiable(codes: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "challenges": [],
+        "statuses": [],
+        "neutralized": [],
+        "abort_reason": "",
+        "status": "not_certifiable",
+        "comment": None,
+        "pix_score": 0,
+        "n_answers": 0,
+        "reproducibility_rate": None,
+    }
+    for code in codes:
+        row[f"cert_level_{code}"] = np.nan
+    return row
+
+
+# ---------------------------------------------------------------------- output
+def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write in fixed row groups (independent of chunking) through a temporary file, then rename."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pixirt.item_bank import _atomic_write
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+
+    def write(tmp: Path) -> None:
+        pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd")
+
+    _atomic_write(path, write)
+    return path
+
+
+def _chunks(start: int, n: int, size: int) -> Iterator[tuple[int, int]]:
+    for lo in range(start, start + n, size):
+        yield lo, min(size, start + n - lo)
