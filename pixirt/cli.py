@@ -87,9 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     bank.set_defaults(func=_cmd_bank)
 
     from pixirt.calibration.calibrate_cli import add_calibrate_parser
+    from pixirt.calibration.diagnostics_cli import add_diagnostics_parsers
     from pixirt.cat.scoring_cli import add_score_parser
 
     add_calibrate_parser(sub)
+    add_diagnostics_parsers(sub)
     add_score_parser(sub)
     return parser
 
