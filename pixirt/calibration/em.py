@@ -1043,7 +1043,11 @@ def _accumulate_full(
             w = post[sel]  # (n, Q)
             mean = np.einsum("npq,nq->np", local, w)
             local -= mean[:, :, None]
-            cov = np.matmul(local * w[:, None, :], local.transpose(0, 2, 1))
+            weighted = local * w[:, None, :]
+            if width <= 64:  # small products: batched BLAS is fastest
+                cov = np.matmul(weighted, local.transpose(0, 2, 1))
+            else:  # larger ones trigger BLAS threading, erratic on a loaded machine
+                cov = np.einsum("npq,nrq->npr", weighted, local)
             flat = index[:, :, None] * dim + index[:, None, :]
             acc += np.bincount(flat.ravel(), weights=cov.ravel(), minlength=dim * dim)
 
