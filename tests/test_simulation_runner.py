@@ -155,3 +155,15 @@ def test_bad_simulate_arguments(bank, pop):
         simulate(pop, bank, rules.load("pix-v3"), 0)
     with pytest.raises(DataError, match="chunk_size"):
         simulate(pop, bank, rules.load("pix-v3"), 10, chunk_size=0)
+
+
+def test_shortlist_fast_path_equals_the_engine_ranking(bank):
+    # the same chunk with the proven-shortlist ranking and with the engine's full ranking
+    from pixirt.cat.engine import build_runtime
+    from pixirt.simulation import runner
+
+    rt = build_runtime(bank, rules.load("pix-v3"))
+    cands = Population(sd=1.5).sample(400, seed=12)
+    fast = runner._run_v3(rt, cands, INCIDENTS, 12, fast=True)
+    full = runner._run_v3(rt, cands, INCIDENTS, 12, fast=False)
+    pd.testing.assert_frame_equal(fast, full)

@@ -42,6 +42,7 @@ import pandas as pd
 
 from pixirt import models, streams
 from pixirt.cat import engine
+from pixirt.cat.capacity import reward
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import mesh_from_score, score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
@@ -323,16 +324,166 @@ def _take(sel: SelectionState, rows: npt.NDArray[np.intp]) -> SelectionState:
     )
 
 
-def _put(sel: SelectionState, rows: npt.NDArray[np.intp], part: SelectionState) -> None:
-    sel.excluded[rows] = part.excluded
-    sel.answered_tubes[rows] = part.answered_tubes
-    sel.answered_skills[rows] = part.answered_skills
-    sel.seen_competences[rows] = part.seen_competences
-    sel.recent_competences[rows] = part.recent_competences
-    sel.n_answers[rows] = part.n_answers
+@dataclass(frozen=True, slots=True, eq=False)
+class _Shortlist:
+    """Per capacity cell, the few challenges of each competence that can rank in a top 5.
+
+    For a cell ``[t0, t1)`` of capacities, a challenge's information is at most
+    ``u = a² σ(a d) σ(−a d)`` with ``d`` its difficulty's distance to the cell (0 inside):
+    the list keeps, per competence, the ``m`` challenges of largest ``u`` and the bound
+    ``u`` of the next one. A top 5 found in the lists is exact when its 5th information
+    exceeds the bound of every competence the rules still allow: no challenge left out
+    can reach it (strictly, so no tie either). Otherwise the full ranking runs.
+    """
+
+    lo: float
+    width: float
+    items: npt.NDArray[np.int64]
+    bound: npt.NDArray[np.float64]
+    tube_comp: npt.NDArray[np.float64]
 
 
-def _run_v3(runtime: Runtime, cands: Candidates, responder: Responder, seed: int) -> pd.DataFrame:
+def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
+    model = runtime.model
+    assert model is not None
+    st = runtime.structure
+
+    def build() -> _Shortlist:
+        lo, hi = float(model.grid_min), float(model.grid_max)
+        n_cells = math.ceil((hi - lo) / width) + 1
+        t0 = lo + width * np.arange(n_cells)[:, None]
+        t1 = t0 + width
+        b = st.b[None, :]
+        d = np.where(b < t0, t0 - b, np.where(b > t1, b - t1, 0.0))
+        z = st.a[None, :] * d
+        u = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
+        u = u * (1.0 + 1e-9) + 1e-300  # never below the computed information
+        n_comp = len(st.competences)
+        items = np.full((n_cells, n_comp * m), -1, dtype=np.int64)
+        bound = np.zeros((n_cells, n_comp))
+        for c in range(n_comp):  # 16 competences: a loop over lists, not candidates
+            members = np.flatnonzero(st.competence == c)
+            order = members[np.argsort(-u[:, members], axis=1, kind="stable")]
+            k = min(m, len(members))
+            items[:, c * m : c * m + k] = order[:, :k]
+            if len(members) > m:
+                bound[:, c] = u[np.arange(n_cells), order[:, m]]
+        tube_comp = np.zeros((len(st.tubes), n_comp))
+        first = np.zeros(len(st.tubes), dtype=np.int64)
+        first[st.tube] = st.competence
+        tube_comp[np.arange(len(st.tubes)), first] = 1.0
+        return _Shortlist(lo, width, items, bound, tube_comp)
+
+    key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}"
+    shortlist: _Shortlist = runtime.bank.derived(key, build)
+    return shortlist
+
+
+def _fast_path_applies(runtime: Runtime) -> bool:
+    sel = runtime.rules.selection
+    assert sel is not None
+    return (
+        sel.one_question_per_tube
+        and not sel.forced_competences
+        and not sel.minimum_success_rate
+        and sel.warm_up_length == 0
+    )
+
+
+def _rank(
+    runtime: Runtime,
+    sel: SelectionState,
+    avail_tube: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    fast: bool,
+) -> npt.NDArray[np.int64]:
+    """The engine's ranking (``candidate_pool`` then ``rank_by_information``) for ``rows``.
+
+    Rows whose top 5 the shortlists prove exact take the fast path; the others (and every
+    row when ``fast`` is False) run the engine's own functions.
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    top_n = sel_rules.top_n
+    out = np.full((len(rows), top_n), -1, dtype=np.int64)
+    todo = np.ones(len(rows), dtype=bool)
+    if fast:
+        sl = _shortlist(runtime)
+        k = len(rows)
+        ar = np.arange(k)[:, None]
+        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, sl.items.shape[0] - 1)
+        cand = sl.items[g]
+        valid = cand >= 0
+        cpos = np.where(valid, cand, 0)
+        comp_c = st.competence[cpos]
+        n_comp = len(st.competences)
+        seen = sel.seen_competences[rows]
+        avail_comp = (avail_tube[rows] @ sl.tube_comp) > 0
+        passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
+        if sel_rules.passage_by_all_competences:
+            passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
+        in_pool = valid & ~sel.excluded[rows[:, None], cpos]
+        by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
+        by_comp = ~seen[ar, comp_c]
+        in_pool &= np.where(passage[:, None], by_comp, by_tube)
+        allowed = np.where(passage[:, None], ~seen, True)
+        n_recent = sel_rules.challenges_between_same_competence
+        if n_recent > 0 and sel.recent_competences.shape[1]:
+            recent = sel.recent_competences[rows][:, -n_recent:]
+            recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
+            recent_mask[
+                np.repeat(np.arange(k), recent.shape[1]),
+                np.where(recent < 0, n_comp, recent).ravel(),
+            ] = True
+            recent_mask = recent_mask[:, :n_comp]
+            pool_comp = ((avail_tube[rows] * ~sel.answered_tubes[rows]) @ sl.tube_comp) > 0
+            left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
+            kept_any: npt.NDArray[np.bool_] = np.asarray(
+                (left & ~recent_mask).any(axis=1), dtype=bool
+            )
+            blocked = kept_any[:, None] & recent_mask
+            in_pool &= ~blocked[ar, comp_c]
+            allowed &= ~blocked
+        info = reward(capacity[:, None], st.a[cpos], st.b[cpos])
+        key = np.where(in_pool, -info, np.inf)
+        top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
+        part_key = np.take_along_axis(key, top, axis=1)
+        threshold = part_key.max(axis=1)
+        # the top set is determined when nothing else ties with its last value
+        unique = (key <= threshold[:, None]).sum(axis=1) == top_n
+        limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
+        proven = unique & np.isfinite(threshold) & (-threshold > limit)
+        part_pos = np.take_along_axis(cpos, top, axis=1)
+        order = np.lexsort(
+            (part_pos, part_key), axis=-1
+        )  # (rows, 5): by information, then bank order
+        out[proven] = np.take_along_axis(part_pos, order, axis=1)[proven]
+        todo = ~proven
+    if todo.any():
+        sub = rows[todo]
+        part = _take(sel, sub)
+        pool = candidate_pool(st, part, sel_rules)
+        empty = ~pool.any(axis=1)
+        if empty.any():
+            raise DataError(
+                f"the selection rules leave no challenge for a candidate after {int(part.n_answers[empty][0])} "
+                "answers (Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
+                field="bank",
+            )
+        rate = None
+        if sel_rules.minimum_success_rate:
+            rate = np.array([sel_rules.minimum_success_rate_at(int(n)) for n in part.n_answers])
+        out[todo] = rank_by_information(
+            capacity[todo], st, pool, top_n=top_n, minimum_success_rate=rate
+        )
+    return out
+
+
+def _run_v3(
+    runtime: Runtime, cands: Candidates, responder: Responder, seed: int, *, fast: bool = True
+) -> pd.DataFrame:
     rules = runtime.rules
     sel_rules = rules.selection
     model = runtime.model
@@ -345,6 +496,8 @@ def _run_v3(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     inc = responder.incidents(seed, idx)
     limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
     sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
+    avail_tube = np.tile(np.bincount(st.tube, minlength=len(st.tubes)), (n, 1)).astype(np.int64)
+    fast = fast and _fast_path_applies(runtime)
     cap = model.initial_state(n)
     width = length + 8
     asked = np.full((n, width), -1, dtype=np.int64)
@@ -359,22 +512,7 @@ def _run_v3(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
             asked = np.pad(asked, ((0, 0), (0, width)), constant_values=-1)
             status = np.pad(status, ((0, 0), (0, width)), constant_values=-2)
             width *= 2
-        part = sel if len(rows) == n else _take(sel, rows)
-        pool = candidate_pool(st, part, sel_rules)
-        empty = ~pool.any(axis=1)
-        if empty.any():
-            who = int(idx[rows[np.flatnonzero(empty)[0]]])
-            raise DataError(
-                f"candidate {who}: the selection rules leave no challenge at step {int(n_asked[rows][empty][0]) + 1} "
-                "(Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
-                field="bank",
-            )
-        rate = None
-        if sel_rules.minimum_success_rate:
-            rate = np.array([sel_rules.minimum_success_rate_at(int(k)) for k in n_ans[rows]])
-        ranked = rank_by_information(
-            cap.capacity[rows], st, pool, top_n=top_n, minimum_success_rate=rate
-        )
+        ranked = _rank(runtime, sel, avail_tube, rows, cap.capacity[rows], fast)
         n_avail = (ranked >= 0).sum(axis=1)
         step = n_asked[rows]
         draws = streams.uniform(
@@ -388,24 +526,31 @@ def _run_v3(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         p = models.probability(theta, bank.a[chosen], bank.b[chosen], bank.c[chosen])
         ok = responder.answers(seed, idx[rows], step, p)
         status[rows, step] = np.where(alert, -1, ok.astype(np.int8))
-        # live alerts: the challenge and its skill leave the pool
-        if alert.any():
-            ar = rows[alert]
-            sel.excluded[ar, chosen[alert]] = True
+        for r, item in zip(rows[alert].tolist(), chosen[alert].tolist(), strict=True):
+            # a validated live alert: the challenge and its skill leave the pool (rare: a loop over alerts)
+            gone = np.zeros(st.n_items, dtype=bool)
+            gone[item] = True
             if st.skill is not None:
-                sel.excluded[ar] |= st.skill[None, :] == st.skill[chosen[alert]][:, None]
+                gone |= st.skill == st.skill[item]
+            newly = gone & ~sel.excluded[r]
+            avail_tube[r] -= np.bincount(st.tube[newly], minlength=len(st.tubes))
+            sel.excluded[r] |= gone
         answered = rows[~alert]
         if len(answered):
             ch = chosen[~alert]
-            part = _take(sel, answered)
-            part = part.record(
-                item=ch,
-                competence=st.competence[ch],
-                tube=st.tube[ch],
-                skill=None if st.skill is None else st.skill[ch],
-                warm_up_length=sel_rules.warm_up_length,
-            )
-            _put(sel, answered, part)
+            # SelectionState.record, in place: the chosen challenges were in the pool (not excluded)
+            sel.excluded[answered, ch] = True
+            avail_tube[answered, st.tube[ch]] -= 1
+            sel.answered_tubes[answered, st.tube[ch]] = True
+            if st.skill is not None and sel.answered_skills.shape[1]:
+                sel.answered_skills[answered, st.skill[ch]] = True
+            warm = sel.n_answers[answered] >= sel_rules.warm_up_length
+            sel.seen_competences[answered[warm], st.competence[ch][warm]] = True
+            if sel.recent_competences.shape[1]:
+                sel.recent_competences[answered] = np.concatenate(
+                    [sel.recent_competences[answered, 1:], st.competence[ch][:, None]], axis=1
+                )
+            sel.n_answers[answered] += 1
             a_full = np.ones(n)
             b_full = np.zeros(n)
             ok_full = np.zeros(n, dtype=bool)
