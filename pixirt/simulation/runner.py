@@ -454,7 +454,8 @@ def _rank(
         # the top set is determined when nothing else ties with its last value
         unique = (key <= threshold[:, None]).sum(axis=1) == top_n
         limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
-        proven = unique & np.isfinite(threshold) & (-threshold > limit)
+        in_cells = (capacity >= sl.lo) & (capacity < sl.lo + sl.width * sl.items.shape[0])
+        proven = unique & np.isfinite(threshold) & (-threshold > limit) & in_cells
         part_pos = np.take_along_axis(cpos, top, axis=1)
         order = np.lexsort(
             (part_pos, part_key), axis=-1
