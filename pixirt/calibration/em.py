@@ -767,6 +767,7 @@ def _run_em(
     tol: float,
     accelerate: Accelerate,
     progress: _Progress,
+    item_ids: npt.NDArray[Any],
 ) -> _Fit:
     theta = design.theta
     history: list[float] = []  # log-likelihood along the EM path
@@ -781,11 +782,13 @@ def _run_em(
         return st, e, e.loglik + _log_prior(st, layout, priors)
 
     def em_map(st: _State, e: _EStep) -> FloatArray:
-        x_new = layout.pack(_m_step(st, layout, e, theta, priors))
+        new = _m_step(st, layout, e, theta, priors)
+        x_new = layout.pack(new)
         if not np.all(np.isfinite(x_new)):
             raise CalibrationError(
                 f"EM diverged at iteration {evals[0]}: the M-step gave non-finite parameters"
             )
+        _check_divergence(item_ids, layout, new)  # stop at once, not after max_iter
         return x_new
 
     def finish(x: FloatArray, converged: bool, change: float) -> _Fit:
@@ -1561,6 +1564,7 @@ def calibrate(
             tol=tol,
             accelerate=accelerate,
             progress=bar,
+            item_ids=log.item_ids,
         )
     finally:
         bar.close()
@@ -1631,12 +1635,13 @@ def calibrate(
     )
 
 
-def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
+def _check_divergence(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
+    """Raise if an estimate runs off to infinity (|a| or |b| beyond ``_DIVERGED``)."""
     f = layout.free
     if not len(f):
         return
     a, d = s.a[f], s.d[f]
-    ids = log.item_ids[f]
+    ids = item_ids[f]
     with np.errstate(divide="ignore", invalid="ignore"):
         b = -d / a
     wild = (np.abs(a) > _DIVERGED) | (np.abs(b) > _DIVERGED) | ~np.isfinite(b)
@@ -1649,6 +1654,16 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
             f"estimates diverge for {int(wild.sum())} item(s): {shown}; they carry too little "
             "information for maximum likelihood: use priors='default' or drop them"
         )
+
+
+def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
+    """Raise on diverging estimates or non-positive slopes (a bank needs a > 0)."""
+    _check_divergence(log.item_ids, layout, s)
+    f = layout.free
+    if not len(f):
+        return
+    a = s.a[f]
+    ids = log.item_ids[f]
     negative = a <= 0
     if negative.any():
         shown = ", ".join(
