@@ -29,8 +29,10 @@ produces it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,6 +131,56 @@ class Population:
             raise DataError("positioning_success must be in (0, 1)", field="positioning_success")
         if not (1 <= int(self.max_level) <= 8):
             raise DataError("max_level must be in 1..8", field="max_level")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> Population:
+        """Read a population from TOML: the constructor's fields, ``[groups]`` as ``name = [share, shift]``.
+
+        Example::
+
+            mean = 0.0
+            sd = 1.0
+            loading = 0.8
+            positioning_noise = 0.5
+            [groups]
+            school = [0.4, -0.2]
+            adult = [0.6, 0.1]
+
+        Raises
+        ------
+        DataError
+            Naming the file and the field (unknown field, bad value).
+        """
+        import tomllib
+
+        p = Path(path)
+        where = str(p)
+        if not p.exists():
+            raise DataError("no such file", path=where)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(f"invalid TOML: {exc}", path=where) from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DataError(
+                f"unknown field(s) {unknown}; known: {sorted(known)}", path=where, field=unknown[0]
+            )
+        if "groups" in data:
+            if not isinstance(data["groups"], dict):
+                raise DataError(
+                    "expected a table name = [share, shift]", path=where, field="groups"
+                )
+            data["groups"] = {
+                str(k): tuple(v) if isinstance(v, list) else v for k, v in data["groups"].items()
+            }
+        try:
+            return cls(**data)
+        except DataError as exc:
+            raise DataError(exc.message, path=where, field=exc.field) from None
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"invalid value: {exc}", path=where) from None
 
     def loadings(self) -> FloatArray:
         """Loading of each competence, in framework order."""
