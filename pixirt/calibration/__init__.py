@@ -1,22 +1,62 @@
-"""Calibration of item parameters from answer logs: MML-EM for Rasch, 1PL, 2PL and 3PL.
+"""Calibration and diagnostics: MML-EM for Rasch, 1PL, 2PL and 3PL, person scores, fit, DIF, linking.
 
->>> from pixirt.calibration import calibrate, Priors
->>> # result = calibrate(log, "2PL")  # → CalibrationResult with .bank, .loglik, .summary()
+>>> from pixirt.calibration import calibrate, score_persons
+>>> # result = calibrate(log, "2PL")           # → CalibrationResult with .bank, .loglik, .summary()
+>>> # scores = score_persons(log, result.bank)  # → person_id, theta, se, n_answers, finite
 
-See :mod:`pixirt.calibration.em` for the algorithm and ``docs/calibration.md`` for a guide.
+See :mod:`pixirt.calibration.em` for the algorithm, ``docs/calibration.md`` and
+``docs/diagnostics.md`` for guides. The plots live in :mod:`pixirt.calibration.plots`.
 """
 
+from pixirt.calibration.ability import (
+    METHODS,
+    empirical_reliability,
+    marginal_reliability,
+    score_persons,
+    standard_error,
+)
+from pixirt.calibration.dif import dif_power_study, irt_dif, mantel_haenszel_dif
 from pixirt.calibration.em import calibrate
+from pixirt.calibration.fit import (
+    binned_fit,
+    identify_forms,
+    infit_outfit,
+    item_fit,
+    person_fit,
+    q3_pairs,
+    s_x2,
+    yen_q3,
+)
+from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
 from pixirt.exceptions import ConvergenceWarning
 
 __all__ = [
     "DEFAULT_C_BETA",
+    "LINK_METHODS",
+    "METHODS",
     "CalibrationError",
     "CalibrationResult",
     "CalibrationSummary",
     "ConvergenceWarning",
+    "LinkingResult",
     "Priors",
+    "binned_fit",
     "calibrate",
+    "dif_power_study",
+    "empirical_reliability",
+    "identify_forms",
+    "infit_outfit",
+    "irt_dif",
+    "item_fit",
+    "link",
+    "mantel_haenszel_dif",
+    "marginal_reliability",
+    "person_fit",
+    "q3_pairs",
+    "s_x2",
+    "score_persons",
+    "standard_error",
+    "yen_q3",
 ]
