@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("calibration",)
+BENCHMARKS = ("calibration", "simulation")
 
 
 def main() -> None:

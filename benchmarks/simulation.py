@@ -1,0 +1,141 @@
+"""Simulation benchmark: whole v3 certifications on the Pix-like bank, pixirt vs catsim.
+
+pixirt: ``simulate(Population(), pix_like_bank(0), pix-v3, n)`` — Pix's v3 selection
+(rule chain, top 5, pick 51 %) and EAP, scoring included — for n = 100,000 and
+1,000,000 (targets: 1M in ≤ 120 s and ≤ 8 GiB; not done above 600 s). catsim: its
+``Simulator`` with a max-information selector, its numerical-search estimator and a
+32-item length stopper on the same bank (a, b; c = 0) and abilities, run on 1,000
+candidates only (it is a Python loop per candidate and step); compared in candidates per
+second. catsim does less work per step (no Pix rule chain, no capacity cap, no
+scoring), so the ratio flatters it.
+
+Run: ``python -m benchmarks.run simulation [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.harness import machine, measure, run_worker, write_results
+
+CASES = {"quick": [2_000], "full": [100_000, 1_000_000]}
+CATSIM_N = 1_000
+
+
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    from pixirt import rules
+    from pixirt.simulation import pix_like_bank
+    from pixirt.simulation.population import Population
+
+    bank = pix_like_bank(0)
+    n = int(spec["n"])
+    if spec["tool"] == "pixirt":
+        from pixirt.simulation.runner import simulate
+
+        t0 = time.perf_counter()
+        simulate(
+            Population(), bank, rules.load("pix-v3"), 200, seed=99
+        )  # warm: shortlists, imports
+        setup = time.perf_counter() - t0
+        res, seconds, peak = measure(
+            lambda: simulate(Population(), bank, rules.load("pix-v3"), n, seed=1, chunk_size=20_000)
+        )
+        f = res.frame
+        return {
+            "seconds": round(seconds, 2),
+            "setup_s": round(setup, 2),
+            "peak_mib": round(peak, 1),
+            "candidates_per_s": round(n / seconds, 1),
+            "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
+            "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
+            "validated_share": float((f["status"] == "validated").mean()),
+        }
+    import catsim.estimation as est
+    import catsim.initialization as ini
+    import catsim.selection as sel
+    import catsim.simulation as sim
+    import catsim.stopping as stop
+
+    items = np.column_stack([bank.a, bank.b, np.zeros(bank.n_items), np.ones(bank.n_items)])
+    theta = Population().sample(n, seed=1).theta
+
+    def run() -> Any:
+        s = sim.Simulator(items, theta, seed=1)
+        s.simulate(
+            ini.FixedPointInitializer(-3.0),
+            sel.MaxInfoSelector(),
+            est.NumericalSearchEstimator(),
+            stop.TestLengthStopper(max_items=32),
+        )
+        return s
+
+    t0 = time.perf_counter()
+    s_small = sim.Simulator(items, theta[:5], seed=1)
+    s_small.simulate(
+        ini.FixedPointInitializer(-3.0),
+        sel.MaxInfoSelector(),
+        est.NumericalSearchEstimator(),
+        stop.TestLengthStopper(max_items=32),
+    )
+    setup = time.perf_counter() - t0
+    s, seconds, peak = measure(run)
+    est_theta = np.asarray(s.latest_estimations, dtype=float)
+    return {
+        "seconds": round(seconds, 2),
+        "setup_s": round(setup, 2),
+        "peak_mib": round(peak, 1),
+        "candidates_per_s": round(n / seconds, 1),
+        "capacity_rmse": float(np.sqrt(np.mean((est_theta - theta) ** 2))),
+        "capacity_corr": float(np.corrcoef(est_theta, theta)[0, 1]),
+    }
+
+
+def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
+    rows = []
+    for n in CASES["quick" if quick else "full"]:
+        row = run_worker(
+            "benchmarks.simulation", {"tool": "pixirt", "n": n}, timeout=max(timeout, 900.0)
+        )
+        rows.append(row)
+        print(row, flush=True)
+    row = run_worker(
+        "benchmarks.simulation",
+        {"tool": "catsim", "n": 200 if quick else CATSIM_N},
+        timeout=timeout,
+    )
+    rows.append(row)
+    print(row, flush=True)
+    mine = [r for r in rows if r["tool"] == "pixirt" and r["status"] == "ok"]
+    peer = rows[-1]
+    summary: dict[str, Any] = {}
+    if mine and peer["status"] == "ok":
+        best = max(mine, key=lambda r: r["n"])
+        summary = {
+            "pixirt_n": best["n"],
+            "pixirt_seconds": best["seconds"],
+            "pixirt_peak_mib": best["peak_mib"],
+            "pixirt_candidates_per_s": best["candidates_per_s"],
+            "catsim_candidates_per_s": peer["candidates_per_s"],
+            "speed_ratio_vs_catsim": round(best["candidates_per_s"] / peer["candidates_per_s"], 1),
+            "catsim_note": f"catsim ran on {peer['n']} candidates",
+        }
+    payload = {
+        "benchmark": "simulation",
+        "machine": machine(),
+        "settings": (__doc__ or "").split("Run:")[0].strip(),
+        "quick": quick,
+        "runs": rows,
+        "summary": summary,
+    }
+    path = write_results("simulation" + ("-quick" if quick else ""), payload)
+    print(f"wrote {path}")
+    return payload
+
+
+if __name__ == "__main__":
+    print(json.dumps(worker(json.loads(sys.argv[1]))))
