@@ -439,6 +439,15 @@ class ItemBank:
     def __len__(self) -> int:
         return self.n_items
 
+    def __getstate__(self) -> dict[str, Any]:
+        # derived structures are rebuilt where the bank is unpickled (other processes)
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_derived"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_derived", {})
+
     def derived(self, key: str, build: Callable[[], Any]) -> Any:
         """A structure derived from this (immutable) bank, built once per bank object.
 

@@ -167,3 +167,10 @@ def test_shortlist_fast_path_equals_the_engine_ranking(bank):
     fast = runner._run_v3(rt, cands, INCIDENTS, 12, fast=True)
     full = runner._run_v3(rt, cands, INCIDENTS, 12, fast=False)
     pd.testing.assert_frame_equal(fast, full)
+
+
+def test_workers_give_identical_results(bank, pop):
+    r = rules.load("pix-v3")
+    one = simulate(pop, bank, r, 600, seed=5, chunk_size=200, responder=INCIDENTS)
+    two = simulate(pop, bank, r, 600, seed=5, chunk_size=200, responder=INCIDENTS, workers=2)
+    pd.testing.assert_frame_equal(one.frame, two.frame)

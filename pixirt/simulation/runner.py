@@ -145,6 +145,7 @@ def simulate(
     responder: Responder | None = None,
     start: int = 0,
     progress: bool = False,
+    workers: int = 1,
 ) -> SimulationResult:
     """Simulate ``n`` whole certifications (v2 or v3 per ``rules``).
 
@@ -170,6 +171,8 @@ def simulate(
         Index of the first candidate.
     progress
         Print progress on stderr (when it is a terminal).
+    workers
+        Processes running chunks in parallel (results do not depend on it either).
 
     Returns
     -------
@@ -197,15 +200,33 @@ def simulate(
             )
     from pixirt import __version__
 
+    if not isinstance(workers, int) or workers < 1:
+        raise DataError(f"workers must be a positive int, got {workers!r}", field="workers")
     t0 = time.perf_counter()
     frames: list[pd.DataFrame] = []
     show = progress and sys.stderr.isatty()
-    for lo in range(start, start + n, chunk_size):
-        hi = min(lo + chunk_size, start + n)
-        frames.append(_run_chunk(runtime, population, responder, seed, lo, hi - lo))
-        if show:
-            done = hi - start
-            print(f"\rsimulated {done:,}/{n:,} candidates", end="", file=sys.stderr, flush=True)
+    tasks = list(_chunks(start, n, chunk_size))
+    if workers == 1 or len(tasks) == 1:
+        results: Iterator[pd.DataFrame] = (
+            _run_chunk(runtime, population, responder, seed, lo, size) for lo, size in tasks
+        )
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(
+            _run_chunk_task,
+            [(bank, rules, population, responder, seed, lo, size) for lo, size in tasks],
+        )
+    try:
+        for (lo, size), frame_part in zip(tasks, results, strict=True):
+            frames.append(frame_part)
+            if show:
+                done = lo + size - start
+                print(f"\rsimulated {done:,}/{n:,} candidates", end="", file=sys.stderr, flush=True)
+    finally:
+        if workers > 1 and len(tasks) > 1:
+            pool.shutdown(cancel_futures=True)
     if show:
         print(file=sys.stderr)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -289,6 +310,13 @@ def _true_ability(
     return np.asarray(
         cands.competence_theta[np.arange(len(cands)), col[competence_code]], dtype=np.float64
     )
+
+
+def _run_chunk_task(
+    args: tuple[ItemBank, RuleSet, Population, Responder, int, int, int],
+) -> pd.DataFrame:
+    bank, rules, population, responder, seed, lo, n = args
+    return _run_chunk(build_runtime(bank, rules), population, responder, seed, lo, n)
 
 
 def _run_chunk(
