@@ -19,7 +19,9 @@ __all__ = ["build_parser", "main"]
 def _cmd_demo(args: argparse.Namespace) -> int:
     from pixirt.demo import run_demo
 
-    summary = run_demo(args.out, n_candidates=args.candidates, seed=args.seed)
+    summary = run_demo(
+        args.out, n_candidates=args.candidates, n_certifications=args.certifications, seed=args.seed
+    )
     bank, sim, real = summary["bank"], summary["simulated_log"], summary["real_log"]
     print("pixirt demo")
     print(
@@ -34,7 +36,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"  real log ({real['name']}): {real['n_persons']:,} persons × {real['n_items']} items, "
         f"{real['n_answers']:,} answers, density {real['density']:.3f}"
     )
-    print(f"outputs in {args.out}/: bank.csv, simulated_answers.parquet, logs.png, summary.json")
+    cal, certs = summary["calibration"], summary["certifications"]
+    sim_fit, real_fit = cal["simulated_2pl"], cal["real_2pl"]
+    print(
+        f"  calibration (2PL, MML-EM): simulated log in {sim_fit['n_iter']} iterations, RMSE of b "
+        f"{sim_fit['rmse_b_informed_items']} on the {sim_fit['n_informed_items']} "
+        f"challenges answered right 10-90% of the time; real log: 2PL AIC {real_fit['aic']:.0f} vs Rasch "
+        f"{cal['real_rasch']['aic']:.0f}"
+    )
+    print(
+        f"  certifications (pix-v3): {certs['n']:,} simulated in {certs['seconds']} s, "
+        f"{100 * certs['validated_share']:.1f}% validated, mean score {certs['mean_pix_score']}, "
+        f"capacity RMSE {certs['capacity_rmse']}"
+    )
+    print(
+        f"outputs in {args.out}/: bank.csv, simulated_answers.parquet, logs.png, calibrated_bank.csv, "
+        "pisa_2pl_bank.csv, calibration.png, certifications.parquet, summary.json"
+    )
     return 0
 
 
@@ -69,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the demo job on embedded data")
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
-    demo.add_argument("--candidates", type=int, default=20_000, help="simulated candidates")
+    demo.add_argument(
+        "--candidates", type=int, default=20_000, help="simulated candidates (answer log)"
+    )
+    demo.add_argument(
+        "--certifications", type=int, default=5_000, help="simulated v3 certifications"
+    )
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
 

@@ -6,7 +6,12 @@ Steps (each writes its outputs atomically):
 2. simulate a sparse answer log on it (30 answers per candidate) → ``simulated_answers.parquet``;
 3. load the embedded real log (PISA 2012 USA mathematics, booklet design) and describe it;
 4. plot answers per person and per item for both logs → ``logs.png``;
-5. write ``summary.json`` with the figures printed.
+5. calibrate the simulated log (2PL, MML-EM) and compare with the true parameters, and
+   the real log (Rasch and 2PL) → ``calibrated_bank.csv``, ``pisa_2pl_bank.csv``,
+   ``calibration.png`` (item curves and test information of the real log);
+6. simulate v3 certifications of the Pix-like bank under ``pix-v3`` →
+   ``certifications.parquet``;
+7. write ``summary.json`` with the figures printed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from pixirt.datasets import pisa2012_us_math
 from pixirt.item_bank import _atomic_write
@@ -49,8 +55,30 @@ def _plot_logs(logs: dict[str, ResponseLog], path: Path) -> None:
     plt.close(fig)
 
 
+def _plot_calibration(bank: Any, log: ResponseLog, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pixirt.calibration.plots import plot_icc, plot_information
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    order = np.argsort(bank.b)
+    for ax, pos in zip(axes[:2], (order[len(order) // 4], order[3 * len(order) // 4]), strict=True):
+        plot_icc(bank, bank.item_ids[pos], log=log, ax=ax)
+    plot_information(bank, show_items=True, ax=axes[2])
+    fig.tight_layout()
+    _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    plt.close(fig)
+
+
 def run_demo(
-    out: str | os.PathLike[str] = "demo-output", *, n_candidates: int = 20_000, seed: int = 0
+    out: str | os.PathLike[str] = "demo-output",
+    *,
+    n_candidates: int = 20_000,
+    n_certifications: int = 5_000,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Run the demo job and return its summary.
 
@@ -59,7 +87,9 @@ def run_demo(
     out
         Output folder (created).
     n_candidates
-        Simulated candidates.
+        Simulated candidates in the answer log.
+    n_certifications
+        Simulated v3 certifications.
     seed
         Seed of the bank and the simulation.
 
@@ -82,6 +112,32 @@ def run_demo(
     _plot_logs(
         {"simulated Pix-like log": sim.log, "PISA 2012 US math (real)": real}, folder / "logs.png"
     )
+
+    from pixirt import rules
+    from pixirt.calibration import calibrate
+    from pixirt.simulation.population import Population
+    from pixirt.simulation.runner import simulate
+
+    fit_sim = calibrate(sim.log, "2PL", priors="default", progress=False)
+    fit_sim.bank.write(folder / "calibrated_bank.csv")
+    truth = pd.Series(bank.b, index=bank.item_ids)
+    est = pd.Series(fit_sim.bank.b, index=fit_sim.bank.item_ids)
+    p_correct = sim.log.item_stats()["p_correct"].reindex(est.index).to_numpy()
+    common = est.index[(p_correct >= 0.1) & (p_correct <= 0.9)]  # items the population informs
+    rmse_b = float(np.sqrt(np.mean((est[common] - truth[common]) ** 2)))
+    fit_rasch = calibrate(real, "Rasch", progress=False)
+    fit_2pl = calibrate(real, "2PL", progress=False)
+    fit_2pl.bank.write(folder / "pisa_2pl_bank.csv")
+    _plot_calibration(fit_2pl.bank, real, folder / "calibration.png")
+    certs = simulate(
+        Population(),
+        bank,
+        rules.load("pix-v3"),
+        n_certifications,
+        seed=seed,
+        out=folder / "certifications.parquet",
+    )
+    cf = certs.frame
     meta = bank.metadata
     summary: dict[str, Any] = {
         "bank": {
@@ -98,6 +154,38 @@ def run_demo(
         },
         "real_log": {"name": "PISA 2012 USA mathematics (embedded)", **_describe(real)},
         "plot": str(folder / "logs.png"),
+        "calibration": {
+            "simulated_2pl": {
+                "file": str(folder / "calibrated_bank.csv"),
+                "n_iter": fit_sim.n_iter,
+                "converged": fit_sim.converged,
+                "rmse_b_informed_items": round(rmse_b, 4),
+                "n_informed_items": len(common),
+            },
+            "real_rasch": {
+                "loglik": round(fit_rasch.loglik, 2),
+                "aic": round(fit_rasch.aic, 2),
+                "bic": round(fit_rasch.bic, 2),
+            },
+            "real_2pl": {
+                "file": str(folder / "pisa_2pl_bank.csv"),
+                "loglik": round(fit_2pl.loglik, 2),
+                "aic": round(fit_2pl.aic, 2),
+                "bic": round(fit_2pl.bic, 2),
+            },
+            "plot": str(folder / "calibration.png"),
+        },
+        "certifications": {
+            "file": str(folder / "certifications.parquet"),
+            "rules": "pix-v3",
+            "n": len(cf),
+            "validated_share": round(float((cf["status"] == "validated").mean()), 4),
+            "mean_pix_score": round(float(cf["pix_score"].mean()), 1),
+            "capacity_rmse": round(
+                float(np.sqrt(np.mean((cf["capacity"] - cf["true_theta"]) ** 2))), 4
+            ),
+            "seconds": round(certs.seconds, 2),
+        },
     }
     payload = json.dumps(summary, indent=2)
     _atomic_write(

@@ -18,16 +18,31 @@ def test_version(capsys):
 
 def test_demo_writes_its_outputs(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--candidates", "2000"]) == 0
+    assert main(["demo", "--out", str(out), "--candidates", "2000", "--certifications", "300"]) == 0
     printed = capsys.readouterr().out
     assert f"outputs in {out}/" in printed
-    for name in ("bank.csv", "simulated_answers.parquet", "logs.png", "summary.json"):
+    for name in (
+        "bank.csv",
+        "simulated_answers.parquet",
+        "logs.png",
+        "calibrated_bank.csv",
+        "pisa_2pl_bank.csv",
+        "calibration.png",
+        "certifications.parquet",
+        "summary.json",
+    ):
         assert (out / name).stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["simulated_log"]["n_answers"] == 60_000
     assert summary["real_log"]["n_answers"] == 117_371
     assert summary["bank"]["n_competences"] == 16
     assert pixirt.ItemBank.read(out / "bank.csv").hash == summary["bank"]["hash"]
+    assert summary["calibration"]["simulated_2pl"]["converged"]
+    assert (
+        summary["calibration"]["real_2pl"]["loglik"]
+        > summary["calibration"]["real_rasch"]["loglik"]
+    )
+    assert summary["certifications"]["n"] == 300
 
 
 def test_describe_and_bank(tmp_path, capsys):
