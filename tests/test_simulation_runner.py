@@ -174,3 +174,68 @@ def test_workers_give_identical_results(bank, pop):
     one = simulate(pop, bank, r, 600, seed=5, chunk_size=200, responder=INCIDENTS)
     two = simulate(pop, bank, r, 600, seed=5, chunk_size=200, responder=INCIDENTS, workers=2)
     pd.testing.assert_frame_equal(one.frame, two.frame)
+
+
+def test_outcomes_on_a_tiny_bank_match_exact_enumeration():
+    """Simulated score frequencies equal the exact distribution, enumerated over every pick and answer."""
+    from dataclasses import replace as dc_replace
+
+    from pixirt import ItemBank
+    from pixirt.cat import engine
+    from pixirt.cat.selection import pick_probabilities
+    from pixirt.cat.state import Candidate
+
+    d = rules.load("pix-v3").to_dict()
+    d["id"] = "tiny"
+    d["selection"].update(test_length=3, top_n=3, challenges_between_same_competence=0)
+    d["scoring"]["v3"]["minimum_answers"] = 3
+    tiny_rules = rules.RuleSet.from_dict(d)
+    bank = ItemBank.from_frame(
+        pd.DataFrame(
+            {
+                "item_id": [f"q{i}" for i in range(6)],
+                "a": [1.2, 0.8, 1.5, 1.0, 2.0, 0.6],
+                "b": [-2.0, -1.0, -0.5, 0.0, 0.5, 1.5],
+                "competence": ["1.1", "1.1", "1.2", "1.2", "2.1", "2.1"],
+                "tube": [f"@t{i}" for i in range(6)],
+                "skill": [f"@t{i}1" for i in range(6)],
+            }
+        )
+    )
+    theta = 0.3
+    pop = Population(mean=theta, sd=1e-9)
+
+    # exact distribution: branch on each ranked challenge (pick probabilities) and each answer
+    exact: dict[int, float] = {}
+    start = engine.start(bank, tiny_rules, candidate=Candidate("x", 0), seed=0)
+
+    def walk(state, prob):
+        choice = engine.next_challenge(state)
+        if choice is None:
+            score = engine.result(state).pix_score
+            exact[score] = exact.get(score, 0.0) + prob
+            return
+        picks = pick_probabilities(tiny_rules.selection.pick_probability, len(choice.ranked))
+        for cid, pick in zip(choice.ranked, picks, strict=True):
+            pos = bank.index_of([cid])[0]
+            p_ok = float(1 / (1 + np.exp(-bank.a[pos] * (theta - bank.b[pos]))))
+            for status, p in (("ok", p_ok), ("ko", 1 - p_ok)):
+                nxt = engine.replay(
+                    dc_replace(state, asked=(*state.asked, cid), statuses=(*state.statuses, status))
+                )
+                walk(nxt, prob * pick * p)
+
+    walk(start, 1.0)
+    assert sum(exact.values()) == pytest.approx(1.0)
+    n = 6000
+    sim = simulate(pop, bank, tiny_rules, n, seed=21, chunk_size=3000)
+    observed = sim.frame["pix_score"].value_counts().to_dict()
+    assert len(exact) >= 8  # a rich distribution: many (pick, answer) paths
+    assert set(observed) <= set(exact)
+    for score, p in exact.items():
+        sd = np.sqrt(p * (1 - p) / n)
+        assert abs(observed.get(score, 0) / n - p) <= 4.5 * sd + 1e-9, (
+            score,
+            p,
+            observed.get(score, 0) / n,
+        )
