@@ -3,6 +3,8 @@
 The tree::
 
     PixirtError
+    ├── CalibrationError EM diverged or gave estimates a bank cannot hold
+    │                    (also an ArithmeticError)
     ├── DataError        bad input data (names file, row and field)
     ├── RuleError        a malformed or inconsistent rule set (names file and field path)
     ├── ScoringError     a certification that the rules cannot score
@@ -16,6 +18,7 @@ The tree::
 from __future__ import annotations
 
 __all__ = [
+    "CalibrationError",
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
@@ -69,6 +72,13 @@ class DataError(PixirtError, ValueError):
             where.append(f"field {self.field!r}")
         prefix = " ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class CalibrationError(PixirtError, ArithmeticError):
+    """EM diverged (non-finite values, estimates running off to infinity) or gave unusable estimates.
+
+    Raised by :func:`pixirt.calibration.calibrate`; the message names the items.
+    """
 
 
 class RuleError(PixirtError, ValueError):

@@ -4,8 +4,8 @@
 :meth:`CalibrationResult.from_dict` round-trip exactly). :meth:`CalibrationResult.summary`
 gives a printable :class:`CalibrationSummary` that Jupyter renders as HTML.
 
-:class:`CalibrationError` (a :class:`~pixirt.exceptions.PixirtError`) is raised when EM
-diverges or gives estimates that cannot go in a bank.
+:class:`CalibrationError` (defined in :mod:`pixirt.exceptions`, re-exported here) is
+raised when EM diverges or gives estimates that cannot go in a bank.
 """
 
 from __future__ import annotations
@@ -20,17 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pixirt.calibration.priors import Priors
-from pixirt.exceptions import DataError, PixirtError
+from pixirt.exceptions import CalibrationError, DataError
 from pixirt.item_bank import ItemBank
 from pixirt.models import Model
 
 __all__ = ["CalibrationError", "CalibrationResult", "CalibrationSummary"]
 
 _FORMAT = "pixirt-calibration/1"
-
-
-class CalibrationError(PixirtError, ArithmeticError):
-    """EM diverged (non-finite values, estimates running off to infinity) or gave unusable estimates."""
 
 
 def _float(v: float) -> float | str | None:
