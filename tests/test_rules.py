@@ -17,7 +17,7 @@ from pixirt import rules
 from pixirt.exceptions import RuleError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "domain"
+DOMAIN = ROOT / "tests" / "data" / "domain"  # copied from the project's shared domain folder
 RULESETS = ROOT / "pixirt" / "rulesets"
 
 
@@ -100,7 +100,7 @@ def test_pix_v3_values_are_the_seed_configuration():
     ]  # fmt: skip
     framework = [
         row["competence"]
-        for row in csv.DictReader((SHARED / "framework.csv").open(encoding="utf-8"))
+        for row in csv.DictReader((ROOT / "pixirt" / "data" / "framework.csv").open(encoding="utf-8"))
     ]
     assert list(v3.competence_intervals) == framework
     seed = [(r.level, r.min, r.max) for r in v3.competence_intervals["3.4"]]
@@ -113,7 +113,7 @@ def test_pix_v3_values_are_the_seed_configuration():
 
 def test_pix_v3_2023_holds_the_120_intervals_of_the_csv_exactly_in_file_order():
     v3 = rules.load("pix-v3-2023").v3
-    with (SHARED / "competence-level-intervals-2023.csv").open(encoding="utf-8") as fh:
+    with (DOMAIN / "competence-level-intervals-2023.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 120
     ours = [

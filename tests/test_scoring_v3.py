@@ -34,7 +34,7 @@ from pixirt.simulation.bank import pix_like_bank
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "domain"
+DOMAIN = Path(__file__).resolve().parent / "data" / "domain"
 TOL = 1e-9
 
 
@@ -176,7 +176,7 @@ def test_g10_with_max_reachable_level_5():
 
 def test_2023_competence_levels_are_first_match_in_file_order():
     """An independent lookup on the CSV agrees everywhere, inverted rows included."""
-    with (SHARED / "competence-level-intervals-2023.csv").open(encoding="utf-8") as fh:
+    with (DOMAIN / "competence-level-intervals-2023.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     by_code: dict[str, list[tuple[int, float, float]]] = {}
     for r in rows:
