@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pixirt import DataError
@@ -133,3 +134,79 @@ def test_bad_profiles_name_the_field(data, field):
     with pytest.raises(DataError) as info:
         Profile.from_dict(data)
     assert info.value.field == field
+
+
+def _observed_frame(n=30):
+    rng = np.random.default_rng(3)
+    codes = [
+        f"{a}.{b}"
+        for a, b in [
+            (1, 1),
+            (1, 2),
+            (1, 3),
+            (2, 1),
+            (2, 2),
+            (2, 3),
+            (2, 4),
+            (3, 1),
+            (3, 2),
+            (3, 3),
+            (3, 4),
+            (4, 1),
+            (4, 2),
+            (4, 3),
+            (5, 1),
+            (5, 2),
+        ]
+    ]
+    df = pd.DataFrame(
+        {
+            "candidate_id": [f"real{i}" for i in range(n)],
+            "theta": rng.normal(0, 1, n),
+            "group": ["a", "b"] * (n // 2),
+        }
+    )
+    for code in codes:
+        level = rng.integers(1, 5, n)
+        df[f"level_{code}"] = level
+        df[f"pix_{code}"] = level * 8 + rng.integers(0, 8, n)
+    return df
+
+
+def test_observed_population_runs_real_profiles(bank):
+    from pixirt import rules
+    from pixirt.simulation.runner import simulate
+
+    obs = Population.from_frame(_observed_frame())
+    c = obs.sample(10, start=5, bank=bank)
+    assert c.theta[0] == obs.frame["theta"].iloc[5]
+    profile = c.profile(0)
+    assert profile.competences["1.1"].level == obs.frame["level_1.1"].iloc[5]
+    levels = {s[-1] for s in profile.competences["1.1"].skills}
+    assert max(int(x) for x in levels) <= profile.competences["1.1"].level
+    res = simulate(obs, bank, rules.load("pix-v2"), 30, seed=1)
+    assert (
+        list(res.frame["group"][:2]) == ["a", "b"]
+        and res.frame["status"].isin(["validated", "rejected"]).all()
+    )
+    with pytest.raises(DataError, match="has 30 candidates"):
+        obs.sample(5, start=28)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "row"),
+    [
+        ({"theta": [0.1, "x", 0.3]}, "theta", 2),
+        ({"level_1.1": [1, 9, 2]}, "level_1.1", 2),
+        ({"level_9.9": [1, 1, 1]}, "level_9.9", None),
+    ],
+)
+def test_observed_population_bad_input(change, field, row):
+    df = pd.DataFrame({"candidate_id": ["a", "b", "c"], "theta": [0.1, 0.2, 0.3]})
+    for k, v in change.items():
+        df[k] = v
+    with pytest.raises(DataError) as info:
+        Population.from_frame(df, path="profiles.csv")
+    assert info.value.field == field and info.value.row == row and info.value.path == "profiles.csv"
+    with pytest.raises(DataError, match="missing column"):
+        Population.from_frame(df.drop(columns=["theta"]))

@@ -45,7 +45,7 @@ from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.simulation.bank import framework
 
-__all__ = ["Candidates", "Population"]
+__all__ = ["Candidates", "ObservedPopulation", "Population"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -181,6 +181,80 @@ class Population:
             raise DataError(exc.message, path=where, field=exc.field) from None
         except (TypeError, ValueError) as exc:
             raise DataError(f"invalid value: {exc}", path=where) from None
+
+    @staticmethod
+    def from_frame(df: pd.DataFrame, *, path: str | None = None) -> ObservedPopulation:
+        """Real candidates: one row each, for simulating their certifications.
+
+        Parameters
+        ----------
+        df
+            Columns ``candidate_id`` and ``theta`` (the ability their answers are drawn
+            at), optional ``group``, ``theta_<code>``, and for v2 profiles ``level_<code>``,
+            ``pix_<code>`` and ``skills_<code>`` (validated skills, ``;``-separated).
+        path
+            Source file, named in errors.
+
+        Returns
+        -------
+        ObservedPopulation
+            The candidates, in table order.
+
+        Raises
+        ------
+        DataError
+            A missing column or a bad value, naming the row and field.
+        """
+        if not isinstance(df, pd.DataFrame):
+            raise DataError(f"expected a DataFrame, got {type(df).__name__}", path=path)
+        for col in ("candidate_id", "theta"):
+            if col not in df.columns:
+                raise DataError(
+                    f"missing column; columns are {list(df.columns)}", path=path, field=col
+                )
+        if len(df) == 0:
+            raise DataError("no candidates", path=path)
+        codes = set(_competences())
+        for col in df.columns:
+            name = str(col)
+            prefix, _, code = name.partition("_")
+            if (
+                prefix in ("level", "pix", "skills")
+                and name not in ("level", "pix")
+                and code not in codes
+            ):
+                raise DataError(
+                    f"unknown competence {code!r} in a column name", path=path, field=name
+                )
+            if name == "theta" or (prefix == "theta" and code in codes):
+                values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+                bad = ~np.isfinite(values)
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0]) + 1
+                    raise DataError(
+                        f"expected a finite number, got {df[col].iloc[row - 1]!r}",
+                        path=path,
+                        row=row,
+                        field=name,
+                    )
+            if prefix in ("level", "pix") and code in codes:
+                values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+                high = 8 if prefix == "level" else 64
+                bad = (
+                    ~np.isfinite(values)
+                    | (values != np.round(values))
+                    | (values < 0)
+                    | (values > high)
+                )
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0]) + 1
+                    raise DataError(
+                        f"expected an integer in [0, {high}], got {df[col].iloc[row - 1]!r}",
+                        path=path,
+                        row=row,
+                        field=name,
+                    )
+        return ObservedPopulation(df.reset_index(drop=True).copy())
 
     def loadings(self) -> FloatArray:
         """Loading of each competence, in framework order."""
@@ -414,3 +488,105 @@ class Candidates:
                 out[f"level_{code}"] = self.levels[:, k]
                 out[f"pix_{code}"] = self.pix[:, k]
         return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ObservedPopulation:
+    """Real candidates from a table (:meth:`Population.from_frame`), in table order.
+
+    ``sample(n, start=i)`` returns rows ``i .. i + n − 1`` (candidate index = row number),
+    so :func:`pixirt.simulation.runner.simulate` runs these very candidates; ``n`` cannot
+    exceed the table. Their answers are drawn at ``theta`` (and ``theta_<code>`` for the
+    competence responder) — an ability estimated from their real answers, for instance.
+    """
+
+    frame: pd.DataFrame
+    positioning_success: float = 0.7
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def sample(
+        self, n: int, *, seed: int = 0, start: int = 0, bank: ItemBank | None = None
+    ) -> Candidates:
+        """Rows ``start .. start + n − 1`` as :class:`Candidates` (``seed`` is not used: nothing is drawn)."""
+        if start < 0 or n < 0 or start + n > len(self.frame):
+            raise DataError(
+                f"the table has {len(self.frame)} candidates; rows {start}..{start + n - 1} requested",
+                field="n",
+            )
+        codes = _competences()
+        rows = self.frame.iloc[start : start + n]
+        theta = rows["theta"].to_numpy(dtype=np.float64)
+        comp = np.column_stack(
+            [
+                rows[f"theta_{c}"].to_numpy(dtype=np.float64) if f"theta_{c}" in rows else theta
+                for c in codes
+            ]
+        )
+        cands = Candidates(
+            index=np.arange(start, start + n, dtype=np.int64),
+            group=rows["group"].astype(str).to_numpy(dtype=object)
+            if "group" in rows
+            else np.full(n, "all", dtype=object),
+            theta=theta,
+            competence_theta=comp,
+            competences=tuple(codes),
+            seed=int(seed),
+        )
+        if bank is None:
+            return cands
+        return self._profiles(cands, rows, bank)
+
+    def _profiles(self, cands: Candidates, rows: pd.DataFrame, bank: ItemBank) -> Candidates:
+        """Profiles from the table's levels and pix.
+
+        Validated skills come from ``skills_<code>`` (``;``-separated) when given, else every
+        skill of the competence at a level ≤ the positioned level.
+        """
+        meta = bank.metadata
+        for col in ("competence", "skill", "level"):
+            if col not in meta.columns:
+                raise DataError("the bank needs this metadata column for profiles", field=col)
+        codes = list(cands.competences)
+        skills = (
+            meta.reset_index()
+            .groupby("skill", sort=True)
+            .agg(competence=("competence", "first"), level=("level", "first"))
+        )
+        names = list(skills.index)
+        comp_of_skill = pd.Index(codes).get_indexer(pd.Index(skills["competence"]))
+        n = len(cands)
+        levels = np.zeros((n, len(codes)), dtype=np.int8)
+        pix = np.zeros((n, len(codes)), dtype=np.int16)
+        validated = np.zeros((n, len(names)), dtype=bool)
+        lookup = {s: k for k, s in enumerate(names)}
+        for k, code in enumerate(codes):
+            if f"level_{code}" in rows:
+                levels[:, k] = rows[f"level_{code}"].to_numpy(dtype=np.int64)
+            if f"pix_{code}" in rows:
+                pix[:, k] = rows[f"pix_{code}"].to_numpy(dtype=np.int64)
+            col = f"skills_{code}"
+            if col in rows:
+                for r, text in enumerate(rows[col].fillna("").astype(str).tolist()):
+                    for s in filter(None, (x.strip() for x in text.split(";"))):
+                        if s in lookup:
+                            validated[r, lookup[s]] = True
+            else:
+                mask = comp_of_skill == k
+                validated[:, mask] = skills["level"].to_numpy()[mask][None, :] <= levels[:, [k]]
+        return Candidates(
+            index=cands.index,
+            group=cands.group,
+            theta=cands.theta,
+            competence_theta=cands.competence_theta,
+            competences=cands.competences,
+            seed=cands.seed,
+            levels=levels,
+            pix=pix,
+            validated=validated,
+            answered=np.full((n, len(names)), -1, dtype=np.int32),
+            skill_names=tuple(names),
+            skill_competence=comp_of_skill.astype(np.int64),
+            challenge_ids=tuple(bank.item_ids.tolist()),
+        )

@@ -50,7 +50,7 @@ from pixirt.cat.state import Candidate, CatState
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
-from pixirt.simulation.population import Candidates, Population
+from pixirt.simulation.population import Candidates, ObservedPopulation, Population
 from pixirt.simulation.responders import Responder
 
 __all__ = ["SimulationResult", "replay_candidate", "simulate"]
@@ -134,7 +134,7 @@ class SimulationResult:
 
 # ====================================================================== public API
 def simulate(
-    population: Population,
+    population: Population | ObservedPopulation,
     bank: ItemBank,
     rules: RuleSet,
     n: int,
@@ -248,7 +248,7 @@ def simulate(
 
 
 def replay_candidate(
-    population: Population,
+    population: Population | ObservedPopulation,
     bank: ItemBank,
     rules: RuleSet,
     index: int,
@@ -313,14 +313,19 @@ def _true_ability(
 
 
 def _run_chunk_task(
-    args: tuple[ItemBank, RuleSet, Population, Responder, int, int, int],
+    args: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int, int, int],
 ) -> pd.DataFrame:
     bank, rules, population, responder, seed, lo, n = args
     return _run_chunk(build_runtime(bank, rules), population, responder, seed, lo, n)
 
 
 def _run_chunk(
-    runtime: Runtime, population: Population, responder: Responder, seed: int, lo: int, n: int
+    runtime: Runtime,
+    population: Population | ObservedPopulation,
+    responder: Responder,
+    seed: int,
+    lo: int,
+    n: int,
 ) -> pd.DataFrame:
     v2 = runtime.rules.algorithm == "v2"
     cands = population.sample(n, seed=seed, start=lo, bank=runtime.bank if v2 else None)
