@@ -13,7 +13,7 @@ from pixirt.cat.state import Candidate
 from pixirt.cli import main
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
-from pixirt.simulation.replay import replay
+from pixirt.simulation.replay import counterfactual, replay
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +112,25 @@ def test_simulate_and_replay_commands(bank, tmp_path, capsys):
     rescored = tmp_path / "rescored.csv"
     assert main(["replay", str(past), "--rules", "pix-v3-2023", "--out", str(rescored)]) == 0
     assert len(pd.read_csv(rescored)) == 4
+
+
+def test_counterfactual_reruns_sessions_at_estimated_ability(bank):
+    r = rules.load("pix-v3")
+    certs = []
+    for i in range(8):  # candidate i answers right about (i + 1) / 9 of the time
+        state = engine.start(bank, r, candidate=Candidate(f"c{i}", i), seed=4)
+        for k in range(32):
+            ch = engine.next_challenge(state)
+            state = engine.record(state, ch.challenge_id, "ok" if (k * 7 + i) % 9 <= i else "ko")
+        certs.append(engine.certification(state))
+    d = rules.load("pix-v3").to_dict()
+    d["id"] = "shorter"
+    d["selection"]["test_length"] = 24
+    shorter = rules.RuleSet.from_dict(d)
+    out = counterfactual(certs, shorter, bank, seed=3)
+    assert len(out) == 8 and out["counterfactual"].all() and (out["n_answers"] <= 24).all()
+    assert out["note"].str.contains("simulated answers").all()
+    # candidates who answered better in reality get higher estimated abilities and capacities
+    right = [sum(ch.status == "ok" for ch in c.challenges) for c in certs]
+    assert np.corrcoef(right, out["estimated_theta"])[0, 1] > 0.5
+    assert np.corrcoef(out["estimated_theta"], out["capacity"])[0, 1] > 0.5

@@ -25,7 +25,7 @@ from pixirt.exceptions import DataError, ScoringError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
-__all__ = ["read_sessions", "replay"]
+__all__ = ["counterfactual", "read_sessions", "replay"]
 
 
 def read_sessions(path: str | os.PathLike[str]) -> Iterator[Certification]:
@@ -113,3 +113,77 @@ def replay(
     frame["rules_id"] = rules.id
     frame["rules_hash"] = rules.hash
     return frame
+
+
+def counterfactual(
+    past_sessions: str | os.PathLike[str] | Iterable[Certification],
+    rules: RuleSet,
+    bank: ItemBank,
+    *,
+    seed: int = 0,
+    responder: Any = None,
+) -> pd.DataFrame:
+    """Re-run past sessions under rules whose selection differs: new tests, simulated answers.
+
+    When a rule change alters *which* challenges are asked (test length, selection rules,
+    an interval used by the estimator), the real answers no longer apply. Each past
+    candidate is then given the ability estimated from their real answers (EAP under
+    N(0, 1) with the bank's parameters, :func:`pixirt.calibration.score_persons`) and takes
+    the new test in simulation (:func:`pixirt.simulation.runner.simulate`), candidate ``i``
+    of the file being simulated candidate ``i``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The simulation rows, with ``certification_id``, ``estimated_theta`` (the ability
+        used) and ``counterfactual`` = True on every row, and a ``note`` saying that the
+        answers are simulated.
+    """
+    from pixirt.calibration import score_persons
+    from pixirt.responses import ResponseLog
+    from pixirt.simulation.population import Population
+    from pixirt.simulation.runner import simulate
+
+    sessions: Iterable[Certification]
+    sessions = (
+        read_sessions(past_sessions)
+        if isinstance(past_sessions, str | os.PathLike)
+        else past_sessions
+    )
+    certs = list(sessions)
+    if not certs:
+        raise DataError("no past session", field="past_sessions")
+    ids = [c.id if c.id is not None else str(k) for k, c in enumerate(certs)]
+    known = set(bank.item_ids.tolist())
+    rows = [
+        (k, ch.challenge_id, int(ch.status == "ok"))
+        for k, cert in enumerate(certs)
+        for ch in cert.challenges
+        if ch.status is not None
+        and not ch.live_alert
+        and not ch.neutralized
+        and ch.challenge_id in known
+    ]
+    if not rows:
+        raise DataError(
+            "no answer of the past sessions is on a challenge of the bank", field="bank"
+        )
+    frame = pd.DataFrame(rows, columns=["person_id", "item_id", "correct"])
+    log = ResponseLog.from_frame(frame)
+    scores = score_persons(log, bank.subset(list(log.item_ids)), "EAP", prior=(0.0, 1.0))
+    theta = np.zeros(len(certs))  # sessions without any usable answer: the population mean
+    theta[scores["person_id"].to_numpy(dtype=np.int64)] = scores["theta"].to_numpy()
+    table = pd.DataFrame({"candidate_id": ids, "theta": theta})
+    for k, cert in enumerate(certs):
+        for code, comp in cert.profile.items():
+            table.loc[k, f"level_{code}"] = comp.level
+            table.loc[k, f"pix_{code}"] = comp.pix
+    population = Population.from_frame(table.fillna(0))
+    kwargs = {} if responder is None else {"responder": responder}
+    result = simulate(population, bank, rules, len(certs), seed=seed, **kwargs)
+    out = result.frame
+    out.insert(0, "certification_id", ids)
+    out.insert(1, "estimated_theta", theta)
+    out["counterfactual"] = True
+    out["note"] = "simulated answers at the ability estimated from the real answers (EAP)"
+    return out
