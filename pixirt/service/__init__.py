@@ -1,0 +1,28 @@
+"""The certification engine as an HTTP service (extra ``pixirt[service]``: FastAPI + uvicorn).
+
+::
+
+    from pixirt.service import Settings, create_app
+    app = create_app(Settings(db="sessions.sqlite"))   # an ASGI app; settings also from PIXIRT_*
+
+or ``pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite``. See
+``docs/service.md`` for the endpoints, the durability contract and a curl transcript.
+
+- :mod:`pixirt.service.app`: :func:`create_app`, lifespan, middleware, error replies;
+- :mod:`pixirt.service.routes`: one router per resource;
+- :mod:`pixirt.service.schemas`: the request and response models;
+- :mod:`pixirt.service.sessions`: the engine behind the routes;
+- :mod:`pixirt.service.store`: the SQLite store (WAL, synchronous=FULL, group commit);
+- :mod:`pixirt.service.metrics`: Prometheus text;
+- :mod:`pixirt.service.settings`: :class:`Settings`;
+- :mod:`pixirt.service.serve_cli`: ``pixirt serve``.
+"""
+
+from __future__ import annotations
+
+from pixirt.service.app import create_app
+from pixirt.service.sessions import derive_candidate_index
+from pixirt.service.settings import Settings
+from pixirt.service.store import SQLiteStore, StoreError
+
+__all__ = ["SQLiteStore", "Settings", "StoreError", "create_app", "derive_candidate_index"]

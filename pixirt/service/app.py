@@ -1,0 +1,498 @@
+"""The FastAPI application: :func:`create_app`, its lifespan, middleware and error replies.
+
+::
+
+    from pixirt.service import Settings, create_app
+    app = create_app(Settings(db="sessions.sqlite", rules=("pix-v3",)))
+    # uvicorn.run(app, host="127.0.0.1", port=8000) — or mount it in the platform's ASGI app
+
+The lifespan loads the bank and the rule sets once, opens the store (migrating its
+schema) and pins the served bank and rule sets in it; everything lives on ``app.state``
+(no module-level state: two apps in one process are independent).
+
+One pure-ASGI middleware, outermost after Starlette's error guard, does per request, in
+order: the bearer-token check (every path but ``/health`` and ``/ready``; SHA-256 digests
+compared in constant time), the 64 KiB body limit (413, announced or streamed), the
+request id (``X-Request-ID`` echoed or made), then one JSON line on standard error
+(route template, status, latency, session id; never a header) and the metrics.
+
+Every error is ``application/problem+json`` (:class:`~pixirt.service.schemas.Problem`)
+with a stable ``code``; request validation errors (422) list each invalid field by its
+dotted path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import IO, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import pixirt
+from pixirt import rules as rules_module
+from pixirt.exceptions import DataError, PixirtError, ScoringError, SessionError
+from pixirt.item_bank import ItemBank
+from pixirt.rules import RuleSet
+from pixirt.service.metrics import Metrics
+from pixirt.service.routes import OPEN_PATHS, routers
+from pixirt.service.sessions import ApiError, Catalog, SessionService
+from pixirt.service.settings import Settings
+from pixirt.service.store import SQLiteStore, StoreError
+
+__all__ = ["AccessLog", "create_app"]
+
+PROBLEM_TYPE = "application/problem+json"
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def problem_body(
+    status: int, code: str, detail: str, errors: Sequence[dict[str, str]] = ()
+) -> bytes:
+    """The JSON of a :class:`~pixirt.service.schemas.Problem`."""
+    return json.dumps(
+        {
+            "type": f"https://pixirt.dev/problems/{code}",
+            "title": _TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "code": code,
+            "errors": list(errors),
+        },
+        ensure_ascii=False,
+    ).encode("utf-8")
+
+
+def _problem(
+    status: int,
+    code: str,
+    detail: str,
+    errors: Sequence[dict[str, str]] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    response = JSONResponse(
+        content=None, status_code=status, media_type=PROBLEM_TYPE, headers=headers
+    )
+    response.body = problem_body(status, code, detail, errors)
+    response.headers["content-length"] = str(len(response.body))
+    return response
+
+
+class AccessLog:
+    """One JSON line per request on a stream (standard error by default), thread-safe."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Write ``record`` as one line."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        stream = self.stream if self.stream is not None else sys.stderr
+        with self._lock:
+            stream.write(line)
+            stream.flush()
+
+
+# ============================================================================ middleware
+class ServiceMiddleware:
+    """Authentication, body limit, request id, access log and metrics (see the module doc)."""
+
+    def __init__(self, app: ASGIApp, *, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        state = self.state
+        info: dict[str, Any] = {"session_id": None, "status": 500}
+        scope["pixirt"] = info
+        headers = _headers(scope)
+        request_id = headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
+        rid_header = (b"x-request-id", request_id.encode("latin-1", "replace"))
+
+        async def send_wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                info["status"] = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        try:
+            refusal = self._refuse(scope, headers, state)
+            if refusal is not None:
+                await _send_problem(send_wrapped, *refusal)
+                return
+            method = scope["method"]
+            if method in _BODY_METHODS:
+                body = await _read_body(receive, state.settings.max_body_bytes)
+                if body is None:
+                    await _send_problem(
+                        send_wrapped,
+                        413,
+                        "body_too_large",
+                        f"the request body exceeds {state.settings.max_body_bytes} bytes",
+                    )
+                    return
+                if body and not _is_json(headers.get("content-type", "")):
+                    await _send_problem(
+                        send_wrapped,
+                        415,
+                        "unsupported_media_type",
+                        "the request body must be JSON (Content-Type: application/json)",
+                    )
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_wrapped)
+        finally:
+            seconds = time.perf_counter() - t0
+            route = scope.get("route")
+            template = getattr(route, "path", None) or _template(state.routes, scope)
+            status = int(info["status"])
+            state.metrics.observe_request(scope["method"], template, status, seconds)
+            if state.settings.log_requests:
+                session_id = info["session_id"] or scope.get("path_params", {}).get("session_id")
+                state.access_log.write(
+                    {
+                        "ts": _now_iso(),
+                        "level": "info" if status < 500 else "error",
+                        "event": "request",
+                        "method": scope["method"],
+                        "route": template,
+                        "status": status,
+                        "latency_ms": round(seconds * 1000, 3),
+                        "session_id": session_id,
+                        "request_id": request_id,
+                    }
+                )
+
+    @staticmethod
+    def _refuse(
+        scope: Scope, headers: dict[str, str], state: Any
+    ) -> tuple[int, str, str, dict[str, str] | None] | None:
+        digest: bytes | None = state.token_digest
+        if digest is not None and scope["path"] not in OPEN_PATHS:
+            given = headers.get("authorization", "")
+            scheme, _, token = given.partition(" ")
+            ok = hmac.compare_digest(
+                hashlib.sha256(token.strip().encode("utf-8", "replace")).digest(), digest
+            )
+            if not (scheme.lower() == "bearer" and ok):
+                return (
+                    401,
+                    "unauthorized",
+                    "a valid bearer token is required (Authorization: Bearer <token>)",
+                    {"www-authenticate": 'Bearer realm="pixirt"'},
+                )
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return 400, "bad_request", "invalid Content-Length header", None
+            if int(length) > state.settings.max_body_bytes:
+                return (
+                    413,
+                    "body_too_large",
+                    f"the request body exceeds {state.settings.max_body_bytes} bytes",
+                    None,
+                )
+        return None
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _template(routes: Sequence[tuple[re.Pattern[str], str]], scope: Scope) -> str:
+    """The route template of a request refused before routing (for logs and metrics)."""
+    path = scope.get("path", "")
+    for regex, template in routes:
+        m = regex.match(path)
+        if m:
+            scope.setdefault("path_params", m.groupdict())
+            return template
+    return "unmatched"
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in scope.get("headers", ()):
+        name = key.decode("latin-1").lower()
+        if name in ("authorization", "content-length", "content-type", "x-request-id"):
+            out[name] = value.decode("latin-1")
+    return out
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_problem(
+    send: Send, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = problem_body(status, code, detail)
+    raw = [
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _now_iso() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+# ============================================================================ errors
+def _field(loc: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        errors = (
+            [{"field": exc.field, "message": exc.detail, "type": exc.code}] if exc.field else []
+        )
+        return _problem(exc.status, exc.code, exc.detail, errors)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = []
+        for err in exc.errors():
+            loc = list(err.get("loc", ()))
+            kind = str(err.get("type", "invalid"))
+            message = str(err.get("msg", "invalid value"))
+            if kind == "json_invalid":
+                pos = loc[1] if len(loc) > 1 else "?"
+                loc = ["body"]
+                message = (
+                    f"malformed JSON at position {pos}: {err.get('ctx', {}).get('error', message)}"
+                )
+            errors.append({"field": _field(loc), "message": message, "type": kind})
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        if len(errors) > 5:
+            detail += f"; and {len(errors) - 5} more"
+        return _problem(422, "invalid_request", detail or "invalid request", errors)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route {request.method} {request.url.path}"
+        return _problem(
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            detail,
+            headers=dict(exc.headers or {}),
+        )
+
+    async def pixirt_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, StoreError):
+            return _problem(503, "store_unavailable", str(exc))
+        if isinstance(exc, SessionError):
+            return _problem(409, "session_conflict", str(exc))
+        if isinstance(exc, DataError):
+            field = f"body.{exc.field}" if exc.field else "body"
+            return _problem(
+                422,
+                "invalid_field",
+                exc.message,
+                [{"field": field, "message": exc.message, "type": "invalid_field"}],
+            )
+        if isinstance(exc, ScoringError):
+            return _problem(422, "cannot_score", str(exc))
+        return _problem(422, "invalid_request", str(exc))
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(PixirtError, pixirt_error)
+
+
+# ============================================================================ app
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bank: ItemBank | None = None,
+    rule_sets: Sequence[RuleSet] | None = None,
+    clock: Callable[[], float] | None = None,
+    log_stream: IO[str] | None = None,
+) -> FastAPI:
+    """The certification service as an ASGI application.
+
+    Parameters
+    ----------
+    settings
+        The configuration; default :meth:`Settings.from_env`.
+    bank
+        A bank already in memory (wins over ``settings.bank``).
+    rule_sets
+        Rule sets already loaded (win over ``settings.rules``).
+    clock
+        Unix seconds now (session expiry, history times); default :func:`time.time`.
+    log_stream
+        Where the JSON request lines go; default standard error.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The application; its lifespan loads the bank and rule sets and opens the store.
+
+    Examples
+    --------
+    >>> app = create_app(Settings(db="/tmp/pixirt-doctest.sqlite", log_requests=False))
+    >>> sorted(p for p in app.openapi()["paths"] if p.startswith("/v1/rules"))
+    ['/v1/rules', '/v1/rules/{rules_id}']
+    """
+    settings = settings if settings is not None else Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg: Settings = app.state.settings
+        loaded_bank = bank if bank is not None else _load_bank(cfg)
+        loaded_rules = (
+            list(rule_sets)
+            if rule_sets is not None
+            else [rules_module.load(r) for r in (cfg.rules or rules_module.available())]
+        )
+        store = SQLiteStore(cfg.db).open()
+        try:
+            catalog = Catalog(loaded_bank, loaded_rules, store)
+            catalog.pin_served()
+            app.state.store = store
+            app.state.catalog = catalog
+            app.state.service = SessionService(
+                catalog,
+                store,
+                app.state.metrics,
+                ttl_seconds=cfg.session_ttl_seconds,
+                cache_size=cfg.cache_size,
+            )
+            app.state.ready = True
+            yield
+        finally:
+            app.state.ready = False
+            store.close()
+
+    app = FastAPI(
+        title="pixirt certification service",
+        version=pixirt.__version__,
+        summary="The Pix certification engine (v2 and v3) over HTTP: durable sessions, scoring, rules.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.access_log = AccessLog(log_stream)
+    app.state.clock = clock if clock is not None else time.time
+    app.state.token_digest = (
+        hashlib.sha256(settings.token.encode("utf-8")).digest() if settings.token else None
+    )
+    app.state.ready = False
+    app.state.store = None
+    app.state.catalog = None
+    app.state.service = None
+    for router in routers:
+        app.include_router(router)
+    _install_error_handlers(app)
+    app.state.routes = [
+        (r.path_regex, r.path)
+        for router in routers
+        for r in router.routes
+        if isinstance(r, APIRoute)
+    ]
+    app.add_middleware(ServiceMiddleware, state=app.state)
+    _install_openapi(app, secured=settings.token is not None)
+    return app
+
+
+def _load_bank(settings: Settings) -> ItemBank:
+    if settings.bank is None:
+        from pixirt.simulation import pix_like_bank
+
+        return pix_like_bank(0)
+    return ItemBank.read(settings.bank)
+
+
+def _install_openapi(app: FastAPI, *, secured: bool) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        if secured:
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            for path, ops in schema.get("paths", {}).items():
+                if path in OPEN_PATHS:
+                    continue
+                for op in ops.values():
+                    op["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,160 @@
+"""``pixirt serve``: run the certification service with uvicorn.
+
+Usage::
+
+    pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite --host 127.0.0.1 --port 8000
+
+Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service.settings`),
+then on the default. The bearer token is read from ``PIXIRT_TOKEN`` only: a command
+line is visible to every user of the machine. Also runnable as
+``python -m pixirt.service.serve_cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pixirt.exceptions import PixirtError
+
+__all__ = ["add_serve_parser", "main", "serve_command"]
+
+
+def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--bank", default=None, help="item bank file (default: PIXIRT_BANK, else the Pix-like bank)"
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        default=None,
+        help="rule set served (name or TOML path; repeat or separate by commas; "
+        "default: PIXIRT_RULES, else every shipped rule set)",
+    )
+    parser.add_argument(
+        "--db", default=None, help="SQLite session file (default: PIXIRT_DB, else sessions.sqlite)"
+    )
+    parser.add_argument("--host", default=None, help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--session-ttl-minutes", type=float, default=None, help="session lifetime (default 105)"
+    )
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=None, help="request body limit (default 65536)"
+    )
+    parser.add_argument(
+        "--cache-size", type=int, default=None, help="sessions kept warm in memory (default 10000)"
+    )
+    parser.add_argument(
+        "--no-request-log",
+        dest="log_requests",
+        action="store_const",
+        const=False,
+        default=None,
+        help="no JSON line per request on standard error",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's own log level (default warning)",
+    )
+    parser.set_defaults(func=serve_command)
+    return parser
+
+
+def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` sub-command to an :mod:`argparse` sub-parser collection.
+
+    Parameters
+    ----------
+    subparsers
+        The object returned by ``ArgumentParser.add_subparsers()``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``serve`` parser; its ``func`` default is :func:`serve_command`.
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run the certification engine as an HTTP service (needs pixirt[service])",
+        description=(
+            "Serve the certification engine over HTTP: durable sessions in SQLite, "
+            "stateless scoring, the rule sets. OpenAPI at /openapi.json."
+        ),
+    )
+    return _configure(parser)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Run ``pixirt serve`` until interrupted.
+
+    The bank and the rule sets are loaded before the server starts, so a bad file is
+    reported as one line (exit status 2 from :func:`pixirt.cli.main` or :func:`main`).
+
+    Parameters
+    ----------
+    args
+        Parsed arguments (see :func:`add_serve_parser`).
+
+    Returns
+    -------
+    int
+        0 when the server stopped normally.
+    """
+    import uvicorn
+
+    from pixirt import rules as rules_module
+    from pixirt.item_bank import ItemBank
+    from pixirt.service.app import create_app
+    from pixirt.service.settings import Settings
+
+    rules_arg: tuple[str, ...] | None = None
+    if args.rules:
+        rules_arg = tuple(p.strip() for r in args.rules for p in r.split(",") if p.strip())
+    settings = Settings.from_env(
+        bank=args.bank,
+        rules=rules_arg,
+        db=args.db,
+        host=args.host,
+        port=args.port,
+        session_ttl_minutes=args.session_ttl_minutes,
+        max_body_bytes=args.max_body_bytes,
+        cache_size=args.cache_size,
+        log_requests=args.log_requests,
+    )
+    if settings.bank is not None:
+        bank = ItemBank.read(settings.bank)
+    else:
+        from pixirt.simulation import pix_like_bank
+
+        bank = pix_like_bank(0)
+    rule_sets = [rules_module.load(r) for r in (settings.rules or rules_module.available())]
+    app = create_app(settings, bank=bank, rule_sets=rule_sets)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pixirt.service.serve_cli [options]``: the ``serve`` sub-command alone."""
+    parser = _configure(argparse.ArgumentParser(prog="pixirt serve", description=__doc__))
+    args = parser.parse_args(argv)
+    try:
+        return serve_command(args)
+    except PixirtError as exc:
+        print(f"pixirt serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

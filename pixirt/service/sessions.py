@@ -1,0 +1,862 @@
+"""The session service: the certification engine behind the HTTP routes.
+
+:class:`SessionService` runs every step of a session through the pure engine
+(:mod:`pixirt.cat.engine`) and the durable store (:mod:`pixirt.service.store`):
+
+1. take the session's lock (requests on one session are serialized; sessions run in
+   parallel);
+2. load its state: from the warm cache, else from the stored JSON
+   (:meth:`pixirt.cat.state.CatState.from_dict` replays the answers with the bank and
+   rule set the session was pinned to, by hash);
+3. check the step (idempotency key, session open, challenge served) — a refusal is a
+   :class:`ApiError` with a stable ``code``;
+4. compute the new state, the next challenge and, when the test is over, the result;
+5. write the new state, the history event and the idempotent reply in one transaction,
+   synced, and only then reply.
+
+Deployment: one service process per SQLite file (it owns the cache). A second process
+on the same file cannot lose or double an answer — each update names the version it
+was computed from, and a mismatch is a 409 ``concurrent_update`` that drops the cached
+copy — but it may serve a stale ``GET``.
+
+The candidate index keying a session's draws (:mod:`pixirt.streams`) is the request's
+``candidate_index`` or :func:`derive_candidate_index` of the candidate id, so a session
+replayed in-process with the same seed and index serves the same challenges.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pixirt.cat import engine
+from pixirt.cat.scoring import Certification, CertificationResult, score
+from pixirt.cat.state import Candidate, CatState, ChallengeChoice
+from pixirt.exceptions import DataError, ScoringError, SessionError
+from pixirt.item_bank import ItemBank
+from pixirt.rules import RuleSet
+from pixirt.service.metrics import Metrics
+from pixirt.service.schemas import (
+    AbortIn,
+    AnswerIn,
+    AnswerOut,
+    CandidateErasedOut,
+    ChallengeOut,
+    EventOut,
+    JuryOut,
+    ResultOut,
+    RuleSetOut,
+    RuleSetSummaryOut,
+    RulesRefOut,
+    ScoreIn,
+    SessionCreatedOut,
+    SessionIn,
+    SessionOut,
+    SessionStatus,
+)
+from pixirt.service.store import Event, SessionRow, SQLiteStore, StoreError, VersionConflict
+
+__all__ = [
+    "ApiError",
+    "Catalog",
+    "Reply",
+    "SessionService",
+    "derive_candidate_index",
+    "iso",
+    "score_session",
+]
+
+_N_LOCKS = 1024
+
+
+class ApiError(Exception):
+    """A refusal, carried to the client as ``application/problem+json``.
+
+    Parameters
+    ----------
+    status
+        HTTP status (404, 409, 422, 503).
+    code
+        Stable machine-readable code (``wrong_challenge``, ``session_expired``, ...).
+    detail
+        What happened, in plain words.
+    field
+        The request field at fault, if any (``body.profile``).
+    """
+
+    def __init__(self, status: int, code: str, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply already serialized (what the idempotency keys store and replay)."""
+
+    status_code: int
+    body: bytes
+    replayed: bool = False
+    session_id: str | None = None
+
+
+def derive_candidate_index(candidate_id: str) -> int:
+    """The default candidate index of a session: 63 bits of a hash of the candidate id.
+
+    ``int.from_bytes(sha256(b"pixirt.candidate:" + id).digest()[:8], "big") >> 1``:
+    stable across processes, machines and versions.
+
+    Examples
+    --------
+    >>> derive_candidate_index("c1") == derive_candidate_index("c1")
+    True
+    >>> 0 <= derive_candidate_index("c1") < 2**63
+    True
+    """
+    digest = hashlib.sha256(b"pixirt.candidate:" + candidate_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def iso(t: float) -> str:
+    """Unix seconds as ISO 8601 UTC with milliseconds (``2026-03-01T09:00:00.000Z``)."""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _request_hash(data: Mapping[str, Any]) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+# ============================================================================ catalog
+class Catalog:
+    """The served bank and rule sets, and every bank or rule set a stored session uses.
+
+    A session is pinned to its bank and rule set by hash: both are stored once in the
+    session store when first served, so a session resumes with exactly them even after
+    the service restarts with a new bank or new rules.
+
+    Parameters
+    ----------
+    bank
+        The bank new sessions use.
+    rules
+        The rule sets new sessions may name (by id; ids must be unique).
+    store
+        The store holding the pinned copies.
+    """
+
+    def __init__(self, bank: ItemBank, rules: Sequence[RuleSet], store: SQLiteStore) -> None:
+        self.bank = bank
+        self.served: dict[str, RuleSet] = {}
+        for rs in rules:
+            if rs.id in self.served and self.served[rs.id].hash != rs.hash:
+                raise DataError(f"two served rule sets share the id {rs.id!r}", field="rules")
+            self.served[rs.id] = rs
+        self.store = store
+        self._banks: dict[str, ItemBank] = {bank.hash: bank}
+        self._rules: dict[str, RuleSet] = {rs.hash: rs for rs in rules}
+        self._lock = threading.Lock()
+
+    def pin_served(self) -> None:
+        """Store the served bank and rule sets (once per content hash), warm the engine."""
+        bank = self.bank
+        for rs in self.served.values():
+            engine.build_runtime(bank, rs)  # built once, before the first request
+        self.store.pin(
+            "bank", bank.hash, lambda: bank.derived("service.json", lambda: _dumps(bank.to_dict()))
+        )
+        for rs in self.served.values():
+            self.store.pin("rules", rs.hash, lambda rs=rs: _dumps(rs.to_dict()))  # type: ignore[misc]
+
+    def rules_by_id(self, rules_id: str) -> RuleSet:
+        """A served rule set (422 naming ``body.rules`` if not served)."""
+        rs = self.served.get(rules_id)
+        if rs is None:
+            raise ApiError(
+                422,
+                "unknown_rules",
+                f"rule set {rules_id!r} is not served here (served: {', '.join(sorted(self.served))})",
+                field="body.rules",
+            )
+        return rs
+
+    def bank_for(self, bank_hash: str) -> ItemBank:
+        """The bank of that hash (served, or pinned by an older session)."""
+        with self._lock:
+            bank = self._banks.get(bank_hash)
+        if bank is not None:
+            return bank
+        text = self.store.pinned("bank", bank_hash)
+        if text is None:
+            raise ApiError(
+                503,
+                "bank_missing",
+                f"the bank {bank_hash[:12]} of this session is not in the store",
+            )
+        bank = ItemBank.from_dict(json.loads(text))
+        with self._lock:
+            self._banks[bank_hash] = bank
+        return bank
+
+    def rules_for(self, rules_hash: str) -> RuleSet:
+        """The rule set of that hash (served, or pinned by an older session)."""
+        with self._lock:
+            rs = self._rules.get(rules_hash)
+        if rs is not None:
+            return rs
+        text = self.store.pinned("rules", rules_hash)
+        if text is None:
+            raise ApiError(
+                503,
+                "rules_missing",
+                f"the rule set {rules_hash[:12]} of this session is not in the store",
+            )
+        rs = RuleSet.from_dict(json.loads(text), source=f"pinned:{rules_hash[:12]}")
+        with self._lock:
+            self._rules[rules_hash] = rs
+        return rs
+
+    def summaries(self) -> list[RuleSetSummaryOut]:
+        """The served rule sets, by id."""
+        return [_rules_summary(rs) for _, rs in sorted(self.served.items())]
+
+    def describe(self, rules_id: str) -> RuleSetOut:
+        """One served rule set with its content (404 if not served)."""
+        rs = self.served.get(rules_id)
+        if rs is None:
+            raise ApiError(404, "unknown_rules", f"rule set {rules_id!r} is not served here")
+        return RuleSetOut(**_rules_summary(rs).model_dump(), content=rs.to_dict())
+
+
+def _rules_summary(rs: RuleSet) -> RuleSetSummaryOut:
+    return RuleSetSummaryOut(
+        id=rs.id,
+        hash=rs.hash,
+        algorithm=rs.algorithm,
+        status=rs.status,
+        valid_from=rs.valid_from.isoformat(),
+        comment=rs.comment,
+    )
+
+
+# ============================================================================ cache
+@dataclass(frozen=True, slots=True)
+class _Live:
+    """A session as kept warm: its engine state and the stored row's bookkeeping."""
+
+    session_id: str
+    candidate_id: str
+    state: CatState
+    version: int
+    created_at: float
+    updated_at: float
+    expires_at: float
+    result: str | None
+
+
+class _Cache:
+    """A bounded LRU of live sessions."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, _Live] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sid: str) -> _Live | None:
+        with self._lock:
+            live = self._items.get(sid)
+            if live is not None:
+                self._items.move_to_end(sid)
+            return live
+
+    def put(self, live: _Live) -> None:
+        with self._lock:
+            self._items[live.session_id] = live
+            self._items.move_to_end(live.session_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, sids: Iterable[str]) -> None:
+        with self._lock:
+            for sid in sids:
+                self._items.pop(sid, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+# ============================================================================ service
+def score_session(state: CatState) -> CertificationResult:
+    """:func:`pixirt.cat.engine.result` of a session that is over, faster.
+
+    The engine's certification records every challenge's calibration, so v3 scoring
+    needs the bank only to degrade a test abandoned by the candidate; without it the
+    scorer skips indexing the whole bank (10 of its 16 ms on the Pix-like bank). The
+    result is the same (tested against :func:`pixirt.cat.engine.result`).
+    """
+    runtime = state.runtime
+    if runtime is None or engine.next_challenge(state) is not None:
+        return engine.result(state)  # raises the engine's own error
+    needs_bank = state.algorithm == "v3" and state.abort_reason == "candidate"
+    return score(
+        engine.certification(state), runtime.rules, bank=runtime.bank if needs_bank else None
+    )
+
+
+def _challenge(choice: ChallengeChoice | None) -> ChallengeOut | None:
+    if choice is None:
+        return None
+    return ChallengeOut(
+        challenge_id=choice.challenge_id,
+        competence=choice.competence,
+        tube=choice.tube,
+        skill=choice.skill,
+        step=choice.step,
+    )
+
+
+def _estimate(state: CatState) -> tuple[float | None, float | None]:
+    work = state.work
+    if state.algorithm != "v3" or work is None or work.cap is None:
+        return None, None
+    return float(work.cap.capacity[0]), float(work.cap.error_rate[0])
+
+
+def _stored_status(state: CatState, choice: ChallengeChoice | None) -> str:
+    if state.abort_reason is not None:
+        return "aborted"
+    return "finished" if choice is None else "active"
+
+
+class SessionService:
+    """Every session operation of the HTTP API (see the module doc).
+
+    Parameters
+    ----------
+    catalog
+        Served and pinned banks and rule sets.
+    store
+        The durable store.
+    metrics
+        Counters to update.
+    ttl_seconds
+        Lifetime of a new session.
+    cache_size
+        Sessions kept warm in memory.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: SQLiteStore,
+        metrics: Metrics,
+        *,
+        ttl_seconds: float,
+        cache_size: int,
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.metrics = metrics
+        self.ttl_seconds = ttl_seconds
+        self.cache = _Cache(cache_size)
+        self._locks = tuple(threading.Lock() for _ in range(_N_LOCKS))
+
+    def _lock(self, key: str) -> threading.Lock:
+        return self._locks[hash(key) % _N_LOCKS]
+
+    # ------------------------------------------------------------------ loading
+    def _live(self, sid: str) -> _Live:
+        # Every write of this process goes through the cache, so a cached session is
+        # current; a write by another process sharing the file is caught by the
+        # version check of the next update (409 concurrent_update, cache dropped).
+        live = self.cache.get(sid)
+        if live is not None:
+            return live
+        row = self.store.session(sid)
+        if row is None:
+            raise ApiError(404, "session_not_found", f"no session {sid!r}")
+        state = CatState.from_dict(
+            json.loads(row.state),
+            bank=self.catalog.bank_for(row.bank_hash),
+            rules=self.catalog.rules_for(row.rules_hash),
+        )
+        live = _Live(
+            session_id=row.session_id,
+            candidate_id=row.candidate_id,
+            state=state,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            expires_at=row.expires_at,
+            result=row.result,
+        )
+        self.cache.put(live)
+        return live
+
+    def _status(self, live: _Live, now: float) -> SessionStatus:
+        state = live.state
+        if state.abort_reason is not None:
+            return "aborted"
+        if engine.next_challenge(state) is None:
+            return "finished"
+        return "expired" if now >= live.expires_at else "active"
+
+    def _ensure_open(self, live: _Live, now: float) -> ChallengeChoice:
+        state = live.state
+        if state.abort_reason is not None:
+            raise ApiError(
+                409,
+                "session_aborted",
+                f"the session was aborted ({state.abort_reason}): nothing can be recorded",
+            )
+        choice = engine.next_challenge(state)
+        if choice is None:
+            raise ApiError(
+                409,
+                "session_finished",
+                f"the test is finished ({state.n_answers} answers): nothing can be recorded",
+            )
+        if now >= live.expires_at:
+            raise ApiError(
+                409,
+                "session_expired",
+                f"the session expired at {iso(live.expires_at)} "
+                f"({(live.expires_at - live.created_at) / 60:g} minutes after it started): "
+                "nothing can be recorded; "
+                "abort it to score it",
+            )
+        return choice
+
+    def _score(self, state: CatState) -> tuple[CertificationResult | None, str | None]:
+        """The result of a session that is over (None when the rules cannot score it)."""
+        try:
+            res = score_session(state)
+        except ScoringError:
+            return None, None
+        return res, _dumps(res.to_dict())
+
+    def _commit(
+        self,
+        live: _Live,
+        new: CatState,
+        *,
+        now: float,
+        event: Event,
+        result: str | None,
+        reply: tuple[str, str, int, str] | None = None,
+    ) -> _Live:
+        choice = engine.next_challenge(new)
+        try:
+            version = self.store.update_session(
+                live.session_id,
+                expected_version=live.version,
+                status=_stored_status(new, choice),
+                state=_dumps(new.to_dict()),
+                result=result,
+                updated_at=now,
+                events=[event],
+                reply=reply,
+            )
+        except VersionConflict:
+            self.cache.drop([live.session_id])
+            self.metrics.inc("conflicts")
+            raise ApiError(
+                409,
+                "concurrent_update",
+                "the session changed while this request was processed: fetch it and retry",
+            ) from None
+        except StoreError:
+            self.cache.drop([live.session_id])
+            raise
+        updated = replace(live, state=new, version=version, updated_at=now, result=result)
+        self.cache.put(updated)
+        return updated
+
+    # ------------------------------------------------------------------ create
+    def create(self, body: SessionIn, now: float, *, ttl_seconds: float | None = None) -> Reply:
+        """Start a session: ``201`` with its first challenge (lifetime ``ttl_seconds``)."""
+        rules = self.catalog.rules_by_id(body.rules)
+        if body.profile is not None and rules.algorithm != "v2":
+            raise ApiError(
+                422,
+                "invalid_field",
+                f"a positioning profile is for v2 rule sets; {rules.id} is {rules.algorithm}",
+                field="body.profile",
+            )
+        scope = "candidate:" + body.candidate_id
+        key = body.idempotency_key
+        request_hash = _request_hash(body.model_dump(exclude={"idempotency_key"}))
+        with self._lock(scope) if key else contextlib.nullcontext():
+            if key is not None:
+                stored = self.store.reply(scope, key)
+                if stored is not None:
+                    return self._replay(stored, request_hash, key)
+            index = (
+                body.candidate_index
+                if body.candidate_index is not None
+                else derive_candidate_index(body.candidate_id)
+            )
+            candidate = Candidate(
+                id=body.candidate_id,
+                index=index,
+                accessibility=body.accessibility,
+                locale=body.locale,
+            )
+            try:
+                state = engine.start(
+                    self.catalog.bank,
+                    rules,
+                    profile=None if body.profile is None else body.profile.model_dump(),
+                    candidate=candidate,
+                    seed=body.seed,
+                )
+                choice = engine.next_challenge(state)
+            except DataError as exc:
+                raise ApiError(
+                    422, "invalid_field", exc.message, field=f"body.{exc.field or 'profile'}"
+                ) from None
+            except SessionError as exc:
+                raise ApiError(409, "no_challenge", str(exc)) from None
+            sid = str(uuid.uuid4())
+            expires = now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+            out = SessionCreatedOut(
+                session_id=sid,
+                challenge=_challenge(choice),
+                finished=choice is None,
+                algorithm=rules.algorithm,
+                seed=state.seed,
+                candidate_index=index,
+                rules=RulesRefOut(id=rules.id, hash=rules.hash),
+                bank_hash=state.bank_hash,
+                expires_at=iso(expires),
+            )
+            text = out.model_dump_json()
+            result = self._score(state)[1] if choice is None else None
+            row = SessionRow(
+                session_id=sid,
+                candidate_id=body.candidate_id,
+                algorithm=rules.algorithm,
+                rules_id=rules.id,
+                rules_hash=rules.hash,
+                bank_hash=state.bank_hash,
+                status=_stored_status(state, choice),
+                version=1,
+                state=_dumps(state.to_dict()),
+                result=result,
+                created_at=now,
+                updated_at=now,
+                expires_at=expires,
+            )
+            try:
+                self.store.create_session(
+                    row,
+                    [Event(seq=1, at=now, kind="start")],
+                    reply=None if key is None else (scope, key, request_hash, 201, text),
+                )
+            except VersionConflict:
+                self.metrics.inc("conflicts")
+                raise ApiError(
+                    409, "concurrent_update", "the idempotency key was used concurrently: retry"
+                ) from None
+            self.cache.put(_Live(sid, body.candidate_id, state, 1, now, now, expires, result))
+            self.metrics.inc("sessions_started")
+            return Reply(201, text.encode(), session_id=sid)
+
+    def _replay(self, stored: Any, request_hash: str, key: str) -> Reply:
+        if stored.request_hash != request_hash:
+            self.metrics.inc("conflicts")
+            raise ApiError(
+                409,
+                "idempotency_mismatch",
+                f"idempotency key {key!r} was used with a different request",
+                field="body.idempotency_key",
+            )
+        self.metrics.inc("idempotent_replays")
+        return Reply(stored.status_code, stored.body.encode(), replayed=True)
+
+    # ------------------------------------------------------------------ answer
+    def answer(self, sid: str, body: AnswerIn, now: float) -> Reply:
+        """Record the answer to the challenge served; the next challenge or the result."""
+        key = body.idempotency_key
+        request_hash = _request_hash({"challenge_id": body.challenge_id, "status": body.status})
+        with self._lock(sid):
+            live = self._live(sid)
+            if key is not None:
+                stored = self.store.reply(sid, key)
+                if stored is not None:
+                    return self._replay(stored, request_hash, key)
+            try:
+                served = self._ensure_open(live, now)
+            except ApiError:
+                self.metrics.inc("conflicts")
+                raise
+            if body.challenge_id != served.challenge_id:
+                self.metrics.inc("conflicts")
+                raise ApiError(
+                    409,
+                    "wrong_challenge",
+                    f"challenge {body.challenge_id!r} is not the one served "
+                    f"({served.challenge_id!r}, step {served.step})",
+                    field="body.challenge_id",
+                )
+            try:
+                new = engine.record(live.state, body.challenge_id, body.status)
+                choice = engine.next_challenge(new)
+            except SessionError as exc:
+                self.metrics.inc("conflicts")
+                raise ApiError(409, "session_conflict", str(exc)) from None
+            res, result = self._score(new) if choice is None else (None, None)
+            capacity, error_rate = _estimate(new)
+            out = AnswerOut(
+                session_id=sid,
+                challenge=_challenge(choice),
+                finished=choice is None,
+                answered=new.n_answers,
+                capacity=capacity,
+                error_rate=error_rate,
+                result=None if res is None else ResultOut.model_validate(res.to_dict()),
+            )
+            text = out.model_dump_json()
+            self._commit(
+                live,
+                new,
+                now=now,
+                event=Event(
+                    seq=live.version + 1,
+                    at=now,
+                    kind="answer",
+                    challenge_id=body.challenge_id,
+                    status=body.status,
+                ),
+                result=result,
+                reply=None if key is None else (key, request_hash, 200, text),
+            )
+            self.metrics.inc("answers_recorded")
+            if choice is None:
+                self.metrics.inc("sessions_finished")
+            return Reply(200, text.encode(), session_id=sid)
+
+    # ------------------------------------------------------------------ reading
+    def get(self, sid: str, now: float) -> SessionOut:
+        """The session's state and history."""
+        with self._lock(sid):
+            live = self._live(sid)
+            events = self.store.events(sid)
+        state = live.state
+        choice = engine.next_challenge(state)
+        capacity, error_rate = _estimate(state)
+        rules = self.catalog.rules_for(state.rules_hash)
+        return SessionOut(
+            session_id=sid,
+            candidate_id=live.candidate_id,
+            candidate_index=state.candidate.index,
+            algorithm=rules.algorithm,
+            rules=RulesRefOut(id=state.rules_id, hash=state.rules_hash),
+            bank_hash=state.bank_hash,
+            seed=state.seed,
+            accessibility=state.candidate.accessibility,
+            locale=state.candidate.locale,
+            status=self._status(live, now),
+            created_at=iso(live.created_at),
+            updated_at=iso(live.updated_at),
+            expires_at=iso(live.expires_at),
+            answered=state.n_answers,
+            challenge=_challenge(choice),
+            capacity=capacity,
+            error_rate=error_rate,
+            abort_reason=state.abort_reason,
+            neutralized=list(state.neutralized),
+            history=[
+                EventOut(
+                    seq=e.seq,
+                    at=iso(e.at),
+                    kind=e.kind,
+                    challenge_id=e.challenge_id,
+                    status=e.status,
+                    reason=e.reason,
+                )
+                for e in events
+            ],
+        )
+
+    def result(self, sid: str, now: float) -> Reply:
+        """The scored result of a session that is over."""
+        with self._lock(sid):
+            live = self._live(sid)
+        if live.result is not None:
+            return Reply(200, live.result.encode(), session_id=sid)
+        status = self._status(live, now)
+        if status in ("active", "expired"):
+            hint = " (expired: abort it to score it)" if status == "expired" else ""
+            raise ApiError(
+                409,
+                "not_over",
+                f"the test is not over ({live.state.n_answers} answers){hint}",
+            )
+        try:
+            res = score_session(live.state)
+        except ScoringError as exc:
+            raise ApiError(
+                422, "cannot_score", f"the rules cannot score this session: {exc}"
+            ) from None
+        return Reply(200, _dumps(res.to_dict()).encode(), session_id=sid)
+
+    # ------------------------------------------------------------------ jury, alerts, abort
+    def _jury_out(self, live: _Live, now: float) -> JuryOut:
+        state = live.state
+        return JuryOut(
+            session_id=live.session_id,
+            status=self._status(live, now),
+            neutralized=list(state.neutralized),
+            abort_reason=state.abort_reason,
+            challenge=_challenge(engine.next_challenge(state)),
+            result=None if live.result is None else ResultOut.model_validate_json(live.result),
+        )
+
+    def _rescored(self, new: CatState) -> str | None:
+        if engine.next_challenge(new) is not None:
+            return None
+        return self._score(new)[1]
+
+    def neutralize(self, sid: str, challenge_id: str, now: float, *, undo: bool = False) -> JuryOut:
+        """Jury (de)neutralization of an asked challenge; the result is rescored."""
+        with self._lock(sid):
+            live = self._live(sid)
+            state = live.state
+            if challenge_id not in state.asked:
+                raise ApiError(
+                    409,
+                    "not_asked",
+                    f"challenge {challenge_id!r} was not asked in this session",
+                    field="body.challenge_id",
+                )
+            if undo and challenge_id not in state.neutralized:
+                raise ApiError(
+                    409, "not_neutralized", f"challenge {challenge_id!r} is not neutralized"
+                )
+            if not undo and challenge_id in state.neutralized:
+                raise ApiError(
+                    409, "already_neutralized", f"challenge {challenge_id!r} is already neutralized"
+                )
+            try:
+                new = (engine.deneutralize if undo else engine.neutralize)(state, challenge_id)
+            except SessionError as exc:
+                raise ApiError(409, "session_conflict", str(exc)) from None
+            updated = self._commit(
+                live,
+                new,
+                now=now,
+                event=Event(
+                    seq=live.version + 1,
+                    at=now,
+                    kind="deneutralize" if undo else "neutralize",
+                    challenge_id=challenge_id,
+                ),
+                result=self._rescored(new),
+            )
+            return self._jury_out(updated, now)
+
+    def live_alert(self, sid: str, challenge_id: str, now: float) -> JuryOut:
+        """A validated live alert on the challenge served (v3): it is replaced."""
+        with self._lock(sid):
+            live = self._live(sid)
+            if live.state.algorithm != "v3":
+                raise ApiError(
+                    409,
+                    "v3_only",
+                    "live alerts replace challenges in v3 only; in v2 the jury neutralizes",
+                )
+            served = self._ensure_open(live, now)
+            if challenge_id != served.challenge_id:
+                raise ApiError(
+                    409,
+                    "wrong_challenge",
+                    f"challenge {challenge_id!r} is not the one served ({served.challenge_id!r})",
+                    field="body.challenge_id",
+                )
+            try:
+                new = engine.flag_live_alert(live.state, challenge_id)
+                engine.next_challenge(new)
+            except SessionError as exc:
+                raise ApiError(409, "session_conflict", str(exc)) from None
+            updated = self._commit(
+                live,
+                new,
+                now=now,
+                event=Event(
+                    seq=live.version + 1, at=now, kind="live_alert", challenge_id=challenge_id
+                ),
+                result=self._rescored(new),
+            )
+            return self._jury_out(updated, now)
+
+    def abort(self, sid: str, body: AbortIn, now: float) -> JuryOut:
+        """End the session early (allowed after expiry); the result is scored."""
+        with self._lock(sid):
+            live = self._live(sid)
+            state = live.state
+            if state.abort_reason is not None:
+                raise ApiError(
+                    409, "session_aborted", f"the session is already aborted ({state.abort_reason})"
+                )
+            if engine.next_challenge(state) is None:
+                raise ApiError(
+                    409, "session_finished", "the test is finished: it cannot be aborted"
+                )
+            try:
+                new = engine.abort(state, body.reason)
+            except SessionError as exc:
+                raise ApiError(409, "session_conflict", str(exc)) from None
+            updated = self._commit(
+                live,
+                new,
+                now=now,
+                event=Event(seq=live.version + 1, at=now, kind="abort", reason=body.reason),
+                result=self._score(new)[1],
+            )
+            self.metrics.inc("sessions_aborted")
+            return self._jury_out(updated, now)
+
+    # ------------------------------------------------------------------ candidates, scoring
+    def erase_candidate(self, candidate_id: str) -> CandidateErasedOut:
+        """Delete every session of a candidate (personal-data requests)."""
+        scope = "candidate:" + candidate_id
+        with self._lock(scope):
+            ids = self.store.erase_candidate(candidate_id, candidate_scope=scope)
+        self.cache.drop(ids)
+        return CandidateErasedOut(candidate_id=candidate_id, sessions_deleted=len(ids))
+
+    def score(self, body: ScoreIn) -> Reply:
+        """Stateless scoring of a certification with a served rule set."""
+        rules = self.catalog.rules_by_id(body.rules)
+        try:
+            cert = Certification.from_dict(body.certification.model_dump(exclude_unset=True))
+        except DataError as exc:
+            raise ApiError(
+                422,
+                "invalid_field",
+                exc.message,
+                field="body.certification" + (f".{exc.field}" if exc.field else ""),
+            ) from None
+        try:
+            res = score(cert, rules, bank=self.catalog.bank if rules.algorithm == "v3" else None)
+        except (ScoringError, DataError) as exc:
+            raise ApiError(
+                422, "cannot_score", f"the rules cannot score this certification: {exc}"
+            ) from None
+        return Reply(200, _dumps(res.to_dict()).encode())

@@ -1,0 +1,173 @@
+"""Service configuration: a frozen dataclass, read from arguments or ``PIXIRT_*`` variables.
+
+=============================  ===========================  =====================================
+variable                       field                        default
+=============================  ===========================  =====================================
+``PIXIRT_BANK``                ``bank``                     none: the Pix-like bank of seed 0
+``PIXIRT_RULES``               ``rules``                    every shipped rule set
+``PIXIRT_DB``                  ``db``                       ``sessions.sqlite``
+``PIXIRT_TOKEN``               ``token``                    none: no authentication
+``PIXIRT_SESSION_TTL_MINUTES``  ``session_ttl_minutes``     105
+``PIXIRT_MAX_BODY_BYTES``      ``max_body_bytes``           65536
+``PIXIRT_CACHE_SIZE``          ``cache_size``               10000 sessions kept warm in memory
+``PIXIRT_LOG_REQUESTS``        ``log_requests``             true (one JSON line per request)
+``PIXIRT_HOST``                ``host``                     ``127.0.0.1``
+``PIXIRT_PORT``                ``port``                     8000
+=============================  ===========================  =====================================
+
+``PIXIRT_RULES`` is a comma-separated list of shipped names or TOML paths. Explicit
+arguments win over the environment (:meth:`Settings.from_env`). The token never appears
+in a ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pixirt.exceptions import DataError
+
+__all__ = ["Settings"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the service runs.
+
+    Attributes
+    ----------
+    bank
+        Item bank file (anything :meth:`pixirt.ItemBank.read` reads); None serves the
+        Pix-like bank :func:`pixirt.simulation.pix_like_bank` of seed 0 (demos, tests).
+    rules
+        Rule sets served (shipped names or TOML paths); empty: every shipped rule set.
+        A session names one of them by its id.
+    db
+        SQLite file of the sessions (created if missing).
+    token
+        Bearer token required by every endpoint but ``/health`` and ``/ready``; None
+        leaves the service open (for a loopback or sidecar deployment).
+    session_ttl_minutes
+        A session expires this long after it started (Pix: 105 minutes).
+    max_body_bytes
+        Larger request bodies are refused with 413.
+    cache_size
+        Sessions kept in memory with their engine state (the store stays the truth).
+    log_requests
+        Write one JSON line per request on standard error.
+    host, port
+        Where ``pixirt serve`` listens.
+    """
+
+    bank: Path | None = None
+    rules: tuple[str, ...] = ()
+    db: Path = Path("sessions.sqlite")
+    token: str | None = field(default=None, repr=False)
+    session_ttl_minutes: float = 105.0
+    max_body_bytes: int = 65_536
+    cache_size: int = 10_000
+    log_requests: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def __post_init__(self) -> None:
+        if self.bank is not None and not isinstance(self.bank, Path):
+            object.__setattr__(self, "bank", Path(self.bank))
+        if not isinstance(self.db, Path):
+            object.__setattr__(self, "db", Path(self.db))
+        if isinstance(self.rules, str):
+            object.__setattr__(self, "rules", _split(self.rules))
+        object.__setattr__(self, "rules", tuple(str(r) for r in self.rules))
+        if self.token == "":
+            object.__setattr__(self, "token", None)
+        if not self.session_ttl_minutes > 0:
+            raise DataError(
+                f"expected a positive number of minutes, got {self.session_ttl_minutes!r}",
+                field="session_ttl_minutes",
+            )
+        if self.max_body_bytes < 1024:
+            raise DataError(
+                f"expected at least 1024 bytes, got {self.max_body_bytes!r}", field="max_body_bytes"
+            )
+        if self.cache_size < 1:
+            raise DataError(f"expected at least 1, got {self.cache_size!r}", field="cache_size")
+        if not 0 <= self.port <= 65_535:
+            raise DataError(f"expected a TCP port, got {self.port!r}", field="port")
+
+    @property
+    def session_ttl_seconds(self) -> float:
+        """:attr:`session_ttl_minutes` in seconds."""
+        return float(self.session_ttl_minutes) * 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``PIXIRT_*`` variables, then ``overrides`` (None values are ignored).
+
+        Parameters
+        ----------
+        environ
+            The environment to read (default :data:`os.environ`).
+        **overrides
+            Field values that win over the environment (e.g. command-line arguments).
+
+        Returns
+        -------
+        Settings
+            The validated settings.
+
+        Raises
+        ------
+        DataError
+            Naming the variable whose value is invalid.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f"PIXIRT_{f.name.upper()}"
+            raw = env.get(name)
+            if raw is None:
+                continue
+            value = _parse(f.name, raw, name)
+            if value is not None:
+                values[f.name] = value
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise DataError(f"unknown setting(s) {sorted(unknown)}", field=sorted(unknown)[0])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (validated again)."""
+        return replace(self, **changes)
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse(name: str, raw: str, variable: str) -> Any:
+    try:
+        if name in ("bank", "db"):
+            return Path(raw) if raw else None
+        if name == "rules":
+            return _split(raw)
+        if name in ("max_body_bytes", "cache_size", "port"):
+            return int(raw)
+        if name == "session_ttl_minutes":
+            return float(raw)
+        if name == "log_requests":
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(f"expected true/false, got {raw!r}")
+    except ValueError as exc:
+        raise DataError(f"invalid value: {exc}", field=variable) from None
+    return raw
