@@ -426,7 +426,7 @@ def _fast_path_applies(runtime: Runtime) -> bool:
 def _rank(
     runtime: Runtime,
     sel: SelectionState,
-    avail_tube: npt.NDArray[np.int64],
+    counts: _Counts,
     rows: npt.NDArray[np.intp],
     capacity: npt.NDArray[np.float64],
     fast: bool,
@@ -453,7 +453,7 @@ def _rank(
         comp_c = st.competence[cpos]
         n_comp = len(st.competences)
         seen = sel.seen_competences[rows]
-        avail_comp = (avail_tube[rows] @ sl.tube_comp) > 0
+        avail_comp = counts.avail_comp[rows] > 0
         passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
         if sel_rules.passage_by_all_competences:
             passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
@@ -471,7 +471,7 @@ def _rank(
                 np.where(recent < 0, n_comp, recent).ravel(),
             ] = True
             recent_mask = recent_mask[:, :n_comp]
-            pool_comp = ((avail_tube[rows] * ~sel.answered_tubes[rows]) @ sl.tube_comp) > 0
+            pool_comp = counts.pool_comp[rows] > 0
             left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
             kept_any: npt.NDArray[np.bool_] = np.asarray(
                 (left & ~recent_mask).any(axis=1), dtype=bool
@@ -479,8 +479,10 @@ def _rank(
             blocked = kept_any[:, None] & recent_mask
             in_pool &= ~blocked[ar, comp_c]
             allowed &= ~blocked
-        info = reward(capacity[:, None], st.a[cpos], st.b[cpos])
-        key = np.where(in_pool, -info, np.inf)
+        hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
+        hit = cpos[hit_r, hit_c]
+        key = np.full(cpos.shape, np.inf)
+        key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
         top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
         part_key = np.take_along_axis(key, top, axis=1)
         threshold = part_key.max(axis=1)
@@ -515,6 +517,27 @@ def _rank(
     return out
 
 
+@dataclass(slots=True)
+class _Counts:
+    """Per candidate, the challenges still available, kept up to date as answers come.
+
+    ``avail_tube`` (per tube) and ``avail_comp`` (per competence) count the challenges not
+    excluded; ``pool_comp`` those not excluded whose tube is not answered yet (the pool of
+    the one-question-per-tube rule). They decide, without a pass over the whole bank, the
+    "unless that leaves nothing" fallbacks of the passage and between-competences rules.
+    """
+
+    avail_tube: npt.NDArray[np.int64]
+    avail_comp: npt.NDArray[np.int64]
+    pool_comp: npt.NDArray[np.int64]
+
+    @classmethod
+    def start(cls, st: Any, n: int) -> _Counts:
+        per_tube = np.bincount(st.tube, minlength=len(st.tubes)).astype(np.int64)
+        per_comp = np.bincount(st.competence, minlength=len(st.competences)).astype(np.int64)
+        return cls(np.tile(per_tube, (n, 1)), np.tile(per_comp, (n, 1)), np.tile(per_comp, (n, 1)))
+
+
 def _run_v3(
     runtime: Runtime, cands: Candidates, responder: Responder, seed: int, *, fast: bool = True
 ) -> pd.DataFrame:
@@ -530,7 +553,7 @@ def _run_v3(
     inc = responder.incidents(seed, idx)
     limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
     sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
-    avail_tube = np.tile(np.bincount(st.tube, minlength=len(st.tubes)), (n, 1)).astype(np.int64)
+    counts = _Counts.start(st, n)
     fast = fast and _fast_path_applies(runtime)
     cap = model.initial_state(n)
     width = length + 8
@@ -546,7 +569,7 @@ def _run_v3(
             asked = np.pad(asked, ((0, 0), (0, width)), constant_values=-1)
             status = np.pad(status, ((0, 0), (0, width)), constant_values=-2)
             width *= 2
-        ranked = _rank(runtime, sel, avail_tube, rows, cap.capacity[rows], fast)
+        ranked = _rank(runtime, sel, counts, rows, cap.capacity[rows], fast)
         n_avail = (ranked >= 0).sum(axis=1)
         step = n_asked[rows]
         draws = streams.uniform(
@@ -567,14 +590,22 @@ def _run_v3(
             if st.skill is not None:
                 gone |= st.skill == st.skill[item]
             newly = gone & ~sel.excluded[r]
-            avail_tube[r] -= np.bincount(st.tube[newly], minlength=len(st.tubes))
+            n_comp = len(st.competences)
+            counts.avail_tube[r] -= np.bincount(st.tube[newly], minlength=len(st.tubes))
+            counts.avail_comp[r] -= np.bincount(st.competence[newly], minlength=n_comp)
+            open_tube = newly & ~sel.answered_tubes[r][st.tube]
+            counts.pool_comp[r] -= np.bincount(st.competence[open_tube], minlength=n_comp)
             sel.excluded[r] |= gone
         answered = rows[~alert]
         if len(answered):
             ch = chosen[~alert]
             # SelectionState.record, in place: the chosen challenges were in the pool (not excluded)
             sel.excluded[answered, ch] = True
-            avail_tube[answered, st.tube[ch]] -= 1
+            tube, comp = st.tube[ch], st.competence[ch]
+            counts.avail_tube[answered, tube] -= 1
+            counts.avail_comp[answered, comp] -= 1
+            # the challenge leaves the pool, then its tube is answered: the rest of the tube too
+            counts.pool_comp[answered, comp] -= 1 + counts.avail_tube[answered, tube]
             sel.answered_tubes[answered, st.tube[ch]] = True
             if st.skill is not None and sel.answered_skills.shape[1]:
                 sel.answered_skills[answered, st.skill[ch]] = True
