@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -263,6 +264,25 @@ def limit_variation(
     gap = np.where(small, v, np.abs(prev * v))
     capped = np.where(new > prev, np.minimum(new, prev + gap), np.maximum(new, prev - gap))
     return np.asarray(np.where(v > 0, capped, new), dtype=np.float64)
+
+
+def _limit_variation_scalar(prev: float, raw: float, v: float) -> float:
+    """:func:`limit_variation` for one candidate, in Python floats (the same IEEE operations).
+
+    ``np.minimum`` / ``np.maximum`` return their second argument on ties and propagate
+    NaN: reproduced here so the result is the same double, signed zeros included.
+    """
+    if not v > 0:
+        return raw
+    small = (-v < prev) and (prev < v)
+    gap = v if small else abs(prev * v)
+    if raw > prev:
+        bound = prev + gap
+        return raw if (raw != raw or raw < bound) else bound
+    bound = prev - gap
+    if raw != raw:
+        return raw
+    return raw if raw > bound else bound
 
 
 # --------------------------------------------------------------------------- state
@@ -514,6 +534,78 @@ class CapacityModel:
             raw_capacity=np.where(on, raw, state.raw_capacity),
             log_likelihood=np.where(on[:, None], ll, state.log_likelihood),
             n_answers=np.where(on, state.n_answers + k, state.n_answers),
+        )
+
+    # -- one candidate, one answer: the engine's hot path ---------------------------------------
+    def log_likelihood_table(self, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
+        """Every challenge's log-likelihood factor on the grid, for a wrong and a right answer.
+
+        Parameters
+        ----------
+        a, b
+            Shape ``(n_items,)``: the bank's discriminants and difficulties.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(2, n_items, n_grid)``: ``[0, i]`` is the factor of a wrong answer to
+            challenge ``i``, ``[1, i]`` of a right one, computed by
+            :func:`answer_log_likelihood` (so identical to what :meth:`update` adds).
+        """
+        a_ = np.asarray(a, dtype=np.float64)
+        b_ = np.asarray(b, dtype=np.float64)
+        return np.stack(
+            [
+                answer_log_likelihood(self.grid, a_, b_, np.zeros(a_.shape, dtype=bool)),
+                answer_log_likelihood(self.grid, a_, b_, np.ones(a_.shape, dtype=bool)),
+            ]
+        )
+
+    def update_single(self, state: CapacityState, log_factor: FloatArray) -> CapacityState:
+        """:meth:`update` for one candidate and one answer, from its precomputed log factor.
+
+        The same arithmetic as :meth:`update` (same numpy operations on the grid, the
+        variation cap in scalar IEEE arithmetic), with fewer calls: the result is equal,
+        bit for bit, to ``update(state, [a], [b], [correct])`` when ``log_factor`` is that
+        answer's row of :meth:`log_likelihood_table`.
+
+        Parameters
+        ----------
+        state
+            A one-candidate state.
+        log_factor
+            Shape ``(n_grid,)``: the answer's log-likelihood factor.
+
+        Returns
+        -------
+        CapacityState
+            The new state.
+        """
+        grid = self.grid[None, :]
+        ll = state.log_likelihood + log_factor
+        prev = float(state.capacity[0])
+        # the operations of posterior(), in place on temporaries (same values)
+        prior = grid - prev
+        np.square(prior, out=prior)
+        prior /= 2.0 * self.prior_variance
+        post = ll - prior
+        post -= np.maximum.reduce(post, axis=1, keepdims=True)
+        np.exp(post, out=post)
+        post /= np.add.reduce(post, axis=1, keepdims=True)
+        raw = float(np.add.reduce(post * grid, axis=1)[0])
+        n_done = int(state.n_answers[0])
+        v = self.variation_percent
+        if self.variation_percent_until is not None and n_done > self.variation_percent_until:
+            v = 0.0
+        new = _limit_variation_scalar(prev, raw, float(v))
+        spread = grid - new
+        np.square(spread, out=spread)
+        spread *= post
+        var = float(np.add.reduce(spread, axis=1)[0])
+        diff = var - self.correction
+        err = diff if diff != diff else (math.sqrt(diff) if diff > 0.0 else 0.0)
+        return CapacityState(
+            np.array([new]), np.array([err]), np.array([raw]), ll, np.array([n_done + 1])
         )
 
     # -- whole histories ----------------------------------------------------------------------

@@ -1,0 +1,401 @@
+"""The engine's single-session fast path equals the general, vectorised path, bit for bit.
+
+The general path is the engine with its fast tables removed (``Runtime.fast = None``):
+``candidate_pool``, ``rank_by_information``, ``CapacityModel.update``,
+``SelectionState.record`` and ``streams.uniform`` + ``pick_rank``. Each fast piece is
+compared with it alone (hypothesis), then whole sessions are run in lockstep on both
+paths under many rule variants, answers, live alerts and resumptions.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pixirt import ItemBank, SessionError, rules, streams
+from pixirt.cat import engine
+from pixirt.cat.capacity import (
+    CapacityModel,
+    CapacityState,
+    _limit_variation_scalar,
+    answer_log_likelihood,
+    limit_variation,
+)
+from pixirt.cat.selection import (
+    BankStructure,
+    candidate_pool,
+    pick_rank,
+    rank_by_information,
+)
+from pixirt.cat.state import Candidate, CatState
+from pixirt.rules import RuleSet
+from pixirt.simulation import pix_like_bank
+
+V3 = rules.load("pix-v3")
+V3_2023 = rules.load("pix-v3-2023")
+STATUSES = ("ok", "ko", "aband", "timedout")
+
+
+@pytest.fixture(scope="module")
+def bank() -> ItemBank:
+    return pix_like_bank(seed=0)
+
+
+def bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def same_array(x: np.ndarray, y: np.ndarray) -> bool:
+    """Equal shapes, dtypes and bytes (signed zeros and NaN payloads included)."""
+    return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+
+
+def variant(base: RuleSet, *, selection=None, capacity=None, test_length=None) -> RuleSet:
+    data = base.to_dict()
+    data["id"] = f"{base.id}-variant"
+    if selection:
+        data["selection"] = {**data["selection"], **selection}
+    if capacity:
+        data["capacity"] = {**data["capacity"], **capacity}
+    if test_length:
+        data["selection"]["test_length"] = test_length
+    return RuleSet.from_dict(data)
+
+
+def general(state: CatState) -> CatState:
+    """The same session on the general path."""
+    assert state.runtime is not None
+    return engine.replay(replace(state, runtime=replace(state.runtime, fast=None)))
+
+
+def assert_same_work(fast: CatState, slow: CatState) -> None:
+    wf, ws = fast.work, slow.work
+    assert wf is not None and ws is not None
+    for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
+        assert same_array(getattr(wf.cap, name), getattr(ws.cap, name)), name
+    runtime = fast.runtime
+    assert runtime is not None
+    sel_rules = runtime.rules.selection
+    if wf.pool is not None:
+        general_pool = candidate_pool(runtime.structure, ws.sel, sel_rules)[0]
+        assert same_array(wf.pool.pool(runtime.fast, sel_rules), general_pool)
+        rebuilt = wf.sel  # rebuilt from the pool's events, on demand
+        for name in (
+            "excluded",
+            "answered_tubes",
+            "answered_skills",
+            "seen_competences",
+            "recent_competences",
+            "n_answers",
+        ):
+            assert same_array(getattr(rebuilt, name), getattr(ws.sel, name)), name
+
+
+def lockstep(fast: CatState, actions, bank: ItemBank, *, resume_every: int = 0):
+    """Run one session on both paths; return the two final states and the choices."""
+    slow = general(fast)
+    assert fast.runtime is not None and fast.runtime.fast is not None
+    choices = []
+    for k, action in enumerate(actions):
+        try:
+            cf = engine.next_challenge(fast)
+        except SessionError as exc:
+            with pytest.raises(SessionError) as info:
+                engine.next_challenge(slow)
+            assert str(info.value) == str(exc)
+            break
+        cs = engine.next_challenge(slow)
+        assert (cf is None) == (cs is None)
+        if cf is None:
+            break
+        assert cf.to_dict() == cs.to_dict()
+        assert bits(cf.capacity) == bits(cs.capacity)
+        assert bits(cf.error_rate) == bits(cs.error_rate)
+        choices.append(cf)
+        if action == "alert":
+            fast = engine.flag_live_alert(fast, cf.challenge_id)
+            slow = engine.flag_live_alert(slow, cs.challenge_id)
+        else:
+            fast = engine.record(fast, cf.challenge_id, action)
+            slow = engine.record(slow, cs.challenge_id, action)
+        assert_same_work(fast, slow)
+        if resume_every and k % resume_every == 0:
+            data = json.loads(json.dumps(fast.to_dict()))
+            fast = CatState.from_dict(data, bank=bank, rules=fast.runtime.rules)
+            assert_same_work(fast, slow)
+    return fast, slow, choices
+
+
+# ------------------------------------------------------------------ the pieces
+@settings(max_examples=200, deadline=None)
+@given(
+    prev=st.floats(-9, 9),
+    raw=st.floats(-9, 9),
+    v=st.sampled_from([0.0, 0.5, 1.0, 0.25]),
+)
+def test_scalar_variation_cap_equals_the_vectorised_one(prev, raw, v):
+    want = float(limit_variation(prev, raw, v))
+    assert bits(_limit_variation_scalar(prev, raw, v)) == bits(want)
+
+
+@pytest.mark.parametrize(
+    ("prev", "raw", "v"),
+    [
+        (0.0, -0.0, 0.5),
+        (-0.0, 0.0, 0.5),
+        (-0.5, 0.0, 0.5),  # raw hits the cap exactly
+        (0.5, 0.0, 0.5),
+        (1.0, float("nan"), 0.5),
+        (float("nan"), 1.0, 0.5),
+        (1.0, 3.0, 0.0),
+        (-3.0, -1.0, 0.5),
+    ],
+)
+def test_scalar_variation_cap_edge_cases(prev, raw, v):
+    want = float(limit_variation(prev, raw, v))
+    got = _limit_variation_scalar(prev, raw, v)
+    assert (np.isnan(got) and np.isnan(want)) or bits(got) == bits(want)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    a=st.lists(st.floats(0.2, 4.0), min_size=1, max_size=12),
+    b_shift=st.floats(-3, 3),
+    pattern=st.lists(st.booleans(), min_size=12, max_size=12),
+    variation=st.sampled_from([0.0, 0.5]),
+    until=st.sampled_from([None, 0, 3]),
+    start=st.floats(-4, 4),
+)
+def test_update_single_equals_update(a, b_shift, pattern, variation, until, start):
+    model = CapacityModel(variation_percent=variation, variation_percent_until=until)
+    a_ = np.asarray(a)
+    b_ = np.linspace(-2, 2, len(a)) + b_shift
+    table = model.log_likelihood_table(a_, b_)
+    fast = slow = model.initial_state(1, np.array([start]))
+    for i in range(len(a)):
+        ok = pattern[i]
+        want_factor = answer_log_likelihood(model.grid, a_[[i]], b_[[i]], np.array([ok]))[0]
+        assert same_array(table[int(ok), i], want_factor)
+        fast = model.update_single(fast, table[int(ok), i])
+        slow = model.update(slow, a_[[i]], b_[[i]], np.array([ok]))
+        for name in CapacityState.__slots__:
+            assert same_array(getattr(fast, name), getattr(slow, name)), name
+
+
+def small_structure(a, b) -> BankStructure:
+    n = len(a)
+    return BankStructure.from_bank(
+        ItemBank.from_frame(
+            pd.DataFrame(
+                {
+                    "item_id": [f"i{k}" for k in range(n)],
+                    "a": a,
+                    "b": b,
+                    "competence": "1.1",
+                    "tube": [f"t{k}" for k in range(n)],
+                }
+            )
+        )
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fast_ranking_equals_rank_by_information(data):
+    n = data.draw(st.integers(1, 40))
+    # few distinct values: many exact ties, which must resolve in bank order
+    a = data.draw(st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]), min_size=n, max_size=n))
+    b = data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n))
+    structure = small_structure(a, b)
+    tables = engine._fast_tables(structure, V3, CapacityModel.from_rules(V3))
+    assert tables is not None and tables.pool
+    pool = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    theta = data.draw(st.sampled_from([-3.0, -1.0, 0.0, 0.25, 0.5, 700.0, -700.0]))
+    top_n = data.draw(st.integers(1, 7))
+    if not pool.any():
+        with pytest.raises(SessionError, match="no challenge left"):
+            engine._rank_fast(tables, pool, theta, top_n, 0)
+        return
+    want = rank_by_information(np.array([theta]), structure, pool[None, :], top_n=top_n)[0]
+    got = engine._rank_fast(tables, pool, theta, top_n, 0)
+    assert got == [int(i) for i in want if i >= 0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**64 + 5),
+    candidate=st.integers(0, 2**40),
+    step=st.integers(0, 200),
+    n_available=st.integers(1, 5),
+    probability=st.sampled_from([0.0, 25.0, 51, 99.5, 100]),
+)
+def test_fast_pick_equals_pick_rank_on_the_stream(seed, candidate, step, n_available, probability):
+    draws = streams.uniform(seed, "v3.pick", candidate, step * 64 + np.arange(5))
+    want = int(pick_rank(draws[None, :], probability, np.array([n_available]))[0])
+    assert engine._pick(seed, candidate, step, n_available, probability) == want
+
+
+def test_fast_tables_group_every_challenge_once(bank):
+    runtime = engine.build_runtime(bank, V3)
+    fast = runtime.fast
+    assert fast is not None and fast.pool and fast.log_factor is not None
+    st_ = runtime.structure
+    for codes, groups in (
+        (st_.tube, fast.tube_items),
+        (st_.competence, fast.competence_items),
+        (st_.skill, fast.skill_items),
+    ):
+        assert sorted(np.concatenate(groups).tolist()) == list(range(bank.n_items))
+        for k, items in enumerate(groups):
+            assert np.all(codes[items] == k) and np.all(np.diff(items) > 0)
+    assert fast.log_factor.shape == (2, bank.n_items, len(runtime.model.grid))
+    assert [fast.position[c] for c in fast.ids[:5]] == [0, 1, 2, 3, 4]
+
+
+def test_the_fast_pool_is_off_where_it_does_not_apply(bank):
+    # historical minimum success rate: the general pool and ranking, capacity still fast
+    fast = engine.build_runtime(bank, V3_2023).fast
+    assert fast is not None and not fast.pool and fast.log_factor is not None
+    forced = variant(V3, selection={"forced_competences": ["1.1"]})
+    assert not engine.build_runtime(bank, forced).fast.pool
+    doubles = variant(V3, capacity={"double_measures_until": 4})
+    assert engine.build_runtime(bank, doubles).fast.log_factor is None
+    assert engine.start(bank, V3, seed=0).work.pool is not None
+    assert engine.start(bank, V3_2023, seed=0).work.pool is None
+
+
+# ------------------------------------------------------------------ whole sessions
+def test_full_session_identical_on_both_paths(bank):
+    state = engine.start(bank, V3, candidate=Candidate("c", 7), seed=11)
+    actions = [STATUSES[(k * 7) % 4] for k in range(40)]
+    fast, slow, choices = lockstep(state, actions, bank)
+    assert len(choices) == 32 and fast == slow
+    assert engine.result(fast).to_dict() == engine.result(slow).to_dict()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    seed=st.integers(0, 2**63 - 1),
+    index=st.integers(0, 10_000),
+    accessibility=st.booleans(),
+    actions=st.lists(st.sampled_from([*STATUSES, "alert"]), min_size=1, max_size=34),
+    one_per_tube=st.booleans(),
+    passage=st.booleans(),
+    between=st.integers(0, 3),
+    warm_up=st.sampled_from([0, 0, 2, 5]),
+    variation=st.sampled_from([(0.5, "all"), (0.0, "all"), (0.5, 4)]),
+    test_length=st.sampled_from([12, 20, 32]),
+    resume_every=st.sampled_from([0, 0, 5]),
+)
+def test_random_sessions_identical_on_both_paths(
+    bank,
+    seed,
+    index,
+    accessibility,
+    actions,
+    one_per_tube,
+    passage,
+    between,
+    warm_up,
+    variation,
+    test_length,
+    resume_every,
+):
+    rule_set = variant(
+        V3,
+        selection={
+            "one_question_per_tube": one_per_tube,
+            "passage_by_all_competences": passage,
+            "challenges_between_same_competence": between,
+            "warm_up_length": warm_up,
+        },
+        capacity={"variation_percent": variation[0], "variation_percent_until": variation[1]},
+        test_length=test_length,
+    )
+    state = engine.start(
+        bank, rule_set, candidate=Candidate("c", index, accessibility=accessibility), seed=seed
+    )
+    fast, slow, _ = lockstep(state, actions, bank, resume_every=resume_every)
+    assert fast == slow
+
+
+def crafted_bank() -> ItemBank:
+    """Two competences, few tubes: the rules run out of challenges within a few steps."""
+    rows = []
+    for k in range(8):
+        comp = "1.1" if k < 5 else "1.2"
+        rows.append(
+            {
+                "item_id": f"x{k}",
+                "a": 1.0 + 0.25 * (k % 3),
+                "b": [-1.0, 0.0, 0.0, 1.0][k % 4],
+                "competence": comp,
+                "tube": f"@{comp}t{k // 2}",
+                "skill": f"@{comp}t{k // 2}{k % 2}",
+                "accessible": k % 3 != 0,
+            }
+        )
+    return ItemBank.from_frame(pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("one_per_tube", [True, False])
+@pytest.mark.parametrize("between", [0, 1, 2])
+@pytest.mark.parametrize("passage", [True, False])
+def test_small_bank_runs_out_identically(one_per_tube, between, passage):
+    small = crafted_bank()
+    rule_set = variant(
+        V3,
+        selection={
+            "one_question_per_tube": one_per_tube,
+            "passage_by_all_competences": passage,
+            "challenges_between_same_competence": between,
+        },
+        test_length=10,
+    )
+    for seed in range(4):
+        state = engine.start(small, rule_set, seed=seed)
+        actions = ["alert" if (seed + k) % 5 == 0 else STATUSES[k % 4] for k in range(12)]
+        fast, slow, choices = lockstep(state, actions, small)
+        assert fast == slow
+        assert choices  # the first step always has challenges
+
+
+def test_abort_neutralize_keep_the_fast_state(bank):
+    state = engine.start(bank, V3, seed=3)
+    for _ in range(6):
+        ch = engine.next_challenge(state)
+        state = engine.record(state, ch.challenge_id, "ok")
+    neutral = engine.neutralize(state, state.asked[2])
+    assert neutral.work.pool is state.work.pool
+    assert engine.next_challenge(neutral) == engine.next_challenge(state)
+    aborted = engine.abort(state, "candidate")
+    assert aborted.work.pool is state.work.pool
+    assert engine.next_challenge(aborted) is None
+
+
+def test_old_states_are_not_changed_by_later_steps(bank):
+    """The incremental masks are copied, never written in place: a state can branch."""
+    state = engine.start(bank, V3, seed=9)
+    for _ in range(4):
+        state = engine.record(state, engine.next_challenge(state).challenge_id, "ko")
+    before = {k: getattr(state.work.pool, k).copy() for k in ("by_rule", "fresh", "allowed")}
+    served = engine.next_challenge(state)
+    one = engine.record(state, served.challenge_id, "ok")
+    two = engine.record(state, served.challenge_id, "ko")
+    engine.next_challenge(one)
+    engine.flag_live_alert(state, served.challenge_id)
+    for k, mask in before.items():
+        assert same_array(getattr(state.work.pool, k), mask), k
+    assert engine.next_challenge(state) == served
+    assert one.asked == two.asked and one.statuses != two.statuses
