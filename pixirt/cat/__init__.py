@@ -1,14 +1,45 @@
-"""Certification: Pix's v3 capacity estimator, selection rules and scoring (v2 and v3).
+"""Certification: Pix's engine (v2 and v3), its capacity estimator and scoring, and a generic CAT.
 
+- :mod:`pixirt.cat.engine`: the certification as a pure, resumable step function —
+  :func:`start`, :func:`next_challenge`, :func:`record`, :func:`result`, plus
+  :func:`flag_live_alert`, :func:`abort` and the jury's :func:`neutralize` /
+  :func:`deneutralize` — over a JSON-serializable :class:`CatState`;
 - :mod:`pixirt.cat.capacity`: the EAP capacity estimator of v3, vectorised over candidates;
 - :mod:`pixirt.cat.selection`: the v3 candidate-pool rules and the ranking by information;
 - :mod:`pixirt.cat.scoring`: :func:`score` a :class:`Certification` with a rule set into a
-  :class:`CertificationResult` (v2 and v3, as Pix does it).
+  :class:`CertificationResult` (v2 and v3, as Pix does it);
+- :mod:`pixirt.cat.stages` and :mod:`pixirt.cat.adaptive`: a generic CAT for non-Pix
+  tests (:class:`AdaptiveTest` with pluggable selectors, estimators, stopping rules),
+  each plug-in checkable with :mod:`pixirt.testing`.
+
+Examples
+--------
+>>> from pixirt import rules
+>>> from pixirt.cat import Candidate, next_challenge, record, start
+>>> from pixirt.simulation import pix_like_bank
+>>> state = start(pix_like_bank(0), rules.load("pix-v3"), candidate=Candidate("c1", 1), seed=7)
+>>> choice = next_challenge(state)
+>>> state = record(state, choice.challenge_id, "ok")
+>>> state.n_answers
+1
 """
 
 from __future__ import annotations
 
+from pixirt.cat.adaptive import AdaptiveState, AdaptiveTest, sympson_hetter_parameters
 from pixirt.cat.capacity import CapacityHistory, CapacityModel, CapacityState
+from pixirt.cat.engine import (
+    abort,
+    certification,
+    deneutralize,
+    flag_live_alert,
+    neutralize,
+    next_challenge,
+    record,
+    result,
+    start,
+)
+from pixirt.cat.profile import CompetenceProfile, Profile
 from pixirt.cat.scoring import (
     CapacityStep,
     Certification,
@@ -19,17 +50,71 @@ from pixirt.cat.scoring import (
     PositionedCompetence,
     score,
 )
+from pixirt.cat.stages import (
+    EAP,
+    MAP,
+    MLE,
+    AStratified,
+    CatContext,
+    Estimate,
+    Estimator,
+    FixedStart,
+    Initializer,
+    MaxInformation,
+    MaxLength,
+    MinStandardError,
+    Randomesque,
+    RandomStart,
+    Selector,
+    Stopper,
+    SympsonHetter,
+)
+from pixirt.cat.state import Candidate, CatState, ChallengeChoice
 
 __all__ = [
+    "EAP",
+    "MAP",
+    "MLE",
+    "AStratified",
+    "AdaptiveState",
+    "AdaptiveTest",
+    "Candidate",
     "CapacityHistory",
     "CapacityModel",
     "CapacityState",
     "CapacityStep",
+    "CatContext",
+    "CatState",
     "Certification",
     "CertificationChallenge",
     "CertificationResult",
+    "ChallengeChoice",
+    "CompetenceProfile",
     "CompetenceResult",
     "Degradation",
+    "Estimate",
+    "Estimator",
+    "FixedStart",
+    "Initializer",
+    "MaxInformation",
+    "MaxLength",
+    "MinStandardError",
     "PositionedCompetence",
+    "Profile",
+    "RandomStart",
+    "Randomesque",
+    "Selector",
+    "Stopper",
+    "SympsonHetter",
+    "abort",
+    "certification",
+    "deneutralize",
+    "flag_live_alert",
+    "neutralize",
+    "next_challenge",
+    "record",
+    "result",
     "score",
+    "start",
+    "sympson_hetter_parameters",
 ]
