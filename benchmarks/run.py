@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("calibration", "simulation")
+BENCHMARKS = ("calibration", "simulation", "engine")
 
 
 def main() -> None:
