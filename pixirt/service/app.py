@@ -337,6 +337,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        if exc.status_code == 400 and "parsing the body" in detail:
+            # FastAPI's reply when the JSON parser itself fails (e.g. nested too deep)
+            message = "the body cannot be parsed as JSON (nested too deep?)"
+            return _problem(
+                422,
+                "invalid_request",
+                f"body: {message}",
+                [{"field": "body", "message": message, "type": "json_invalid"}],
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.method} {request.url.path}"
         return _problem(
@@ -408,31 +417,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cfg: Settings = app.state.settings
-        loaded_bank = bank if bank is not None else _load_bank(cfg)
-        loaded_rules = (
-            list(rule_sets)
-            if rule_sets is not None
-            else [rules_module.load(r) for r in (cfg.rules or rules_module.available())]
-        )
-        store = SQLiteStore(cfg.db).open()
+        # an app served twice at once (mounted twice, test harnesses) shares one set of
+        # resources: the first start opens them, the last stop closes them
+        if not app.state.lifespans:
+            _start(app, bank, rule_sets)
+        app.state.lifespans += 1
         try:
-            catalog = Catalog(loaded_bank, loaded_rules, store)
-            catalog.pin_served()
-            app.state.store = store
-            app.state.catalog = catalog
-            app.state.service = SessionService(
-                catalog,
-                store,
-                app.state.metrics,
-                ttl_seconds=cfg.session_ttl_seconds,
-                cache_size=cfg.cache_size,
-            )
-            app.state.ready = True
             yield
         finally:
-            app.state.ready = False
-            store.close()
+            app.state.lifespans -= 1
+            if not app.state.lifespans:
+                _stop(app)
 
     app = FastAPI(
         title="pixirt certification service",
@@ -448,6 +443,7 @@ def create_app(
         hashlib.sha256(settings.token.encode("utf-8")).digest() if settings.token else None
     )
     app.state.ready = False
+    app.state.lifespans = 0
     app.state.store = None
     app.state.catalog = None
     app.state.service = None
@@ -463,6 +459,43 @@ def create_app(
     app.add_middleware(ServiceMiddleware, state=app.state)
     _install_openapi(app, secured=settings.token is not None)
     return app
+
+
+def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | None) -> None:
+    """Load the bank and rule sets, open the store, build the service onto ``app.state``."""
+    cfg: Settings = app.state.settings
+    loaded_bank = bank if bank is not None else _load_bank(cfg)
+    loaded_rules = (
+        list(rule_sets)
+        if rule_sets is not None
+        else [rules_module.load(r) for r in (cfg.rules or rules_module.available())]
+    )
+    store = SQLiteStore(cfg.db).open()
+    try:
+        catalog = Catalog(loaded_bank, loaded_rules, store)
+        catalog.pin_served()
+    except BaseException:
+        store.close()
+        raise
+    app.state.store = store
+    app.state.catalog = catalog
+    app.state.service = SessionService(
+        catalog,
+        store,
+        app.state.metrics,
+        ttl_seconds=cfg.session_ttl_seconds,
+        cache_size=cfg.cache_size,
+    )
+    app.state.ready = True
+
+
+def _stop(app: FastAPI) -> None:
+    """Close the store (queued writes are committed first); later requests get 503."""
+    store = app.state.store
+    app.state.ready = False
+    app.state.service = app.state.catalog = app.state.store = None
+    if store is not None:
+        store.close()
 
 
 def _load_bank(settings: Settings) -> ItemBank:
