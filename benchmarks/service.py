@@ -9,7 +9,9 @@ or ``max_answers`` answers were recorded, whichever comes first, after a short w
 
 Latency is measured per answer, from the request written to the reply read, by a
 minimal asyncio client in its own process (so the load generator costs little CPU next
-to the server on this 2-core machine).
+to the server on this 2-core machine). Each level also records the server's CPU time
+per answer and the machine's 1-minute load average before and after (the machine is
+shared: other work running at the same time lowers the figures).
 
 Settings: levels 1, 8 and 32 clients; 10 s or 6,000 answers per level (quick: 3 s or
 1,500), warm-up 1 s; target ≥ 500 answers/s with p99 ≤ 50 ms at 8 clients.
@@ -198,6 +200,21 @@ def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _process(pid: int) -> Any:
+    try:
+        import psutil
+    except ImportError:  # psutil is in the bench extra; the figures stay without it
+        return None
+    return psutil.Process(pid)
+
+
+def _cpu_seconds(process: Any) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
     """Every load level against one server; write ``results/service.json``."""
     spec = QUICK if quick else FULL
@@ -206,8 +223,11 @@ def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
         port = _free_port()
         proc = start_server(Path(tmp) / "sessions.sqlite", port)
         try:
+            server = _process(proc.pid)
             for clients in LEVELS:
                 level_spec = {**spec, "port": port, "clients": clients}
+                cpu0 = _cpu_seconds(server)
+                load0 = os.getloadavg()[0]
                 try:
                     out = subprocess.run(
                         [sys.executable, "-m", "benchmarks.service", json.dumps(level_spec)],
@@ -225,6 +245,12 @@ def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
                     rows.append({"clients": clients, "status": "error", "error": " | ".join(tail)})
                     continue
                 row = {"status": "ok", **json.loads(lines[-1])}
+                if server is not None and row["answers"]:
+                    # server CPU over the whole level (warm-up and session starts included)
+                    row["server_cpu_ms_per_answer"] = round(
+                        1000 * (_cpu_seconds(server) - cpu0) / row["answers"], 3
+                    )
+                row["load_average_1min"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
                 rows.append(row)
                 print(_line(row), flush=True)
         finally:
