@@ -3,8 +3,10 @@
 >>> from pixirt.calibration import calibrate, score_persons
 >>> # result = calibrate(log, "2PL")           # → CalibrationResult with .bank, .loglik, .summary()
 >>> # scores = score_persons(log, result.bank)  # → person_id, theta, se, n_answers, finite
+>>> # holdout_validation(log, ("Rasch", "2PL"))   # → held-out log-loss and AUC per model
 
-See :mod:`pixirt.calibration.em` for the algorithm, ``docs/calibration.md`` and
+See :mod:`pixirt.calibration.em` for the algorithm, :mod:`pixirt.calibration.validation`
+for held-out validation, ``docs/calibration.md`` and
 ``docs/diagnostics.md`` for guides. The plots live in :mod:`pixirt.calibration.plots`.
 """
 
@@ -30,9 +32,21 @@ from pixirt.calibration.fit import (
 from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
+from pixirt.calibration.validation import (
+    BASELINE,
+    HoldoutResult,
+    holdout_predictions,
+    holdout_scores,
+    holdout_validation,
+    log_loss,
+    pairwise_gains,
+    prediction_scores,
+    roc_auc,
+)
 from pixirt.exceptions import ConvergenceWarning
 
 __all__ = [
+    "BASELINE",
     "DEFAULT_C_BETA",
     "LINK_METHODS",
     "METHODS",
@@ -40,21 +54,29 @@ __all__ = [
     "CalibrationResult",
     "CalibrationSummary",
     "ConvergenceWarning",
+    "HoldoutResult",
     "LinkingResult",
     "Priors",
     "binned_fit",
     "calibrate",
     "dif_power_study",
     "empirical_reliability",
+    "holdout_predictions",
+    "holdout_scores",
+    "holdout_validation",
     "identify_forms",
     "infit_outfit",
     "irt_dif",
     "item_fit",
     "link",
+    "log_loss",
     "mantel_haenszel_dif",
     "marginal_reliability",
+    "pairwise_gains",
     "person_fit",
+    "prediction_scores",
     "q3_pairs",
+    "roc_auc",
     "s_x2",
     "score_persons",
     "standard_error",
