@@ -3,9 +3,9 @@
 A *step* is what a live service does between two answers: choose the next challenge and
 record the answer. Each tool runs whole 32-item sessions on the same Pix-like bank
 (``pixirt.simulation.pix_like_bank(0)``, 2,978 challenges; the peers get its 2PL ``a``
-and ``b``) for the
-same simulated candidates (true abilities and answers from :mod:`pixirt.streams`, drawn
-outside the timed region), and every step is timed in-process with ``perf_counter``.
+and ``b``) for the same simulated candidates (true abilities and answers from
+:mod:`pixirt.streams`, drawn outside the timed region), and every step is timed
+in-process with ``perf_counter``.
 
 Tools:
 
