@@ -672,3 +672,28 @@ def test_sessions_stay_pinned_to_their_bank_and_rules(tmp_path, rule_sets):
         assert served == expected and last["result"] == result
         fresh = client.post("/v1/sessions", json={"rules": "pix-v3", "candidate_id": "q"}).json()
         assert fresh["bank_hash"] == new_bank.hash
+
+
+def test_serve_command_line(tmp_path, capsys):
+    import argparse
+
+    from pixirt.service.serve_cli import add_serve_parser, main, serve_command
+
+    parser = argparse.ArgumentParser(prog="pixirt")
+    add_serve_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["serve", "--bank", "b.csv", "--rules", "pix-v3,pix-v2", "--rules", "x.toml", "--port", "9"]
+    )
+    assert args.func is serve_command and args.rules == ["pix-v3,pix-v2", "x.toml"]
+    assert args.port == 9 and args.log_requests is None
+    # a bad bank is one line and exit status 2, before any server starts
+    assert main(["--bank", str(tmp_path / "missing.csv"), "--db", str(tmp_path / "d.sqlite")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pixirt serve: error:")
+
+
+def test_metric_labels_stay_bounded(client):
+    for method in ("FOO", "BAR"):
+        client.request(method, "/v1/rules")
+    text = client.get("/metrics").text
+    assert 'method="OTHER"' in text and "FOO" not in text and "BAR" not in text

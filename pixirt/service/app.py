@@ -70,6 +70,15 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_METHODS = {
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+}  # metric labels stay bounded
 
 
 def problem_body(
@@ -177,7 +186,8 @@ class ServiceMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or _template(state.routes, scope)
             status = int(info["status"])
-            state.metrics.observe_request(scope["method"], template, status, seconds)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            state.metrics.observe_request(method, template, status, seconds)
             if state.settings.log_requests:
                 session_id = info["session_id"] or scope.get("path_params", {}).get("session_id")
                 state.access_log.write(
@@ -185,7 +195,7 @@ class ServiceMiddleware:
                         "ts": _now_iso(),
                         "level": "info" if status < 500 else "error",
                         "event": "request",
-                        "method": scope["method"],
+                        "method": method,
                         "route": template,
                         "status": status,
                         "latency_ms": round(seconds * 1000, 3),

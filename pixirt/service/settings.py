@@ -1,19 +1,19 @@
 """Service configuration: a frozen dataclass, read from arguments or ``PIXIRT_*`` variables.
 
-=============================  ===========================  =====================================
-variable                       field                        default
-=============================  ===========================  =====================================
-``PIXIRT_BANK``                ``bank``                     none: the Pix-like bank of seed 0
-``PIXIRT_RULES``               ``rules``                    every shipped rule set
-``PIXIRT_DB``                  ``db``                       ``sessions.sqlite``
-``PIXIRT_TOKEN``               ``token``                    none: no authentication
-``PIXIRT_SESSION_TTL_MINUTES``  ``session_ttl_minutes``     105
-``PIXIRT_MAX_BODY_BYTES``      ``max_body_bytes``           65536
-``PIXIRT_CACHE_SIZE``          ``cache_size``               10000 sessions kept warm in memory
-``PIXIRT_LOG_REQUESTS``        ``log_requests``             true (one JSON line per request)
-``PIXIRT_HOST``                ``host``                     ``127.0.0.1``
-``PIXIRT_PORT``                ``port``                     8000
-=============================  ===========================  =====================================
+==============================  =========================  ======================================
+variable                        field                      default
+==============================  =========================  ======================================
+``PIXIRT_BANK``                 ``bank``                   none: the Pix-like bank of seed 0
+``PIXIRT_RULES``                ``rules``                  every shipped rule set
+``PIXIRT_DB``                   ``db``                     ``sessions.sqlite``
+``PIXIRT_TOKEN``                ``token``                  none: no authentication
+``PIXIRT_SESSION_TTL_MINUTES``  ``session_ttl_minutes``    105
+``PIXIRT_MAX_BODY_BYTES``       ``max_body_bytes``         65536
+``PIXIRT_CACHE_SIZE``           ``cache_size``             10000 sessions kept warm in memory
+``PIXIRT_LOG_REQUESTS``         ``log_requests``           true (one JSON line per request)
+``PIXIRT_HOST``                 ``host``                   ``127.0.0.1``
+``PIXIRT_PORT``                 ``port``                   8000
+==============================  =========================  ======================================
 
 ``PIXIRT_RULES`` is a comma-separated list of shipped names or TOML paths. Explicit
 arguments win over the environment (:meth:`Settings.from_env`). The token never appears

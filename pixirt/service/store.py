@@ -197,12 +197,21 @@ class SQLiteStore:
         Most writes committed in one transaction.
     busy_timeout_ms
         How long to wait for a lock held by another process.
+    write_timeout_s
+        How long :meth:`write` waits for its commit before giving up with
+        :class:`StoreError` (a 503); the write may still be committed later.
     """
 
     def __init__(
-        self, path: str | Path, *, max_batch: int = 256, busy_timeout_ms: int = 10_000
+        self,
+        path: str | Path,
+        *,
+        max_batch: int = 256,
+        busy_timeout_ms: int = 10_000,
+        write_timeout_s: float = 60.0,
     ) -> None:
         self.path = Path(path)
+        self.write_timeout_s = float(write_timeout_s)
         self.max_batch = int(max_batch)
         self.busy_timeout_ms = int(busy_timeout_ms)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -394,7 +403,13 @@ class SQLiteStore:
             raise StoreError("the session store is closed")
         future: Future[T] = Future()
         self._queue.put(_Job(fn, future, bare))
-        return future.result()
+        try:
+            return future.result(timeout=self.write_timeout_s)
+        except TimeoutError:
+            raise StoreError(
+                f"the session store did not commit within {self.write_timeout_s:g} s "
+                "(the write may still land: retry with the same idempotency key)"
+            ) from None
 
     # ------------------------------------------------------------------ reading
     def _reader(self) -> sqlite3.Connection:
