@@ -511,6 +511,9 @@ def test_erasing_a_candidate_deletes_every_session(client, tmp_path):
         assert client.get(f"/v1/sessions/{s['session_id']}").status_code == 404
     assert client.get(f"/v1/sessions/{keep['session_id']}").status_code == 200
     assert client.delete("/v1/candidates/erase-me").json()["sessions_deleted"] == 0
+    start_v3(client, candidate_id="org/42")  # ids with a slash can be erased too
+    r = client.delete("/v1/candidates/org%2F42")
+    assert r.json() == {"candidate_id": "org/42", "sessions_deleted": 1}
     with sqlite3.connect(tmp_path / "s.sqlite") as db:
         for table, column in [
             ("sessions", "session_id"),

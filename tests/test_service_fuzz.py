@@ -5,6 +5,7 @@ every 422 names the fields."""
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -41,6 +42,7 @@ ALLOWED = {200, 201, 400, 404, 405, 409, 413, 415, 422}
 def client():
     with TestClient(APP) as tc:  # runs the lifespan: bank, rules, store
         yield tc
+    shutil.rmtree(TMP, ignore_errors=True)
 
 
 def new_session(client) -> tuple[str, str]:

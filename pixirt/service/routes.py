@@ -287,7 +287,7 @@ candidates = APIRouter(prefix="/v1/candidates", tags=["candidates"])
 
 
 @candidates.delete(
-    "/{candidate_id}",
+    "/{candidate_id:path}",  # a candidate id may hold a '/'
     response_model=CandidateErasedOut,
     responses=_problems(401, 422, 503),
     summary="Erase every session of a candidate",
