@@ -30,6 +30,7 @@ Run: ``python -m benchmarks.run calibration [--quick] [--timeout S]``; a worker 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -152,6 +153,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "s_per_iter": round(seconds / out["n_iter"], 4) if out["n_iter"] else None,
         "rmse_a": float(np.sqrt(np.mean((out["a"] - a) ** 2))),
         "rmse_b": float(np.sqrt(np.mean((out["b"] - b) ** 2))),
+        "load_1m": _load_1m(),
     }
     if tool == "pixirt":
         row["converged"] = out["converged"]
@@ -246,6 +248,7 @@ def _growth(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def run(*, quick: bool = False, timeout: float = 600.0, pix_scale: bool = True) -> dict[str, Any]:
     """Every tool on every case; ratios against the fastest peer; write ``results/calibration.json``."""
     cases = QUICK if quick else CASES
+    load_start = _load()
     rows = []
     for name, case in cases.items():
         for tool in TOOLS:
@@ -264,6 +267,7 @@ def run(*, quick: bool = False, timeout: float = 600.0, pix_scale: bool = True) 
     payload = {
         "benchmark": "calibration",
         "machine": machine(),
+        "load_average_1_5_15": {"start": load_start, "end": _load()},
         "settings": (__doc__ or "").split("Settings:")[1].split("Run:")[0].strip(),
         "timeout_s": timeout,
         "memory_limit_gib": MEMORY_LIMIT / 2**30,
@@ -275,6 +279,19 @@ def run(*, quick: bool = False, timeout: float = 600.0, pix_scale: bool = True) 
     path = write_results("calibration" + ("-quick" if quick else ""), payload)
     print(f"wrote {path}")
     return payload
+
+
+def _load_1m() -> float | None:
+    load = _load()
+    return load[0] if load else None
+
+
+def _load() -> list[float] | None:
+    """The machine's 1, 5 and 15-minute load averages (shared cores: other work skews timings)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _line(row: dict[str, Any]) -> str:

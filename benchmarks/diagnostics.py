@@ -29,6 +29,7 @@ persons, 3M answers); a worker is ``python -m benchmarks.diagnostics '<json spec
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -95,6 +96,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "simulate_s": round(simulate_s, 2),
         "n_persons": int(log.n_persons),
         "n_answers": int(log.n_answers),
+        "load_1m_before": _load(),
     }
     for name in TASKS:
         value, seconds, peak = measure(lambda name=name: _task(name, log, bank))
@@ -114,6 +116,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
     """Run the case(s) in a subprocess each; write ``results/diagnostics.json``."""
     cases = QUICK if quick else CASES
+    load_start = _load()
     rows = []
     for name, case in cases.items():
         spec = {"tool": "pixirt", "case_name": name, "case": case}
@@ -138,6 +141,7 @@ def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
     payload = {
         "benchmark": "diagnostics",
         "machine": machine(),
+        "load_average_1_5_15": {"start": load_start, "end": _load()},
         "settings": (__doc__ or "").split("Settings:")[1].split("Run:")[0].strip(),
         "targets": {"eap_s": TARGET_EAP_S, "infit_outfit_plus_binned_fit_s": TARGET_FIT_S},
         "quick": quick,
@@ -147,6 +151,14 @@ def run(*, quick: bool = False, timeout: float = 600.0) -> dict[str, Any]:
     path = write_results("diagnostics" + ("-quick" if quick else ""), payload)
     print(f"wrote {path}")
     return payload
+
+
+def _load() -> list[float] | None:
+    """The machine's 1, 5 and 15-minute load averages (shared cores: other work skews timings)."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _line(row: dict[str, Any]) -> str:
