@@ -113,12 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     from pixirt.calibration.diagnostics_cli import add_diagnostics_parsers
     from pixirt.cat.scoring_cli import add_score_parser
     from pixirt.cat.session_cli import add_session_parser
+    from pixirt.service.serve_cli import add_serve_parser
     from pixirt.simulation.simulate_cli import add_simulation_parsers
 
     add_calibrate_parser(sub)
     add_diagnostics_parsers(sub)
     add_score_parser(sub)
     add_session_parser(sub)
+    add_serve_parser(sub)
     add_simulation_parsers(sub)
     return parser
 

@@ -302,7 +302,7 @@ def build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
 
 
 def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
-    structure = BankStructure.from_bank(bank)
+    structure = BankStructure.of(bank)
     meta = bank.metadata
     item_type = (
         tuple(None if v is None or v != v else str(v) for v in meta["type"].tolist())

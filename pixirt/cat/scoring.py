@@ -1278,7 +1278,7 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
     sel = rules.selection
     assert sel is not None  # guaranteed by the rule-set validation
     model = CapacityModel.from_rules(rules)
-    structure = BankStructure.from_bank(bank) if bank is not None else None
+    structure = BankStructure.of(bank) if bank is not None else None
     trace: list[str] = [f"Scored with rule set {rules.id} (algorithm v3, hash {rules.hash[:12]})."]
 
     alerts = [c for c in cert.challenges if c.live_alert]

@@ -152,6 +152,12 @@ class BankStructure:
             _position=dict(zip(ids.tolist(), range(len(ids)), strict=True)),
         )
 
+    @classmethod
+    def of(cls, bank: ItemBank) -> BankStructure:
+        """:meth:`from_bank`, built once per bank object and kept with it (``ItemBank.derived``)."""
+        structure: BankStructure = bank.derived("cat.bank_structure", lambda: cls.from_bank(bank))
+        return structure
+
     @property
     def n_items(self) -> int:
         """Number of challenges."""
