@@ -99,6 +99,10 @@ _TEXT: dict[str, dict[str, str]] = {
     "card_score": {"fr": "Score Pix moyen", "en": "Mean Pix score"},
     "ci": {"fr": "IC {level} : {lo} à {hi}", "en": "{level} CI: {lo} to {hi}"},
     "what_changes": {"fr": "Ce qui change", "en": "What changes"},
+    "how_to_read": {
+        "fr": "Comment lire : « IC 95 % » donne la plage où se situerait l'écart avec d'autres candidats de la même population ; un écart dont l'intervalle ne contient pas zéro ne s'explique pas par le hasard du tirage des candidats. Un « point » est un point de pourcentage.",
+        "en": "How to read: “95% CI” gives the range the difference would fall in with other candidates from the same population; a difference whose interval excludes zero is not explained by the luck of the draw of candidates. A “point” is a percentage point.",
+    },
     "who_hurt": {"fr": "Qui est pénalisé ?", "en": "Who is hurt?"},
     "no_rule_change": {
         "fr": "Aucune règle ne change : les deux jeux de règles sont identiques.",
@@ -716,8 +720,11 @@ def _gap_magnitude(metric: str, lang: Lang) -> Fmt:
     return lambda x: format_points(x, lang).lstrip("+")
 
 
+_FLAG_ORDER = ("pass_rate", "worse_off", "mean_score")
+
+
 def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
-    """The flagged gaps between groups, in plain words, largest first.
+    """The flagged gaps between groups, in plain words: pass rate, worse off, then score.
 
     Each sentence names the group hurt more, the two groups' changes, the gap and its
     interval, and, in simulations, what remains of the gap at equal true ability.
@@ -725,7 +732,7 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
     if c.gaps.empty:
         return []
     flagged = c.gaps[c.gaps["flagged"].astype(bool)]
-    out: list[tuple[float, str]] = []
+    out: list[tuple[int, float, str]] = []
     for row in _rows(flagged):
         metric = str(row["metric"])
         hurt_sign = -1 if metric in ("pass_rate", "mean_score") else 1
@@ -768,9 +775,9 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
                 gap=mag(cond * orient),
                 ci=_ci(clo, chi, c.confidence_level, lang, mag),
             )
-        out.append((abs(gap) * (1 if metric != "mean_score" else 0.01), sentence))
-    out.sort(key=lambda t: -t[0])
-    return [s for _, s in out]
+        out.append((_FLAG_ORDER.index(metric), -abs(gap), sentence))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [s for _, _, s in out]
 
 
 # ====================================================================== first screen
@@ -906,7 +913,8 @@ def first_screen_html(c: Comparison, lang: Lang = "fr") -> str:
         + f"<p class=lede>{html.escape(source)}</p>{notes}"
         f"<div class=cards>{cards}</div>"
         "<div class=cols>"
-        f"<div class=col id=what-changes><h2>{html.escape(text('what_changes', lang))}</h2>{change_list}</div>"
+        f"<div class=col id=what-changes><h2>{html.escape(text('what_changes', lang))}</h2>{change_list}"
+        f"<p class=howto>{html.escape(text('how_to_read', lang))}</p></div>"
         f"<div class=col id=who-hurt><h2>{html.escape(text('who_hurt', lang))}</h2>{who}{verdict}</div>"
         "</div></section>"
     )
@@ -1388,6 +1396,7 @@ section{background:#fff;border-radius:10px;padding:14px 18px;margin:12px 0;box-s
 .card-sub{font-size:.8rem;color:#44546a}
 .cols{display:grid;grid-template-columns:1fr 1.35fr;gap:18px}
 .changes{margin:0;padding-left:18px;font-size:.92rem}
+.howto{margin:14px 0 0;padding:8px 10px;background:#f0f3fa;border-radius:6px;font-size:.82rem;color:#44546a}
 .flags{margin:8px 0 0;padding:8px 10px 8px 26px;background:#fdecea;border-left:4px solid #c0392b;font-size:.9rem}
 .flags li{margin:3px 0}
 .ok{margin:8px 0 0;padding:8px 10px;background:#e9f7ef;border-left:4px solid #27ae60;font-size:.92rem}
