@@ -100,7 +100,9 @@ def test_pix_v3_values_are_the_seed_configuration():
     ]  # fmt: skip
     framework = [
         row["competence"]
-        for row in csv.DictReader((ROOT / "pixirt" / "data" / "framework.csv").open(encoding="utf-8"))
+        for row in csv.DictReader(
+            (ROOT / "pixirt" / "data" / "framework.csv").open(encoding="utf-8")
+        )
     ]
     assert list(v3.competence_intervals) == framework
     seed = [(r.level, r.min, r.max) for r in v3.competence_intervals["3.4"]]
