@@ -359,6 +359,10 @@ def test_command_line_writes_the_report_and_the_numbers(bank, tmp_path, capsys):
     assert "proposed rules: 150 done" in out.err  # the progress (not a terminal: one line a stage)
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and '<html lang="en">' in page
+    assert "measurement chance" in out.out  # a new test for everyone: the noise floor is said
     data = json.loads(numbers.read_text())
-    assert data["proposed"]["id"] == "my-rules" and data["n"] == 150
+    assert data["proposed"]["id"] == "my-rules" and data["n"] == 150 and data["n_retest"] == 40
+    table = data["retest_noise"]
+    noise = dict(zip(table["columns"], zip(*table["rows"], strict=True), strict=True))
+    assert set(noise["n"]) == {40} and 0 < max(noise["share"]) <= 1
     assert set(data["exposure"]["columns"]) >= {"mean_length", "overlap"}

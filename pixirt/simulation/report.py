@@ -171,6 +171,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "fr": "Les règles proposées changent les questions posées : les candidats simulés passent un test différent sous chaque règle (mêmes candidats, mêmes tirages aléatoires).",
         "en": "The proposed rules change the questions asked: the simulated candidates take a different test under each rule set (same candidates, same random draws).",
     },
+    "note_noise": {
+        "fr": "Les règles proposées changent les questions posées : chaque candidat simulé passe un test différent sous chaque règle, et une partie des mouvements individuels tient au hasard de la mesure. En repassant le test sous les règles actuelles, {changed} des candidats ont déjà un résultat, un score ou un niveau différent et {worse} sont « pénalisés » : l'effet des règles se lit dans les moyennes et les écarts entre groupes plus que dans les mouvements individuels.",
+        "en": "The proposed rules change the questions asked: each simulated candidate takes a different test under each rule set, and part of the individual moves is measurement chance. Re-taking the test under the current rules already gives {changed} of candidates a different outcome, score or level and leaves {worse} “worse off”: the rules' effect shows in the means and group gaps more than in individual moves.",
+    },
     "nav": {"fr": "Détail", "en": "Detail"},
     "sec_rules": {"fr": "Les règles comparées", "en": "The rules compared"},
     "sec_outcomes": {"fr": "Résultats des candidats", "en": "Candidates' outcomes"},
@@ -842,7 +846,18 @@ def _notes(c: Comparison, lang: Lang) -> list[str]:
             elif code != "rescored_only":
                 out.append(text(key, lang, k=_count(value, lang)))
     if c.source == "simulation" and c.selection_changed:
-        out.append(text("note_selection_simulation", lang))
+        if c.retest_noise.empty:
+            out.append(text("note_selection_simulation", lang))
+        else:
+            noise = {str(r["metric"]): float(r["share"]) for r in _rows(c.retest_noise)}
+            out.append(
+                text(
+                    "note_noise",
+                    lang,
+                    changed=format_percent(noise["changed"], lang),
+                    worse=format_percent(noise["worse_off"], lang),
+                )
+            )
     return out
 
 

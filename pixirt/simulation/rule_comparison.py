@@ -249,6 +249,11 @@ class Comparison:
         ``overlap``.
     exposure_curves
         Per rule set, every bank challenge's exposure rate, highest first.
+    retest_noise
+        The noise floor: ``metric`` (:data:`CHANGE_METRICS`), ``n``, ``count``, ``share``
+        of the candidates whose result moves between two independent sittings under the
+        *baseline* rules (the first ``n_retest`` candidates; empty without them). When the
+        selection changes, individual moves include this much re-measurement chance.
     notes
         Codes of what the reader must know (``rescored_only``, ``counterfactual``,
         ``scoring_errors``, ``no_true_ability``), with their numbers.
@@ -286,6 +291,7 @@ class Comparison:
     quality_by_ability: pd.DataFrame
     exposure: pd.DataFrame
     exposure_curves: dict[str, list[float]]
+    retest_noise: pd.DataFrame
     notes: tuple[tuple[str, int], ...]
     n_retest: int
     population: dict[str, Any] | None
@@ -800,6 +806,7 @@ class Comparison:
 
 
 _TABLES: tuple[str, ...] = (
+    "retest_noise",
     "differences",
     "changes",
     "gaps",
@@ -943,7 +950,9 @@ def compare(
         side = _side_from_frame(runs[key].frame, rules, codes, theta, truth=truth)
         if n_retest:
             again = _side_from_frame(runs[f"retest_{key}"].frame, rules, codes, theta[:n_retest])
-            side = replace(side, retest_cert=again.cert, retest_pix=again.pix)
+            side = replace(
+                side, retest_status=again.status, retest_cert=again.cert, retest_pix=again.pix
+            )
         side = replace(side, exposure=runs[key].exposure)
         sides.append(side)
     group = runs["baseline"].frame["group"].astype(str).to_numpy(dtype=object)
@@ -1243,6 +1252,7 @@ class _Side:
     capacity: FloatArray | None
     global_level: ObjArray | None
     truth: _Truth | None = None
+    retest_status: ObjArray | None = None
     retest_cert: FloatArray | None = None
     retest_pix: FloatArray | None = None
     exposure: _Exposure | None = None
@@ -1429,11 +1439,19 @@ class _Sums:
 
     def run(self, n_bootstrap: int, seed: int, progress: Progress) -> tuple[FloatArray, FloatArray]:
         """The sums over all candidates, and over ``n_bootstrap`` resamples (rows)."""
-        x = np.column_stack(self.columns) if self.columns else np.zeros((self.n, 0))
-        total = x.sum(axis=0)
+        # columns as rows (k × n): ``xt @ weights.T`` is a steady BLAS shape, where
+        # ``weights @ x`` (long inner dimension, few outputs) runs erratically threaded
+        xt = np.empty((len(self.columns), self.n))
+        empty = np.zeros(0)
+        for j in range(len(self.columns)):  # copied and released one by one
+            xt[j] = self.columns[j]
+            self.columns[j] = empty
+        self.columns = []
+        self._seen = {}
+        total = xt.sum(axis=1)
         rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5E1EC7]))
         block = max(1, min(n_bootstrap, 4_000_000 // max(self.n, 1)))
-        out = np.empty((n_bootstrap, x.shape[1]))
+        out = np.empty((n_bootstrap, xt.shape[0]))
         weights = np.empty((block, self.n))
         done = 0
         progress("bootstrap", 0, n_bootstrap)
@@ -1441,7 +1459,7 @@ class _Sums:
             b = min(block, n_bootstrap - done)
             for r in range(b):
                 weights[r] = np.bincount(rng.integers(0, self.n, self.n), minlength=self.n)
-            out[done : done + b] = weights[:b] @ x
+            out[done : done + b] = (xt @ weights[:b].T).T
             done += b
             progress("bootstrap", done, n_bootstrap)
         return total, out
@@ -1516,30 +1534,8 @@ def _analyse(
 
     # -- per-candidate facts
     vb, vp = b.valid, p.valid
-    lb = np.where(np.isnan(b.cert), -1.0, b.cert)  # no level ranks below every level
-    lp = np.where(np.isnan(p.cert), -1.0, p.cert)
-    both = vb & vp
-    lost = vb & ~vp
-    gained = ~vb & vp
-    score_down = both & (p.pix < b.pix)
-    score_up = both & (p.pix > b.pix)
-    level_down = both & (lp < lb).any(axis=1)
-    level_up = both & (lp > lb).any(axis=1)
-    worse = lost | score_down | level_down
-    better = gained | score_up | level_up
-    changed = (b.status != p.status) | (b.pix != p.pix) | (lb != lp).any(axis=1)
-    paired = {
-        "changed": changed,
-        "worse_off": worse & ~better,
-        "better_off": better & ~worse,
-        "mixed": worse & better,
-        "lost_certification": lost,
-        "gained_certification": gained,
-        "score_down": score_down,
-        "score_up": score_up,
-        "level_down": level_down,
-        "level_up": level_up,
-    }
+    paired = _paired_flags(b.status, b.pix, b.cert, p.status, p.pix, p.cert)
+    noise = _retest_noise(b, shared)
     sum_level_b = np.nan_to_num(b.cert, nan=0.0).sum(axis=1)
     sum_level_p = np.nan_to_num(p.cert, nan=0.0).sum(axis=1)
     per_side = {
@@ -1746,6 +1742,7 @@ def _analyse(
         quality_by_ability=by_ability,
         exposure=exposure,
         exposure_curves=curves,
+        retest_noise=noise,
         notes=notes,
         n_retest=0 if shared.retest_rows is None else len(shared.retest_rows),
         population=population,
@@ -1753,6 +1750,53 @@ def _analyse(
         pixirt_version=__version__,
         seconds=time.perf_counter() - t0,
         candidates=candidates,
+    )
+
+
+def _paired_flags(
+    sb: ObjArray, xb: FloatArray, cb: FloatArray, sp: ObjArray, xp: FloatArray, cp: FloatArray
+) -> dict[str, BoolArray]:
+    """Per candidate, how the second result differs from the first (:data:`CHANGE_METRICS`)."""
+    vb = np.asarray(sb == "validated", dtype=bool)
+    vp = np.asarray(sp == "validated", dtype=bool)
+    lb = np.where(np.isnan(cb), -1.0, cb)  # no level ranks below every level
+    lp = np.where(np.isnan(cp), -1.0, cp)
+    both = vb & vp
+    lost = vb & ~vp
+    gained = ~vb & vp
+    score_down = both & (xp < xb)
+    score_up = both & (xp > xb)
+    level_down = both & (lp < lb).any(axis=1)
+    level_up = both & (lp > lb).any(axis=1)
+    worse = lost | score_down | level_down
+    better = gained | score_up | level_up
+    changed = (sb != sp) | (xb != xp) | (lb != lp).any(axis=1)
+    return {
+        "changed": np.asarray(changed, dtype=bool),
+        "worse_off": worse & ~better,
+        "better_off": better & ~worse,
+        "mixed": worse & better,
+        "lost_certification": lost,
+        "gained_certification": gained,
+        "score_down": score_down,
+        "score_up": score_up,
+        "level_down": level_down,
+        "level_up": level_up,
+    }
+
+
+def _retest_noise(b: _Side, shared: _Shared) -> pd.DataFrame:
+    """How results move between two sittings under the *baseline* rules (the noise floor)."""
+    cols = ["metric", "n", "count", "share"]
+    rows = shared.retest_rows
+    if rows is None or b.retest_cert is None or b.retest_pix is None or b.retest_status is None:
+        return pd.DataFrame(columns=cols)
+    flags = _paired_flags(
+        b.status[rows], b.pix[rows], b.cert[rows], b.retest_status, b.retest_pix, b.retest_cert
+    )
+    m = len(rows)
+    return pd.DataFrame(
+        [(k, m, int(v.sum()), float(v.mean())) for k, v in flags.items()], columns=cols
     )
 
 
