@@ -20,7 +20,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from pixirt.demo import run_demo
 
     summary = run_demo(
-        args.out, n_candidates=args.candidates, n_certifications=args.certifications, seed=args.seed
+        args.out,
+        n_candidates=args.candidates,
+        n_certifications=args.certifications,
+        n_compare=args.compare,
+        seed=args.seed,
     )
     bank, sim, real = summary["bank"], summary["simulated_log"], summary["real_log"]
     print("pixirt demo")
@@ -51,8 +55,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     print(
         f"outputs in {args.out}/: bank.csv, simulated_answers.parquet, logs.png, calibrated_bank.csv, "
-        "pisa_2pl_bank.csv, calibration.png, certifications.parquet, summary.json"
+        "pisa_2pl_bank.csv, calibration.png, certifications.parquet, rule-change-report.html, "
+        "summary.json"
     )
+    print(f"the jury's report on pix-v3 -> pix-v3-2023: {summary['rule_change']['report']}")
     return 0
 
 
@@ -93,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--certifications", type=int, default=5_000, help="simulated v3 certifications"
     )
+    demo.add_argument(
+        "--compare", type=int, default=1_000, help="candidates of the rule-change comparison"
+    )
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_cmd_demo)
 
@@ -114,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pixirt.cat.scoring_cli import add_score_parser
     from pixirt.cat.session_cli import add_session_parser
     from pixirt.service.serve_cli import add_serve_parser
+    from pixirt.simulation.compare_cli import add_compare_parser
     from pixirt.simulation.simulate_cli import add_simulation_parsers
 
     add_calibrate_parser(sub)
@@ -122,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_session_parser(sub)
     add_serve_parser(sub)
     add_simulation_parsers(sub)
+    add_compare_parser(sub)
     return parser
 
 

@@ -11,7 +11,9 @@ Steps (each writes its outputs atomically):
    ``calibration.png`` (item curves and test information of the real log);
 6. simulate v3 certifications of the Pix-like bank under ``pix-v3`` →
    ``certifications.parquet``;
-7. write ``summary.json`` with the figures printed.
+7. compare two shipped rule sets (``pix-v3`` → ``pix-v3-2023``) on the same simulated
+   candidates → ``rule-change-report.html``, the jury's report;
+8. write ``summary.json`` with the figures printed.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def run_demo(
     *,
     n_candidates: int = 20_000,
     n_certifications: int = 5_000,
+    n_compare: int = 1_000,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Run the demo job and return its summary.
@@ -90,6 +93,8 @@ def run_demo(
         Simulated candidates in the answer log.
     n_certifications
         Simulated v3 certifications.
+    n_compare
+        Simulated candidates of the rule-change comparison.
     seed
         Seed of the bank and the simulation.
 
@@ -138,6 +143,19 @@ def run_demo(
         out=folder / "certifications.parquet",
     )
     cf = certs.frame
+
+    from pixirt.simulation.rule_comparison import compare
+
+    comparison = compare(
+        "pix-v3",
+        "pix-v3-2023",
+        bank=bank,
+        n=n_compare,
+        seed=seed,
+        n_retest=min(300, n_compare),
+        n_bootstrap=500,
+    )
+    report = comparison.report(folder / "rule-change-report.html")
     meta = bank.metadata
     summary: dict[str, Any] = {
         "bank": {
@@ -186,6 +204,7 @@ def run_demo(
             ),
             "seconds": round(certs.seconds, 2),
         },
+        "rule_change": {"report": str(report), **comparison.headline()},
     }
     payload = json.dumps(summary, indent=2)
     _atomic_write(

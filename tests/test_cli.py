@@ -18,7 +18,22 @@ def test_version(capsys):
 
 def test_demo_writes_its_outputs(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--candidates", "2000", "--certifications", "300"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(out),
+                "--candidates",
+                "2000",
+                "--certifications",
+                "300",
+                "--compare",
+                "200",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"outputs in {out}/" in printed
     for name in (
@@ -29,6 +44,7 @@ def test_demo_writes_its_outputs(tmp_path, capsys):
         "pisa_2pl_bank.csv",
         "calibration.png",
         "certifications.parquet",
+        "rule-change-report.html",
         "summary.json",
     ):
         assert (out / name).stat().st_size > 0
@@ -43,6 +59,7 @@ def test_demo_writes_its_outputs(tmp_path, capsys):
         > summary["calibration"]["real_rasch"]["loglik"]
     )
     assert summary["certifications"]["n"] == 300
+    assert "rule-change-report.html" in summary["rule_change"]["report"]
 
 
 def test_describe_and_bank(tmp_path, capsys):
