@@ -111,10 +111,9 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     rows = []
-    for n in CASES["quick" if quick else "full"]:
-        row = run_worker(
-            "benchmarks.simulation", {"tool": "pixirt", "n": n}, timeout=max(timeout, 900.0)
-        )
+    for n, workers in CASES["quick" if quick else "full"]:
+        spec = {"tool": "pixirt", "n": n, "workers": workers}
+        row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
         rows.append(row)
         print(row, flush=True)
     row = run_worker(
