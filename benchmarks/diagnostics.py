@@ -96,7 +96,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "simulate_s": round(simulate_s, 2),
         "n_persons": int(log.n_persons),
         "n_answers": int(log.n_answers),
-        "load_1m_before": _load(),
+        "load_average_before": _load(),
     }
     for name in TASKS:
         value, seconds, peak = measure(lambda name=name: _task(name, log, bank))
