@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -375,13 +375,8 @@ class Population:
         )
         offset = np.minimum((pick * counts[None, :]).astype(np.int64), counts[None, :] - 1)
         answered = np.where(direct, order[first[None, :] + offset], -1).astype(np.int32)
-        return Candidates(
-            index=cands.index,
-            group=cands.group,
-            theta=cands.theta,
-            competence_theta=cands.competence_theta,
-            competences=cands.competences,
-            seed=cands.seed,
+        return replace(
+            cands,
             levels=level,
             pix=pix,
             validated=validated,
@@ -575,13 +570,8 @@ class ObservedPopulation:
             else:
                 mask = comp_of_skill == k
                 validated[:, mask] = skills["level"].to_numpy()[mask][None, :] <= levels[:, [k]]
-        return Candidates(
-            index=cands.index,
-            group=cands.group,
-            theta=cands.theta,
-            competence_theta=cands.competence_theta,
-            competences=cands.competences,
-            seed=cands.seed,
+        return replace(
+            cands,
             levels=levels,
             pix=pix,
             validated=validated,
