@@ -80,7 +80,7 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     client = distributed.Client(cluster)
     try:

@@ -92,9 +92,10 @@ def test_log_must_be_a_response_log() -> None:
     assert info.value.field == "log"
 
 
-def test_client_is_reserved_for_dask(lsat7: pixirt.ResponseLog) -> None:
-    with pytest.raises(NotImplementedError, match="client"):
+def test_client_must_be_a_dask_client(lsat7: pixirt.ResponseLog) -> None:
+    with pytest.raises(DataError, match=r"dask\.distributed Client") as err:
         calibrate(lsat7, client=object(), progress=False)
+    assert err.value.field == "client"
 
 
 def test_items_without_information_are_refused_under_ml_but_fine_with_priors() -> None:

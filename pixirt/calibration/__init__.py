@@ -30,6 +30,7 @@ from pixirt.calibration.fit import (
     yen_q3,
 )
 from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
+from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
 from pixirt.calibration.validation import (
@@ -57,6 +58,7 @@ __all__ = [
     "HoldoutResult",
     "LinkingResult",
     "Priors",
+    "ResponseSource",
     "binned_fit",
     "calibrate",
     "dif_power_study",

@@ -3,6 +3,13 @@
 ::
 
     pixirt calibrate answers.csv --model 2PL --out bank.csv [--fixed old_bank.csv] [--statuses missing]
+    pixirt calibrate 'answers/*.parquet' --out bank.csv --scheduler tcp://host:8786
+    pixirt calibrate answers/ --out bank.csv --workers 2
+
+The answers are one file, or a directory or glob of files each holding whole persons
+(read partition by partition). ``--scheduler`` runs on a Dask cluster, ``--workers N``
+on a local one (extra ``[distributed]``); a single file is then read here and split
+into blocks of persons, a dataset is read by the workers.
 
 Prints the calibration summary (unless ``--quiet``) and writes the bank (``.csv``,
 ``.parquet`` or ``.json`` by suffix) and, with ``--result``, the whole result as JSON.
@@ -20,7 +27,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from pixirt._dask import add_cluster_arguments, cluster_client
 from pixirt.calibration.em import calibrate
+from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import Priors
 from pixirt.exceptions import ConvergenceWarning
 from pixirt.item_bank import ItemBank, _atomic_write
@@ -49,7 +58,10 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Calibrate Rasch, 1PL, 2PL or 3PL item parameters from a long-format answer "
         "log (CSV or Parquet: person_id, item_id, correct) by marginal maximum likelihood (EM).",
     )
-    p.add_argument("answers", help="answer log (.csv, .csv.gz or .parquet)")
+    p.add_argument(
+        "answers",
+        help="answer log (.csv, .csv.gz or .parquet), or a directory or glob of them (whole persons per file)",
+    )
     p.add_argument("--model", choices=MODELS, default="2PL", help="IRT model (default: 2PL)")
     p.add_argument("--out", required=True, help="bank file to write (.csv, .parquet or .json)")
     p.add_argument(
@@ -84,6 +96,9 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--item", default="item_id", help="item column (default: item_id)")
     p.add_argument("--correct", default="correct", help="answer column (default: correct)")
     p.add_argument("--quiet", action="store_true", help="no progress line and no summary")
+    add_cluster_arguments(
+        p, workers_help="run on a local Dask cluster of N worker processes (pixirt[distributed])"
+    )
     p.set_defaults(func=calibrate_command)
     return p
 
@@ -101,19 +116,32 @@ def calibrate_command(args: argparse.Namespace) -> int:
     int
         0 if EM converged, 1 if it stopped at ``--max-iter``.
     """
-    log = read_responses(
-        args.answers,
-        person=args.person,
-        item=args.item,
-        correct=args.correct,
-        statuses=args.statuses,
-    )
+    source: Any
+    if Path(args.answers).is_file():
+        source = read_responses(
+            args.answers,
+            person=args.person,
+            item=args.item,
+            correct=args.correct,
+            statuses=args.statuses,
+        )
+    else:
+        source = ResponseSource(
+            args.answers,
+            person=args.person,
+            item=args.item,
+            correct=args.correct,
+            statuses=args.statuses,
+        )
     fixed = ItemBank.read(args.fixed) if args.fixed else None
     priors: Priors | str | None = "default" if args.priors == "default" else None
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        cluster_client(args.scheduler, args.workers) as client,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", ConvergenceWarning)
         result = calibrate(
-            log,
+            source,
             args.model,
             max_iter=args.max_iter,
             tol=args.tol,
@@ -122,6 +150,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             fixed=fixed,
             progress=not args.quiet,
             se=args.se,
+            client=client,
         )
     for w in caught:
         print(f"pixirt calibrate: warning: {w.message}", file=sys.stderr)

@@ -36,12 +36,13 @@ The engine of :func:`calibrate` (Bock & Aitkin 1981):
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,9 @@ from pixirt.exceptions import ConvergenceWarning, DataError
 from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS, Model
 from pixirt.responses import ResponseLog
+
+if TYPE_CHECKING:
+    from pixirt.calibration.partitions import ResponseSource
 
 __all__ = ["calibrate"]
 
@@ -758,7 +762,7 @@ def _check_finite(e: _EStep, x: FloatArray, iteration: int) -> None:
 
 
 def _run_em(
-    design: _Design,
+    data: _Data,
     layout: _Layout,
     start: _State,
     priors: Priors,
@@ -769,14 +773,14 @@ def _run_em(
     progress: _Progress,
     item_ids: npt.NDArray[Any],
 ) -> _Fit:
-    theta = design.theta
+    theta = data.theta
     history: list[float] = []  # log-likelihood along the EM path
     evals = [0]  # E-steps run, rejected extrapolations included
 
     def evaluate(x: FloatArray) -> tuple[_State, _EStep, float]:
         st = layout.unpack(x, start)
         evals[0] += 1
-        e = _e_step(design, st)
+        e = data.e_step(st)
         _check_finite(e, x, evals[0])
         history.append(e.loglik)
         return st, e, e.loglik + _log_prior(st, layout, priors)
@@ -985,10 +989,11 @@ def _expected_neg_hessian(
     return out
 
 
-def _full_cost(design: _Design, layout: _Layout) -> float:
+def _full_cost(k_hist: IntArray, n_quad: int, layout: _Layout) -> float:
+    """Multiply-adds of the full information, from ``k_hist[k]`` = persons with ``k`` answers."""
     m = len(_slot_names(layout.model))
-    k = np.diff(design.indptr).astype(np.float64)
-    return float(design.n_quad * np.sum((m * k + int(layout.var_free)) ** 2))
+    k = np.arange(len(k_hist), dtype=np.float64)
+    return float(n_quad * np.sum(k_hist * (m * k + int(layout.var_free)) ** 2))
 
 
 def _own_slots(layout: _Layout) -> list[int]:
@@ -1160,6 +1165,92 @@ def _final_pass(
     )
 
 
+class _Data(Protocol):
+    """Where the answers are: one local design, or partitions of persons (Dask or local).
+
+    The EM only needs the E-step sums and, at the estimates, one pass accumulating what
+    the standard errors need: both are sums over persons, so partitions of persons add up.
+    """
+
+    @property
+    def theta(self) -> FloatArray: ...
+
+    @property
+    def n_items(self) -> int: ...
+
+    @property
+    def n_quad(self) -> int: ...
+
+    @property
+    def n_persons(self) -> int: ...
+
+    def e_step(self, s: _State) -> _EStep: ...
+
+    def final_pass(
+        self, s: _State, layout: _Layout, der: _Derivatives, method: Literal["full", "items"]
+    ) -> _Pass: ...
+
+    def k_hist(self) -> IntArray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalData:
+    """A whole log in this process: one design, its chunks summed in order."""
+
+    design: _Design
+
+    @property
+    def theta(self) -> FloatArray:
+        return self.design.theta
+
+    @property
+    def n_items(self) -> int:
+        return self.design.n_items
+
+    @property
+    def n_quad(self) -> int:
+        return self.design.n_quad
+
+    @property
+    def n_persons(self) -> int:
+        return self.design.n_persons
+
+    def e_step(self, s: _State) -> _EStep:
+        return _e_step(self.design, s)
+
+    def final_pass(
+        self, s: _State, layout: _Layout, der: _Derivatives, method: Literal["full", "items"]
+    ) -> _Pass:
+        return _final_pass(self.design, s, layout, der, method)
+
+    def k_hist(self) -> IntArray:
+        return np.bincount(np.diff(self.design.indptr)).astype(np.int64)
+
+
+def _add_esteps(x: _EStep, y: _EStep) -> _EStep:
+    """Sum of two partitions' E-step sums."""
+    return _EStep(
+        loglik=x.loglik + y.loglik,
+        wrong=x.wrong + y.wrong,
+        right=x.right + y.right,
+        nodes=x.nodes + y.nodes,
+    )
+
+
+def _add_passes(x: _Pass, y: _Pass) -> _Pass:
+    """Sum of two partitions' final passes."""
+    return _Pass(
+        e=_add_esteps(x.e, y.e),
+        full=None if x.full is None or y.full is None else x.full + y.full,
+        answer_means=(
+            None
+            if x.answer_means is None or y.answer_means is None
+            else x.answer_means + y.answer_means
+        ),
+        global_cov=x.global_cov + y.global_cov,
+    )
+
+
 def _item_blocks(
     e: _EStep,
     s: _State,
@@ -1232,7 +1323,7 @@ def _from_dense(cov: FloatArray, layout: _Layout) -> _ParamCov:
 
 
 def _covariance(
-    design: _Design,
+    data: _Data,
     s: _State,
     layout: _Layout,
     priors: Priors,
@@ -1240,18 +1331,18 @@ def _covariance(
 ) -> tuple[_EStep, _ParamCov]:
     """The E-step at the estimates and the covariances (inverse observed information + prior's)."""
     size = layout.size
-    der = _derivatives(s, layout, design.theta)
+    der = _derivatives(s, layout, data.theta)
     prior_info = _prior_information(s, layout, priors, size)
-    done = _final_pass(design, s, layout, der, method)
+    done = data.final_pass(s, layout, der, method)
     e = done.e
     if done.full is not None:
-        gidx = _global_index(layout, design.n_items)
-        info = _expected_neg_hessian(e, der, gidx, layout, s, design.theta, size) - done.full
+        gidx = _global_index(layout, data.n_items)
+        info = _expected_neg_hessian(e, der, gidx, layout, s, data.theta, size) - done.full
         return e, _from_dense(_inverse(info[:size, :size] + prior_info.toarray()), layout)
     assert done.answer_means is not None
-    blocks, glob = _item_blocks(e, s, layout, der, done.answer_means, done.global_cov, design.theta)
+    blocks, glob = _item_blocks(e, s, layout, der, done.answer_means, done.global_cov, data.theta)
     own = _own_slots(layout)
-    gidx = _global_index(layout, design.n_items)[layout.free][:, own]  # (n_free, m)
+    gidx = _global_index(layout, data.n_items)[layout.free][:, own]  # (n_free, m)
     m = len(own)
     for x in range(m):
         for y in range(m):
@@ -1290,7 +1381,7 @@ def _inverse(info: FloatArray) -> FloatArray:
             "the observed information is not positive definite: standard errors are NaN "
             "(the estimates may not be a maximum; try priors='default')",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return np.full(info.shape, np.nan)
     inv_chol = np.linalg.inv(chol)
@@ -1309,7 +1400,7 @@ def _inverse_blocks(blocks: FloatArray) -> FloatArray:
             f"the observed information of {int((~good).sum())} item(s) is not positive definite: "
             "their standard errors are NaN",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     return out
 
@@ -1361,7 +1452,6 @@ def _check_range(value: Any) -> tuple[float, float]:
 
 
 def _start(
-    log: ResponseLog,
     stats: pd.DataFrame,
     layout: _Layout,
     fixed_pos: IntArray,
@@ -1369,7 +1459,7 @@ def _start(
     priors: Priors,
 ) -> _State:
     """Starting values: slope 1, intercepts from the p-values, c at the prior's mode (3PL)."""
-    n_items = log.n_items
+    n_items = len(stats)
     mean = fixed.latent_mean if fixed is not None else 0.0
     variance = fixed.latent_variance if fixed is not None else 1.0
     n = stats["n_answers"].to_numpy(dtype=np.float64)
@@ -1391,10 +1481,10 @@ def _start(
     return _State(a=a, d=d, c=c, mean=mean, variance=variance)
 
 
-def _check_items(log: ResponseLog, stats: pd.DataFrame, free: IntArray, priors: Priors) -> None:
+def _check_items(stats: pd.DataFrame, free: IntArray, priors: Priors) -> None:
     n = stats["n_answers"].to_numpy()[free]
     p = stats["p_correct"].to_numpy()[free]
-    ids = log.item_ids[free]
+    ids = stats.index.to_numpy()[free]
     none = n == 0
     if none.any():
         shown = ", ".join(map(repr, ids[none][:5].tolist()))
@@ -1416,7 +1506,7 @@ def _check_items(log: ResponseLog, stats: pd.DataFrame, free: IntArray, priors: 
 
 
 def calibrate(
-    log: ResponseLog,
+    log: ResponseLog | ResponseSource | str | os.PathLike[str] | Any,
     model: Model = "2PL",
     *,
     max_iter: int = 500,
@@ -1436,8 +1526,12 @@ def calibrate(
     Parameters
     ----------
     log
-        The answers (only answered cells are used; persons without an answer are
-        ignored).
+        The answers: a :class:`~pixirt.responses.ResponseLog` (only answered cells are
+        used; persons without an answer are ignored), or a source read in partitions of
+        persons — a Parquet or CSV file, a directory of them or a glob, a
+        :class:`~pixirt.calibration.ResponseSource` (the same with column names and
+        reading options), or a ``dask.dataframe``. A person's answers must all lie in
+        one partition (a ``DataError`` names the person otherwise).
     model
         ``"Rasch"`` (a = 1, latent variance estimated), ``"1PL"`` (one common slope,
         θ ~ N(0, 1)), ``"2PL"`` or ``"3PL"`` (θ ~ N(0, 1)).
@@ -1459,7 +1553,11 @@ def calibrate(
         are calibrated on its scale (latent mean and variance fixed to the bank's).
         The returned bank then also holds the bank's items absent from the log.
     client
-        Reserved for distributed calibration (Dask); must be None for now.
+        A ``dask.distributed`` Client (extra ``[distributed]``): persons are partitioned,
+        each worker builds and keeps the E-step design of its partitions (read by Dask
+        tasks, so a lost worker's share is recomputed) and only per-item sums at the
+        quadrature nodes travel back, added in a fixed order; the M-step runs here. The
+        estimates equal the local run's to rounding (≤ 1e-8). None: in this process.
     seed
         Recorded in the result (the EM is deterministic).
     progress
@@ -1483,8 +1581,6 @@ def calibrate(
     CalibrationError
         If EM diverges (non-finite values, estimates running off to infinity) or
         gives non-positive slopes.
-    NotImplementedError
-        If ``client`` is given.
 
     Warns
     -----
@@ -1501,15 +1597,6 @@ def calibrate(
     (True, 40)
     """
     started = time.perf_counter()
-    if client is not None:
-        raise NotImplementedError(
-            "distributed calibration (client=) is not available yet; pass client=None"
-        )
-    if not isinstance(log, ResponseLog):
-        raise DataError(
-            f"The 'log' parameter must be a ResponseLog. Got {type(log).__name__} instead.",
-            field="log",
-        )
     check_choice(model, "model", MODELS)
     max_iter = _check_int(max_iter, "max_iter", 1)
     tol = check_in_range(tol, "tol", 0.0, math.inf, low_open=True)
@@ -1534,29 +1621,78 @@ def calibrate(
             field="fixed",
         )
     resolved = Priors.resolve(priors, model)
-    if log.n_answers == 0:
-        raise DataError("the log has no answers", field="log")
+    if client is None and isinstance(log, ResponseLog):
+        if log.n_answers == 0:
+            raise DataError("the log has no answers", field="log")
+        stats = log.item_stats()
+        data: _Data = _LocalData(_build_design(log, n_quad, (lo, hi)))
+        close: Any = None
+    else:
+        from pixirt.calibration.partitions import partitioned
 
+        part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi))
+        stats, data, close = part.stats, part, part.close
+    try:
+        return _calibrate(
+            data,
+            stats,
+            model,
+            resolved,
+            fixed,
+            started=started,
+            max_iter=max_iter,
+            tol=tol,
+            n_quad=n_quad,
+            theta_range=(lo, hi),
+            seed=seed,
+            progress=progress,
+            accelerate=accelerate,
+            se=se,
+        )
+    finally:
+        if close is not None:
+            close()
+
+
+def _calibrate(
+    data: _Data,
+    stats: pd.DataFrame,
+    model: Model,
+    resolved: Priors,
+    fixed: ItemBank | None,
+    *,
+    started: float,
+    max_iter: int,
+    tol: float,
+    n_quad: int,
+    theta_range: tuple[float, float],
+    seed: int | None,
+    progress: bool,
+    accelerate: Accelerate,
+    se: SEMethod,
+) -> CalibrationResult:
+    """The EM, the standard errors and the result, wherever the answers are."""
+    item_ids = stats.index.to_numpy()
+    n_items = len(item_ids)
+    lo, hi = theta_range
     if fixed is not None:
-        fixed_pos = pd.Index(fixed.item_ids).get_indexer(pd.Index(log.item_ids)).astype(np.int64)
+        fixed_pos = pd.Index(fixed.item_ids).get_indexer(pd.Index(item_ids)).astype(np.int64)
         if not (fixed_pos >= 0).any():
             raise DataError(
                 "no item of the log is in the fixed bank (compare their item ids)", field="fixed"
             )
     else:
-        fixed_pos = np.full(log.n_items, -1, dtype=np.int64)
+        fixed_pos = np.full(n_items, -1, dtype=np.int64)
     free = np.flatnonzero(fixed_pos < 0).astype(np.int64)
-    stats = log.item_stats()
-    _check_items(log, stats, free, resolved)
+    _check_items(stats, free, resolved)
     n_a = {"Rasch": 0, "1PL": 1 if len(free) else 0, "2PL": len(free), "3PL": len(free)}[model]
     layout = _Layout(model=model, free=free, n_a=n_a, var_free=model == "Rasch" and fixed is None)
-    design = _build_design(log, n_quad, (lo, hi))
-    start = _start(log, stats, layout, fixed_pos, fixed, resolved)
+    start = _start(stats, layout, fixed_pos, fixed, resolved)
 
     bar = _Progress(progress and sys.stderr.isatty(), model)
     try:
         fit = _run_em(
-            design,
+            data,
             layout,
             start,
             resolved,
@@ -1564,27 +1700,28 @@ def calibrate(
             tol=tol,
             accelerate=accelerate,
             progress=bar,
-            item_ids=log.item_ids,
+            item_ids=item_ids,
         )
     finally:
         bar.close()
     state = fit.state
-    _check_estimates(log, layout, state)
+    _check_estimates(item_ids, layout, state)
     method: Literal["full", "items", "none"]
     if se == "auto":
         small = (
-            layout.size <= _FULL_SE_MAX_PARAMS and _full_cost(design, layout) <= _FULL_SE_MAX_COST
+            layout.size <= _FULL_SE_MAX_PARAMS
+            and _full_cost(data.k_hist(), n_quad, layout) <= _FULL_SE_MAX_COST
         )
         method = "full" if small else "items"
     else:
         method = se
     if method != "none" and layout.size:
         # one pass at the estimates gives the final log-likelihood and the information
-        final, pc = _covariance(design, state, layout, resolved, method)
+        final, pc = _covariance(data, state, layout, resolved, method)
         se_a, se_b, se_c = _item_standard_errors(state, layout, pc)
         var_se = math.sqrt(pc.var_v) if pc.var_v >= 0 else math.nan
     else:
-        final = _e_step(design, state)
+        final = data.e_step(state)
         nan = np.full(layout.n_free, np.nan)
         se_a, se_b, se_c, var_se = nan, nan, nan, math.nan
     if not math.isfinite(final.loglik):
@@ -1594,11 +1731,11 @@ def calibrate(
             f"EM stopped after {fit.n_iter} iterations (max_iter={max_iter}) before reaching "
             f"tol={tol:g}: the last largest parameter change was {fit.last_change:.3g}",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    bank = _result_bank(log, stats, layout, state, fixed, fixed_pos, se_a, se_b, se_c)
+    bank = _result_bank(item_ids, stats, layout, state, fixed, fixed_pos, se_a, se_b, se_c)
     k = layout.size
-    n_persons = design.n_persons
+    n_persons = data.n_persons
     loglik = final.loglik
     from pixirt import __version__
 
@@ -1614,7 +1751,7 @@ def calibrate(
         n_persons=n_persons,
         n_items=layout.n_free,
         n_fixed=int((fixed_pos >= 0).sum()),
-        n_answers=log.n_answers,
+        n_answers=int(stats["n_answers"].sum()),
         n_parameters=k,
         log_prior=_log_prior(state, layout, resolved),
         latent_mean=state.mean,
@@ -1656,14 +1793,14 @@ def _check_divergence(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) ->
         )
 
 
-def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
+def _check_estimates(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
     """Raise on diverging estimates or non-positive slopes (a bank needs a > 0)."""
-    _check_divergence(log.item_ids, layout, s)
+    _check_divergence(item_ids, layout, s)
     f = layout.free
     if not len(f):
         return
     a = s.a[f]
-    ids = log.item_ids[f]
+    ids = item_ids[f]
     negative = a <= 0
     if negative.any():
         shown = ", ".join(
@@ -1678,7 +1815,7 @@ def _check_estimates(log: ResponseLog, layout: _Layout, s: _State) -> None:
 
 
 def _result_bank(
-    log: ResponseLog,
+    item_ids: npt.NDArray[Any],
     stats: pd.DataFrame,
     layout: _Layout,
     s: _State,
@@ -1688,11 +1825,11 @@ def _result_bank(
     se_b: FloatArray,
     se_c: FloatArray,
 ) -> ItemBank:
-    n_items = log.n_items
+    n_items = len(item_ids)
     a, d, c = s.a, s.d, s.c
     frame = pd.DataFrame(
         {
-            "item_id": log.item_ids,
+            "item_id": item_ids,
             "a": a,
             "b": -d / a,
             "c": c if layout.model == "3PL" else np.zeros(n_items),
