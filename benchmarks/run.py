@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("calibration", "diagnostics", "simulation", "engine", "service")
+BENCHMARKS = ("calibration", "diagnostics", "simulation", "engine", "service", "distributed")
 
 
 def main() -> None:
