@@ -2,7 +2,9 @@
 
 - :func:`pix_like_bank`, :func:`simulate_answers`: a Pix-like bank and sparse answer logs;
 - :class:`Population` (and real profiles with :meth:`Population.from_frame`), :class:`Responder`;
-- :func:`simulate`, :func:`replay_candidate`: whole v2/v3 certifications, vectorized;
+- :func:`simulate`, :func:`replay_candidate`: whole v2/v3 certifications, vectorized
+  (on a Dask cluster with ``client=``, written to a Parquet dataset:
+  :mod:`pixirt.simulation.distributed`; :meth:`SimulationResult.open` reads one back);
 - :func:`replay`, :func:`counterfactual`: past sessions under other rules;
 - :func:`compare`, :class:`Comparison`: what a rule change does, for the jury.
 """

@@ -22,7 +22,9 @@ drawn in one pass.
 
 Outputs: :class:`SimulationResult` holds one row per candidate (a pandas DataFrame
 with Arrow list columns for the challenges and statuses); with ``out`` it is written to
-Parquet in fixed row groups, so the file is byte-identical for any ``chunk_size``.
+Parquet in fixed row groups, so the file is byte-identical for any ``chunk_size``. On a
+Dask cluster (``client=``) the workers write the rows to a Parquet dataset instead
+(:mod:`pixirt.simulation.distributed`), read back lazily.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +62,14 @@ _ROW_GROUP = 65_536
 _STATUS = {1: "ok", 0: "ko", -1: None}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, init=False, repr=False)
 class SimulationResult:
     """Simulated certifications, one row per candidate.
+
+    A local run holds its rows in memory; a run on a Dask cluster (``client=``) leaves
+    them in its Parquet dataset (:mod:`pixirt.simulation.distributed`) and reads them
+    lazily: ``frame`` loads the whole dataset on first use (then keeps it), while
+    ``len()``, :meth:`select` and the summaries read only the columns they need.
 
     Attributes
     ----------
@@ -77,42 +84,104 @@ class SimulationResult:
     rules_id, rules_hash, bank_hash, seed, pixirt_version
         Provenance.
     path
-        The Parquet file written, if any.
+        The Parquet file written (local run with ``out``), the dataset directory (run on
+        a cluster), or None.
     seconds
         Wall time of the run.
     """
 
-    frame: pd.DataFrame
     rules_id: str
     rules_hash: str
     bank_hash: str
     seed: int
     pixirt_version: str
-    path: Path | None = None
-    seconds: float = field(default=0.0)
+    path: Path | None
+    seconds: float
+    _frame: pd.DataFrame | None
+    _dataset: Any  # pixirt.simulation.distributed.Dataset | None
+
+    def __init__(
+        self,
+        frame: pd.DataFrame | None,
+        rules_id: str,
+        rules_hash: str,
+        bank_hash: str,
+        seed: int,
+        pixirt_version: str,
+        path: Path | None = None,
+        seconds: float = 0.0,
+        *,
+        dataset: Any = None,
+    ) -> None:
+        if frame is None and dataset is None:
+            raise DataError("a SimulationResult needs a frame or a dataset", field="frame")
+        values = {
+            "rules_id": rules_id,
+            "rules_hash": rules_hash,
+            "bank_hash": bank_hash,
+            "seed": seed,
+            "pixirt_version": pixirt_version,
+            "path": path,
+            "seconds": seconds,
+            "_frame": frame,
+            "_dataset": dataset,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> SimulationResult:
+        """Reopen the Parquet dataset of a run on a Dask cluster (read lazily)."""
+        from pixirt.simulation.distributed import open_dataset
+
+        return open_dataset(path).result()
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every row and column (a dataset is read on first use, then kept)."""
+        if self._frame is None:
+            object.__setattr__(self, "_frame", self._dataset.read())
+        assert self._frame is not None
+        return self._frame
+
+    def select(self, columns: list[str]) -> pd.DataFrame:
+        """Only these columns (from a dataset, without reading the others)."""
+        if self._frame is not None:
+            return self._frame[list(columns)]
+        frame: pd.DataFrame = self._dataset.read(columns)
+        return frame
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self._frame) if self._frame is not None else int(self._dataset.n)
+
+    def __repr__(self) -> str:
+        where = f", path={str(self.path)!r}" if self.path is not None else ""
+        return (
+            f"SimulationResult({len(self):,} candidates, rules_id={self.rules_id!r}, "
+            f"seed={self.seed}{where}, seconds={self.seconds:.1f})"
+        )
 
     def outcome_rates(self, by: str | None = None) -> pd.DataFrame:
         """Share of each status (and comment), overall or by a column such as ``group``."""
         keys = ["status"] if by is None else [by, "status"]
-        counts = self.frame.groupby(keys, dropna=False).size()
+        counts = self.select(keys).groupby(keys, dropna=False).size()
         if by is None:
             return (counts / counts.sum()).rename("share").to_frame()
         return (counts / counts.groupby(level=0).transform("sum")).rename("share").to_frame()
 
     def score_distribution(self, bins: int = 20) -> pd.DataFrame:
         """Counts of ``pix_score`` in equal-width bins, with mean and quantiles in the index name."""
-        scores = self.frame["pix_score"].to_numpy()
+        scores = self.select(["pix_score"])["pix_score"].to_numpy()
         counts, edges = np.histogram(scores, bins=bins)
         return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
 
     def capacity_recovery(self, bins: int = 10) -> pd.DataFrame:
         """v3: bias and RMSE of the capacity against the true ability, by true-ability bin."""
-        if "capacity" not in self.frame.columns:
+        columns = self.frame.columns if self._frame is not None else self._dataset.columns
+        if "capacity" not in columns:
             raise DataError("capacity recovery needs a v3 simulation", field="capacity")
-        df = self.frame[self.frame["abort_reason"] == ""]
+        df = self.select(["abort_reason", "true_theta", "capacity"])
+        df = df[df["abort_reason"] == ""]
         cut = pd.qcut(df["true_theta"], bins, duplicates="drop")
         err = df["capacity"] - df["true_theta"]
         grouped = err.groupby(cut, observed=True)
@@ -128,8 +197,14 @@ class SimulationResult:
 
     def exposure(self) -> pd.Series:
         """Share of candidates who were served each challenge, most exposed first."""
-        served = self.frame["challenges"].explode().dropna()
-        return (served.value_counts() / len(self.frame)).rename("exposure")
+        if self._frame is not None:
+            served = self._frame["challenges"].explode().dropna()
+            counts = served.value_counts()
+        else:  # part by part: the challenge lists of all candidates are never held at once
+            counts = self._dataset.list_counts("challenges").sort_values(
+                ascending=False, kind="stable"
+            )
+        return (counts / len(self)).rename("exposure")
 
 
 # ====================================================================== public API
@@ -144,8 +219,9 @@ def simulate(
     chunk_size: int = 10_000,
     responder: Responder | None = None,
     start: int = 0,
-    progress: bool = False,
+    progress: bool | Callable[[int, int], None] = False,
     workers: int = 1,
+    client: Any = None,
 ) -> SimulationResult:
     """Simulate ``n`` whole certifications (v2 or v3 per ``rules``).
 
@@ -162,7 +238,9 @@ def simulate(
     seed
         Seed of every draw (population, incidents, answers, the engine's picks).
     out
-        Parquet file to write (atomically), or None.
+        Parquet file to write (atomically), or None. With ``client``, required: the
+        directory of the Parquet dataset the workers write (one file per chunk; see
+        :mod:`pixirt.simulation.distributed`).
     chunk_size
         Candidates stepped together; results do not depend on it.
     responder
@@ -170,9 +248,14 @@ def simulate(
     start
         Index of the first candidate.
     progress
-        Print progress on stderr (when it is a terminal).
+        Print progress on stderr (when it is a terminal), or a callable called as
+        ``progress(done, n)`` as chunks finish.
     workers
         Processes running chunks in parallel (results do not depend on it either).
+    client
+        A :class:`distributed.Client`: the chunks run as tasks on its cluster, each
+        written by its worker to the dataset ``out``; the rows are identical bit for bit
+        to a local run's, and the result reads them lazily (extra ``[distributed]``).
 
     Returns
     -------
@@ -202,9 +285,26 @@ def simulate(
 
     if not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}", field="workers")
+    if client is not None:
+        from pixirt.simulation.distributed import simulate_on_cluster
+
+        return simulate_on_cluster(
+            client,
+            population,
+            bank,
+            rules,
+            n,
+            seed=seed,
+            out=out,
+            chunk_size=chunk_size,
+            responder=responder,
+            start=start,
+            progress=progress,
+            workers=workers,
+        )
     t0 = time.perf_counter()
     frames: list[pd.DataFrame] = []
-    show = progress and sys.stderr.isatty()
+    show = progress is True and sys.stderr.isatty()
     tasks = list(_chunks(start, n, chunk_size))
     if workers == 1 or len(tasks) == 1:
         results: Iterator[pd.DataFrame] = (
@@ -221,6 +321,8 @@ def simulate(
     try:
         for (lo, size), frame_part in zip(tasks, results, strict=True):
             frames.append(frame_part)
+            if callable(progress):
+                progress(lo + size - start, n)
             if show:
                 done = lo + size - start
                 print(f"\rsimulated {done:,}/{n:,} candidates", end="", file=sys.stderr, flush=True)

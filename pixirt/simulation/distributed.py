@@ -1,0 +1,473 @@
+"""Simulations on a Dask cluster, written to a Parquet dataset (extra ``[distributed]``).
+
+``simulate(..., client=client, out="results/")`` runs the candidate chunks as tasks on
+the cluster's workers. Each task draws exactly the numbers the local run draws for its
+candidates (every draw is a pure function of ``(seed, candidate index, step)``), so the
+rows are identical bit for bit to those of ``simulate(...)`` without a client, and writes
+them itself to one file of the dataset; only a few numbers per chunk come back to the
+client. The returned :class:`~pixirt.simulation.runner.SimulationResult` reads the
+dataset lazily.
+
+The dataset (``out``, a directory the client and every worker reach at the same path)::
+
+    results/
+        _pixirt.json          the manifest, written last: provenance, parts, row counts
+        part-00000.parquet    candidates start .. start + chunk_size - 1
+        part-00001.parquet    the next chunk, and so on in candidate order
+
+Every part has the same Arrow schema, so any Parquet reader takes the directory as one
+table (``pandas.read_parquet("results/")``, DuckDB, Spark); the parts in file-name order
+are the rows of the local run in candidate order. A part is written through a temporary
+file renamed into place, so a task that runs again (its worker died) rewrites its part
+whole. ``out`` must be a new or empty directory or a previous pixirt dataset, whose
+files are removed first; a directory holding anything else is refused.
+
+Reading needs pyarrow only: :func:`open_dataset` (or
+:meth:`SimulationResult.open <pixirt.simulation.runner.SimulationResult.open>`) reopens
+a dataset written earlier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from pixirt.exceptions import DataError, PixirtError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pixirt.item_bank import ItemBank
+    from pixirt.rules import RuleSet
+    from pixirt.simulation.population import ObservedPopulation, Population
+    from pixirt.simulation.responders import Responder
+    from pixirt.simulation.runner import SimulationResult
+
+__all__ = ["MANIFEST", "Dataset", "open_dataset", "simulate_on_cluster"]
+
+#: The manifest of a dataset (ignored by Parquet readers: its name starts with ``_``).
+MANIFEST = "_pixirt.json"
+_FORMAT = "pixirt-simulation-dataset"
+_FORMAT_VERSION = 1
+_PART = re.compile(r"^part-\d+\.parquet$")
+_TEMPORARY = re.compile(r"^\.(part-\d+\.parquet|_pixirt\.json)\..*\.tmp$")
+_PROVENANCE = ("rules_id", "rules_hash", "bank_hash", "pixirt_version")
+
+Progress = Callable[[int, int], None]
+
+
+# ====================================================================== reading
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A finished simulation dataset: the manifest and the parts, read column by column.
+
+    Attributes
+    ----------
+    path
+        The directory.
+    manifest
+        The parsed ``_pixirt.json``.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        """Rows (candidates)."""
+        return int(self.manifest["n"])
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names, in the order of the local run's frame."""
+        return tuple(self.manifest["columns"])
+
+    @property
+    def parts(self) -> tuple[Path, ...]:
+        """The part files, in candidate order."""
+        return tuple(self.path / p["file"] for p in self.manifest["parts"])
+
+    def tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        """The parts one at a time as Arrow tables, holding only ``columns`` (all if None)."""
+        import pyarrow.parquet as pq
+
+        cols = self._check(columns)
+        for part in self.parts:
+            yield pq.read_table(part, columns=cols)
+
+    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows as a DataFrame, holding only ``columns``.
+
+        Each part becomes the frame of its chunk (the pandas types recorded in the part)
+        and the parts are concatenated as the local run concatenates its chunks: the
+        result equals the local run's frame (same ``chunk_size``), types included.
+        """
+        frames = [_chunk_frame(table) for table in self.tables(columns)]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def list_counts(self, column: str) -> pd.Series:
+        """Occurrences of each value of a list column (None left out), in order of first appearance."""
+        import pyarrow.compute as pc
+
+        counts: dict[Any, int] = {}
+        for table in self.tables([column]):
+            flat = pc.drop_null(pc.list_flatten(table.column(column)))
+            if len(flat) == 0:
+                continue
+            vc = pc.value_counts(flat)
+            for value, count in zip(
+                vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
+            ):
+                counts[value] = counts.get(value, 0) + int(count)
+        index = pd.Index(list(counts), name=column)
+        return pd.Series(np.fromiter(counts.values(), np.int64, len(counts)), index=index)
+
+    def result(self) -> SimulationResult:
+        """The :class:`~pixirt.simulation.runner.SimulationResult` reading this dataset lazily."""
+        from pixirt.simulation.runner import SimulationResult
+
+        m = self.manifest
+        return SimulationResult(
+            None,
+            rules_id=str(m["rules_id"]),
+            rules_hash=str(m["rules_hash"]),
+            bank_hash=str(m["bank_hash"]),
+            seed=int(m["seed"]),
+            pixirt_version=str(m["pixirt_version"]),
+            path=self.path,
+            seconds=float(m["seconds"]),
+            dataset=self,
+        )
+
+    def _check(self, columns: Sequence[str] | None) -> list[str]:
+        if columns is None:
+            return list(self.columns)
+        cols = [columns] if isinstance(columns, str) else list(columns)
+        unknown = [c for c in cols if c not in self.columns]
+        if unknown:
+            raise DataError(
+                f"no column {unknown[0]!r} in the simulation dataset", path=str(self.path)
+            )
+        return cols
+
+
+def _chunk_frame(table: pa.Table) -> pd.DataFrame:
+    """A part as the chunk's frame: object columns (strings or None) come back as such."""
+    frame: pd.DataFrame = table.to_pandas()
+    meta = (table.schema.metadata or {}).get(b"pandas")
+    if meta is None:
+        return frame
+    for column in json.loads(meta)["columns"]:
+        name = column.get("name")
+        if column.get("numpy_type") == "object" and name in frame and frame[name].dtype != object:
+            values = frame[name].astype(object)
+            frame[name] = values.where(values.notna(), None)
+    return frame
+
+
+def open_dataset(path: str | os.PathLike[str]) -> Dataset:
+    """Open a simulation dataset written by a run on a Dask cluster.
+
+    Raises
+    ------
+    DataError
+        No manifest (not a pixirt dataset, or a run that did not finish), or a part missing.
+    """
+    directory = Path(path)
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise DataError(
+            f"no {MANIFEST}: not a pixirt simulation dataset, or its run did not finish",
+            path=str(directory),
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"unreadable manifest: {exc}", path=str(manifest_path)) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise DataError("not a pixirt simulation dataset manifest", path=str(manifest_path))
+    if int(manifest.get("format_version", 0)) > _FORMAT_VERSION:
+        raise DataError(
+            f"dataset format {manifest['format_version']} is newer than this pixirt reads "
+            f"({_FORMAT_VERSION})",
+            path=str(manifest_path),
+        )
+    dataset = Dataset(directory, manifest)
+    missing = [p.name for p in dataset.parts if not p.is_file()]
+    if missing:
+        raise DataError(f"part {missing[0]} is missing", path=str(directory))
+    return dataset
+
+
+# ====================================================================== the run
+def prepare_directory(out: str | os.PathLike[str], field: str = "out") -> Path:
+    """Make ``out`` an empty directory: created, or emptied of a previous pixirt dataset.
+
+    Raises
+    ------
+    DataError
+        ``out`` is a file, or a directory holding files that are not a pixirt dataset's.
+    """
+    directory = Path(out).expanduser().resolve()
+    if directory.exists() and not directory.is_dir():
+        raise DataError(
+            "a run on a Dask cluster writes a Parquet dataset: out must be a directory, "
+            "not an existing file",
+            path=str(directory),
+            field=field,
+        )
+    if directory.is_dir():
+        entries = list(directory.iterdir())
+        foreign = sorted(
+            e.name
+            for e in entries
+            if not (e.name == MANIFEST or _PART.match(e.name) or _TEMPORARY.match(e.name))
+            or not e.is_file()
+        )
+        if foreign:
+            raise DataError(
+                f"out holds {foreign[0]!r}, which is not part of a pixirt dataset: give a new "
+                "or empty directory (a previous pixirt dataset there is replaced)",
+                path=str(directory),
+                field=field,
+            )
+        # the manifest first: a half-emptied directory never reads as a finished dataset
+        entries.sort(key=lambda e: e.name != MANIFEST)
+        for e in entries:
+            e.unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def simulate_on_cluster(
+    client: Any,
+    population: Population | ObservedPopulation,
+    bank: ItemBank,
+    rules: RuleSet,
+    n: int,
+    *,
+    seed: int,
+    out: str | os.PathLike[str] | None,
+    chunk_size: int,
+    responder: Responder,
+    start: int = 0,
+    progress: bool | Progress = False,
+    workers: int = 1,
+) -> SimulationResult:
+    """Run :func:`~pixirt.simulation.runner.simulate` on a Dask cluster (arguments checked there).
+
+    ``progress`` is True (a line on stderr when it is a terminal) or a callable
+    ``progress(done, total)`` called as chunks finish.
+    """
+    from pixirt import __version__
+    from pixirt._dask import check_client, require_distributed
+    from pixirt.simulation.runner import _chunks
+
+    check_client(client)
+    if workers != 1:
+        raise DataError(
+            "workers sets local processes; with a Dask client the cluster's workers run the chunks",
+            field="workers",
+        )
+    if out is None:
+        raise DataError(
+            "a run on a Dask cluster writes its rows to a Parquet dataset rather than "
+            "gathering them here: give out= (a directory the client and every worker reach)",
+            field="out",
+        )
+    distributed = require_distributed()
+    directory = prepare_directory(out)
+    t0 = time.perf_counter()
+    tasks = list(_chunks(start, n, chunk_size))
+    width = max(5, len(str(len(tasks) - 1)))
+    token = uuid.uuid4().hex[:12]
+    provenance = {
+        "rules_id": rules.id,
+        "rules_hash": rules.hash,
+        "bank_hash": bank.hash,
+        "pixirt_version": __version__,
+    }
+    report = _progress_function(progress)
+    # The inputs travel once, as the result of a task (not scattered): the scheduler keeps
+    # the task, so they are recomputed if every worker holding them is lost.
+    inputs = client.submit(
+        _inputs, bank, rules, population, responder, key=f"pixirt-simulate-inputs-{token}"
+    )
+    futures = [
+        client.submit(
+            _write_part,
+            inputs,
+            seed,
+            lo,
+            size,
+            str(directory),
+            f"part-{i:0{width}d}.parquet",
+            provenance,
+            key=f"pixirt-simulate-{token}-{i:0{width}d}",
+            priority=-i,
+        )
+        for i, (lo, size) in enumerate(tasks)
+    ]
+    metas: dict[str, dict[str, Any]] = {}
+    done = 0
+    report(0, n)
+    try:
+        for future in distributed.as_completed(futures):
+            meta = future.result()
+            metas[meta["file"]] = meta
+            done += int(meta["rows"])
+            report(done, n)
+    finally:
+        client.cancel([*futures, inputs])
+    ordered = [metas[f"part-{i:0{width}d}.parquet"] for i in range(len(tasks))]
+    _finish_parts(directory, ordered)
+    seconds = time.perf_counter() - t0
+    manifest = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        **provenance,
+        "seed": seed,
+        "n": n,
+        "start": start,
+        "chunk_size": chunk_size,
+        "seconds": seconds,
+        "columns": list(ordered[0]["schema"].names),
+        "parts": [{"file": m["file"], "start": m["start"], "rows": m["rows"]} for m in ordered],
+    }
+    _write_manifest(directory, manifest)
+    return Dataset(directory, manifest).result()
+
+
+def _progress_function(progress: bool | Progress) -> Progress:
+    if callable(progress):
+        return progress
+    if progress and sys.stderr.isatty():
+
+        def show(done: int, total: int) -> None:
+            end = "\n" if done >= total else ""
+            print(
+                f"\rsimulated {done:,}/{total:,} candidates",
+                end=end,
+                file=sys.stderr,
+                flush=True,
+            )
+
+        return show
+    return _quiet
+
+
+def _quiet(done: int, total: int) -> None:
+    return None
+
+
+def _finish_parts(directory: Path, metas: list[dict[str, Any]]) -> None:
+    """Give every part the common schema; remove stray temporary files."""
+    import pyarrow as pa
+
+    for m in metas:
+        if not (directory / m["file"]).is_file():
+            raise DataError(
+                f"{m['file']}, written on {m['host']}, is not visible here: out must be a "
+                "directory the client and every worker reach at the same path (a shared "
+                "file system)",
+                path=str(directory),
+                field="out",
+            )
+    schemas = [m["schema"] for m in metas]
+    common = pa.unify_schemas(schemas, promote_options="permissive").remove_metadata()
+    for m, schema in zip(metas, schemas, strict=True):
+        # a part where a column is all None (null type) or whole numbers only (int64 where
+        # other parts need float64): cast as the local run's concatenation does
+        if not schema.remove_metadata().equals(common):
+            _cast_part(directory / m["file"], common)
+    for e in directory.iterdir():
+        if _TEMPORARY.match(e.name):  # left by a worker killed while writing
+            e.unlink(missing_ok=True)
+
+
+def _cast_part(path: Path, schema: pa.Schema) -> None:
+    import pyarrow.parquet as pq
+
+    from pixirt.item_bank import _atomic_write
+    from pixirt.simulation.runner import _ROW_GROUP
+
+    table = pq.read_table(path)
+    table = table.cast(schema.with_metadata(table.schema.metadata))
+    _atomic_write(
+        path,
+        lambda tmp: pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd"),
+    )
+
+
+def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    from pixirt.item_bank import _atomic_write
+
+    text = json.dumps(manifest, indent=1, ensure_ascii=False)
+    _atomic_write(directory / MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+# ====================================================================== on the workers
+def _inputs(
+    bank: ItemBank,
+    rules: RuleSet,
+    population: Population | ObservedPopulation,
+    responder: Responder,
+) -> tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder]:
+    return bank, rules, population, responder
+
+
+def _write_part(
+    inputs: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder],
+    seed: int,
+    lo: int,
+    size: int,
+    directory: str,
+    name: str,
+    provenance: dict[str, str],
+) -> dict[str, Any]:
+    """Simulate candidates ``lo .. lo + size − 1`` and write them to ``directory/name``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pixirt import __version__
+    from pixirt.cat.engine import build_runtime
+    from pixirt.item_bank import _atomic_write
+    from pixirt.simulation.runner import _ROW_GROUP, _run_chunk
+
+    host = socket.gethostname()
+    if __version__ != provenance["pixirt_version"]:
+        raise PixirtError(
+            f"worker on {host} runs pixirt {__version__}, the client {provenance['pixirt_version']}: "
+            "install the same pixirt everywhere (the draws must be the same code)"
+        )
+    t0 = time.perf_counter()
+    bank, rules, population, responder = inputs
+    # build_runtime keeps the runtime with the bank object, which the worker holds once
+    frame = _run_chunk(build_runtime(bank, rules), population, responder, seed, lo, size)
+    for column in _PROVENANCE:
+        frame[column] = provenance[column]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    _atomic_write(
+        Path(directory) / name,
+        lambda tmp: pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd"),
+    )
+    return {
+        "file": name,
+        "start": lo,
+        "rows": size,
+        "schema": table.schema,
+        "host": host,
+        "seconds": time.perf_counter() - t0,
+    }
