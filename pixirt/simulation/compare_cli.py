@@ -6,19 +6,32 @@ Example::
         --report report.html
     pixirt compare --baseline pix-v2 --proposed my-rules.toml --past sessions.jsonl \\
         --report report.html --lang en
+    pixirt compare --baseline pix-v3 --proposed my-rules.toml --n 2000000 \\
+        --scheduler tcp://host:8786 --out /shared/study --report report.html
 
 Prints the first screen of the report (what changes, for how many candidates, who is
 hurt) and the path of the report; ``--json`` also writes every number.
+
+``--scheduler`` runs the simulations on a Dask cluster and ``--workers N`` on a local one
+of ``N`` processes (extra ``[distributed]``; without it ``--workers`` falls back to a
+local process pool): the workers write them to Parquet datasets under ``--out``
+(``baseline/``, ``proposed/``, ...; a temporary directory with ``--workers`` when
+``--out`` is not given). The numbers are the same either way.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from pixirt._dask import add_cluster_arguments, cluster_client
+from pixirt.exceptions import DataError
 
 __all__ = ["ProgressBar", "add_compare_parser"]
 
@@ -86,6 +99,7 @@ def _compare(args: argparse.Namespace) -> int:
     from pixirt.simulation.population import Population
     from pixirt.simulation.responders import Responder
     from pixirt.simulation.rule_comparison import compare
+    from pixirt.simulation.simulate_cli import cluster_or_processes
 
     baseline = rules.load(args.baseline)
     proposed = rules.load(args.proposed)
@@ -106,22 +120,55 @@ def _compare(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         kwargs["past_sessions"] = args.past
+        if args.scheduler or args.workers or args.out:
+            print(
+                "pixirt compare: --scheduler, --workers and --out are ignored with --past "
+                "(past sessions are compared in this process)",
+                file=sys.stderr,
+            )
+        scheduler, cluster_workers, processes = None, None, 1
     else:
         kwargs["population"] = population
         kwargs["n"] = args.n
         kwargs["n_retest"] = args.n_retest
-    comparison = compare(
-        baseline,
-        proposed,
-        bank=bank,
-        seed=args.seed,
-        responder=responder,
-        n_bootstrap=args.bootstrap,
-        confidence_level=args.confidence_level,
-        workers=args.workers,
-        progress=None if args.quiet else ProgressBar(),
-        **kwargs,
-    )
+        scheduler, cluster_workers, processes = cluster_or_processes(
+            "compare", args.scheduler, args.workers
+        )
+        if scheduler is None and cluster_workers is None and args.out:
+            if processes == 1:
+                raise DataError(
+                    "--out keeps the simulations of a run on a Dask cluster: add --scheduler "
+                    "or --workers",
+                    field="out",
+                )
+            print("pixirt compare: --out is ignored without a Dask cluster", file=sys.stderr)
+        if scheduler is not None and not args.out:
+            raise DataError(
+                "--scheduler needs --out: the directory where the workers write the "
+                "simulations (every worker must reach it at the same path)",
+                field="out",
+            )
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(cluster_client(scheduler, cluster_workers))
+        datasets: str | None = None
+        if client is not None:
+            datasets = args.out or stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="pixirt-compare-")
+            )
+        comparison = compare(
+            baseline,
+            proposed,
+            bank=bank,
+            seed=args.seed,
+            responder=responder,
+            n_bootstrap=args.bootstrap,
+            confidence_level=args.confidence_level,
+            workers=processes,
+            progress=None if args.quiet else ProgressBar(),
+            client=client,
+            out=datasets,
+            **kwargs,
+        )
     report = comparison.report(args.report, lang=args.lang)
     print(comparison.summary(args.lang))
     print()
@@ -166,7 +213,17 @@ def add_compare_parser(subparsers: Any) -> None:
     )
     cmp.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates")
     cmp.add_argument("--confidence-level", type=float, default=0.95)
-    cmp.add_argument("--workers", type=int, default=1, help="simulation processes")
+    add_cluster_arguments(
+        cmp,
+        workers_help="simulate on a local Dask cluster of N single-threaded worker processes "
+        "(pixirt[distributed]; without it, N local processes)",
+    )
+    cmp.add_argument(
+        "--out",
+        metavar="DIR",
+        help="with --scheduler (required) or --workers: keep the simulated candidates there "
+        "as Parquet datasets (baseline/, proposed/, ...)",
+    )
     cmp.add_argument("--json", help="also write every number to this JSON file")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
     for name in (

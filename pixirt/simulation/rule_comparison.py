@@ -835,6 +835,8 @@ def compare(
     confidence_level: float = 0.95,
     workers: int = 1,
     progress: Progress | None = None,
+    client: Any = None,
+    out: str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Apply two rule sets to the same candidates and compare everything the jury weighs.
 
@@ -871,6 +873,15 @@ def compare(
         Processes for the simulation (results do not depend on it).
     progress
         Called as ``progress(stage, done, total)`` while simulating and resampling.
+    client
+        A :class:`distributed.Client`: the simulations run on its cluster, each written
+        to a Parquet dataset under ``out``, and only the columns the comparison needs
+        are read back. The numbers are identical to a local run's (extra
+        ``[distributed]``).
+    out
+        With ``client``, required: the directory of the datasets ``baseline/``,
+        ``proposed/`` (and ``retest_baseline/``, ``retest_proposed/`` for the second
+        sittings), each as :func:`~pixirt.simulation.runner.simulate` writes it.
 
     Returns
     -------
@@ -895,6 +906,37 @@ def compare(
     seed = int(seed)
     if not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}", field="workers")
+    if client is not None:
+        from pixirt._dask import check_client
+
+        check_client(client)
+        if past_sessions is not None:
+            raise DataError(
+                "past sessions are compared in this process; client= runs simulations",
+                field="client",
+            )
+        if workers != 1:
+            raise DataError(
+                "workers sets local processes; with a Dask client the cluster's workers "
+                "run the simulations",
+                field="workers",
+            )
+        if out is None:
+            raise DataError(
+                "a comparison on a Dask cluster writes its simulations to Parquet datasets: "
+                "give out= (a directory the client and every worker reach)",
+                field="out",
+            )
+        if Path(out).exists() and not Path(out).is_dir():
+            raise DataError(
+                "out must be a directory (it receives the datasets baseline/, proposed/, ...)",
+                path=str(out),
+                field="out",
+            )
+    elif out is not None:
+        raise DataError(
+            "out keeps the datasets of a run on a Dask cluster: give client= too", field="out"
+        )
     t0 = time.perf_counter()
     report_progress: Progress = progress if progress is not None else _no_progress
     diff = rules_mod.diff(base_rules, prop_rules)
@@ -938,7 +980,21 @@ def compare(
         ("retest_baseline", base_rules, retest, n_retest),
         ("retest_proposed", prop_rules, retest, n_retest),
     ):
-        if size:
+        if size and client is not None:
+            assert out is not None
+            runs[key] = _simulate_on_cluster(
+                client,
+                Path(out) / key,
+                population,
+                bank,
+                rules,
+                size,
+                seed,
+                resp,
+                key,
+                report_progress,
+            )
+        elif size:
             runs[key] = _simulate_blocks(
                 population, bank, rules, size, seed, resp, workers, key, report_progress
             )
@@ -1065,9 +1121,13 @@ def _retest_responder(responder: Responder) -> Responder:
 
 
 def _slim(frame: pd.DataFrame) -> pd.DataFrame:
-    keep = [
+    return frame[_slim_columns(frame.columns)]
+
+
+def _slim_columns(columns: Iterable[Any]) -> list[Any]:
+    return [
         c
-        for c in frame.columns
+        for c in columns
         if c
         in (
             "index",
@@ -1083,7 +1143,6 @@ def _slim(frame: pd.DataFrame) -> pd.DataFrame:
         )
         or str(c).startswith("cert_level_")
     ]
-    return frame[keep]
 
 
 def _simulate_blocks(
@@ -1130,6 +1189,50 @@ def _simulate_blocks(
         progress(stage, lo + size, n)
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     exposure = _Exposure(counts, n, total_length) if rules.algorithm == "v3" else None
+    return _Run(frame, exposure)
+
+
+def _simulate_on_cluster(
+    client: Any,
+    out: Path,
+    population: Population | ObservedPopulation,
+    bank: ItemBank,
+    rules: RuleSet,
+    n: int,
+    seed: int,
+    responder: Responder,
+    stage: str,
+    progress: Progress,
+) -> _Run:
+    """:func:`_simulate_blocks` on a Dask cluster: a dataset in ``out``, read column by column."""
+    import pyarrow.compute as pc
+
+    from pixirt.simulation.runner import simulate
+
+    res = simulate(
+        population,
+        bank,
+        rules,
+        n,
+        seed=seed,
+        responder=responder,
+        out=out,
+        chunk_size=min(_BLOCK, max(250, -(-n // 40))),
+        client=client,
+        progress=lambda done, total: progress(stage, done, total),
+    )
+    dataset = res._dataset
+    frame = dataset.read(_slim_columns(dataset.columns))
+    exposure = None
+    if rules.algorithm == "v3":
+        positions = pd.Index(bank.item_ids)
+        counts = np.zeros(bank.n_items, dtype=np.int64)
+        for table in dataset.tables(["challenges"]):  # one part at a time
+            flat = pc.list_flatten(table.column("challenges")).to_numpy(zero_copy_only=False)
+            if len(flat):
+                pos = positions.get_indexer(pd.Index(flat))
+                counts += np.bincount(pos[pos >= 0], minlength=bank.n_items)
+        exposure = _Exposure(counts, n, int(frame["n_answers"].sum()))
     return _Run(frame, exposure)
 
 
