@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.harness import machine, run_worker, write_results
+from pixirt._dask import local_cluster
 
 CASE = {"n_persons": 1_000_000, "n_items": 5_000, "per_person": 30}
 QUICK_CASE = {"n_persons": 20_000, "n_items": 500, "per_person": 30}
@@ -147,9 +148,7 @@ def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
 
     parts.partitioned = timed_partitioned  # type: ignore[assignment]
     with (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
+        local_cluster(workers) as cluster,
         distributed.Client(cluster) as client,
         TreeMemory() as mem,
     ):
@@ -207,9 +206,7 @@ def _simulate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     workers, n = int(spec["workers"]), int(spec["n"])
     bank = pix_like_bank(0)
     with (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
+        local_cluster(workers) as cluster,
         distributed.Client(cluster) as client,
     ):
         simulate(

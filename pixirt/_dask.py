@@ -15,7 +15,13 @@ from typing import Any
 
 from pixirt.exceptions import DataError
 
-__all__ = ["add_cluster_arguments", "check_client", "cluster_client", "require_distributed"]
+__all__ = [
+    "add_cluster_arguments",
+    "check_client",
+    "cluster_client",
+    "local_cluster",
+    "require_distributed",
+]
 
 INSTALL_HINT = "install the extra: pip install 'pixirt[distributed]'"
 
@@ -76,18 +82,34 @@ def cluster_client(scheduler: str | None = None, workers: int | None = None) -> 
     assert workers is not None
     if workers < 1:
         raise DataError(f"--workers must be at least 1, got {workers}", field="workers")
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-    )
+    cluster = local_cluster(workers)
     client = distributed.Client(cluster)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+def local_cluster(workers: int) -> Any:
+    """A :class:`distributed.LocalCluster` of ``workers`` single-threaded processes, tuned for pixirt.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes glibc
+    map and unmap every large numpy array: the simulator runs 1.5–1.7× slower per chunk.
+    The workers of this cluster start without it. The dashboard takes a free port.
+    """
+    import dask
+
+    distributed = require_distributed()
+    key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+    with dask.config.set({key: None}):
+        return distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard_address": ":0"},
+        )
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser, *, workers_help: str) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pixirt._dask import local_cluster
 from pixirt.calibration import ResponseSource, calibrate
 from pixirt.calibration.partitions import Partitioned, partitioned
 from pixirt.exceptions import DataError
@@ -31,9 +32,7 @@ PRIORS = "default"  # a few items of this small log run off to infinity under pl
 @pytest.fixture(scope="module")
 def client() -> Any:
     with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
+        local_cluster(2) as cluster,
         distributed.Client(cluster) as c,
     ):
         yield c
@@ -224,9 +223,7 @@ def test_a_worker_killed_mid_run_changes_nothing(
         ResponseSource(sparse_log, partitions=6), "2PL", priors=PRIORS, progress=False
     )
     with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
+        local_cluster(2) as cluster,
         distributed.Client(cluster) as c,
     ):
         victim = next(iter(c.run(os.getpid).values()))
