@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -367,6 +368,11 @@ class _Shortlist:
     ``u`` of the next one. A top 5 found in the lists is exact when its 5th information
     exceeds the bound of every competence the rules still allow: no challenge left out
     can reach it (strictly, so no tie either). Otherwise the full ranking runs.
+
+    ``upper`` and ``lower`` bound each listed challenge's information over the cell
+    (``lower`` at the cell's far end): a challenge whose ``upper`` is below the ``top_n``-th
+    largest ``lower`` of the pool cannot rank, and the compiled ranking skips its
+    information.
     """
 
     lo: float
@@ -374,6 +380,8 @@ class _Shortlist:
     items: npt.NDArray[np.int64]
     bound: npt.NDArray[np.float64]
     tube_comp: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
 
 
 def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
@@ -391,6 +399,11 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         z = st.a[None, :] * d
         u = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
         u = u * (1.0 + 1e-9) + 1e-300  # never below the computed information
+        # information at the far end of the cell (widened a little), never above the computed one
+        far = np.maximum(np.abs(b - t0), np.abs(b - t1)) + 1e-9
+        z = st.a[None, :] * far
+        low = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
+        low = low * (1.0 - 1e-9)
         n_comp = len(st.competences)
         items = np.full((n_cells, n_comp * m), -1, dtype=np.int64)
         bound = np.zeros((n_cells, n_comp))
@@ -405,7 +418,11 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         first = np.zeros(len(st.tubes), dtype=np.int64)
         first[st.tube] = st.competence
         tube_comp[np.arange(len(st.tubes)), first] = 1.0
-        return _Shortlist(lo, width, items, bound, tube_comp)
+        cell = np.arange(n_cells)[:, None]
+        listed = items >= 0
+        upper = np.where(listed, u[cell, np.maximum(items, 0)], -np.inf)
+        lower = np.where(listed, low[cell, np.maximum(items, 0)], -np.inf)
+        return _Shortlist(lo, width, items, bound, tube_comp, upper, lower)
 
     key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}"
     shortlist: _Shortlist = runtime.bank.derived(key, build)
@@ -433,8 +450,9 @@ def _rank(
 ) -> npt.NDArray[np.int64]:
     """The engine's ranking (``candidate_pool`` then ``rank_by_information``) for ``rows``.
 
-    Rows whose top 5 the shortlists prove exact take the fast path; the others (and every
-    row when ``fast`` is False) run the engine's own functions.
+    Rows whose top 5 the shortlists prove exact take the fast path (compiled when numba
+    is installed, numpy otherwise: the same rankings); the others (and every row when
+    ``fast`` is False) run the engine's own functions.
     """
     sel_rules = runtime.rules.selection
     assert sel_rules is not None
@@ -444,58 +462,17 @@ def _rank(
     todo = np.ones(len(rows), dtype=bool)
     if fast:
         sl = _shortlist(runtime)
-        k = len(rows)
-        ar = np.arange(k)[:, None]
-        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, sl.items.shape[0] - 1)
-        cand = sl.items[g]
-        valid = cand >= 0
-        cpos = np.where(valid, cand, 0)
-        comp_c = st.competence[cpos]
-        n_comp = len(st.competences)
-        seen = sel.seen_competences[rows]
-        avail_comp = counts.avail_comp[rows] > 0
-        passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
-        if sel_rules.passage_by_all_competences:
-            passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
-        in_pool = valid & ~sel.excluded[rows[:, None], cpos]
-        by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
-        by_comp = ~seen[ar, comp_c]
-        in_pool &= np.where(passage[:, None], by_comp, by_tube)
-        allowed = np.where(passage[:, None], ~seen, True)
-        n_recent = sel_rules.challenges_between_same_competence
-        if n_recent > 0 and sel.recent_competences.shape[1]:
-            recent = sel.recent_competences[rows][:, -n_recent:]
-            recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
-            recent_mask[
-                np.repeat(np.arange(k), recent.shape[1]),
-                np.where(recent < 0, n_comp, recent).ravel(),
-            ] = True
-            recent_mask = recent_mask[:, :n_comp]
-            pool_comp = counts.pool_comp[rows] > 0
-            left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
-            kept_any: npt.NDArray[np.bool_] = np.asarray(
-                (left & ~recent_mask).any(axis=1), dtype=bool
+        n_cells = sl.items.shape[0]
+        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
+        kernels = _kernels()
+        if kernels is None:
+            top, proven = _shortlist_top_numpy(runtime, sl, sel, counts, rows, capacity, g)
+        else:
+            top, proven = _shortlist_top_compiled(
+                kernels, runtime, sl, sel, counts, rows, capacity, g
             )
-            blocked = kept_any[:, None] & recent_mask
-            in_pool &= ~blocked[ar, comp_c]
-            allowed &= ~blocked
-        hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
-        hit = cpos[hit_r, hit_c]
-        key = np.full(cpos.shape, np.inf)
-        key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
-        top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
-        part_key = np.take_along_axis(key, top, axis=1)
-        threshold = part_key.max(axis=1)
-        # the top set is determined when nothing else ties with its last value
-        unique = (key <= threshold[:, None]).sum(axis=1) == top_n
-        limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
-        in_cells = (capacity >= sl.lo) & (capacity < sl.lo + sl.width * sl.items.shape[0])
-        proven = unique & np.isfinite(threshold) & (-threshold > limit) & in_cells
-        part_pos = np.take_along_axis(cpos, top, axis=1)
-        order = np.lexsort(
-            (part_pos, part_key), axis=-1
-        )  # (rows, 5): by information, then bank order
-        out[proven] = np.take_along_axis(part_pos, order, axis=1)[proven]
+        proven &= (capacity >= sl.lo) & (capacity < sl.lo + sl.width * n_cells)
+        out[proven] = top[proven]
         todo = ~proven
     if todo.any():
         sub = rows[todo]
@@ -515,6 +492,130 @@ def _rank(
             capacity[todo], st, pool, top_n=top_n, minimum_success_rate=rate
         )
     return out
+
+
+_USE_KERNELS = True  # False: the numpy shortlist ranking even when numba is installed (tests)
+
+
+def _kernels() -> ModuleType | None:
+    """:mod:`pixirt.simulation._kernels` when numba is importable (and allowed), else None."""
+    if not _USE_KERNELS:
+        return None
+    import importlib
+
+    try:
+        return importlib.import_module("pixirt.simulation._kernels")
+    except ImportError:  # numba is not installed (pip install pixirt[fast])
+        return None
+
+
+def _shortlist_top_compiled(
+    kernels: ModuleType,
+    runtime: Runtime,
+    sl: _Shortlist,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    g: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """:func:`_shortlist_top_numpy` by the compiled kernels: the same rankings and proofs.
+
+    Pool membership and top 5 are compiled loops; the information of the hits is the
+    engine's numpy ``reward`` (so the very same doubles).
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    offsets, hit_row, hit_item, limit = kernels.shortlist_hits(
+        np.asarray(rows, dtype=np.int64),
+        g,
+        sl.items,
+        sl.upper,
+        sl.lower,
+        sl.bound,
+        st.competence,
+        st.tube,
+        sel.excluded,
+        sel.answered_tubes,
+        sel.seen_competences,
+        counts.avail_comp,
+        counts.pool_comp,
+        sel.recent_competences,
+        sel_rules.challenges_between_same_competence,
+        sel_rules.passage_by_all_competences,
+        sel_rules.top_n,
+    )
+    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
+    top, proven = kernels.top_of_hits(offsets, hit_item, info, limit, sel_rules.top_n)
+    return top, proven
+
+
+def _shortlist_top_numpy(
+    runtime: Runtime,
+    sl: _Shortlist,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    g: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The top 5 of each row's shortlisted pool, best first, and whether it is proven exact.
+
+    Proven: five challenges in the pool, none other tied with the 5th, whose information
+    exceeds the bound of every competence the rules allow (the caller also checks that
+    the capacity lies in the cells).
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    top_n = sel_rules.top_n
+    k = len(rows)
+    ar = np.arange(k)[:, None]
+    cand = sl.items[g]
+    valid = cand >= 0
+    cpos = np.where(valid, cand, 0)
+    comp_c = st.competence[cpos]
+    n_comp = len(st.competences)
+    seen = sel.seen_competences[rows]
+    avail_comp = counts.avail_comp[rows] > 0
+    passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
+    if sel_rules.passage_by_all_competences:
+        passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
+    in_pool = valid & ~sel.excluded[rows[:, None], cpos]
+    by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
+    by_comp = ~seen[ar, comp_c]
+    in_pool &= np.where(passage[:, None], by_comp, by_tube)
+    allowed = np.where(passage[:, None], ~seen, True)
+    n_recent = sel_rules.challenges_between_same_competence
+    if n_recent > 0 and sel.recent_competences.shape[1]:
+        recent = sel.recent_competences[rows][:, -n_recent:]
+        recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
+        recent_mask[
+            np.repeat(np.arange(k), recent.shape[1]),
+            np.where(recent < 0, n_comp, recent).ravel(),
+        ] = True
+        recent_mask = recent_mask[:, :n_comp]
+        pool_comp = counts.pool_comp[rows] > 0
+        left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
+        kept_any: npt.NDArray[np.bool_] = np.asarray((left & ~recent_mask).any(axis=1), dtype=bool)
+        blocked = kept_any[:, None] & recent_mask
+        in_pool &= ~blocked[ar, comp_c]
+        allowed &= ~blocked
+    hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
+    hit = cpos[hit_r, hit_c]
+    key = np.full(cpos.shape, np.inf)
+    key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
+    top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
+    part_key = np.take_along_axis(key, top, axis=1)
+    threshold = part_key.max(axis=1)
+    # the top set is determined when nothing else ties with its last value
+    unique = (key <= threshold[:, None]).sum(axis=1) == top_n
+    limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
+    proven = unique & np.isfinite(threshold) & (-threshold > limit)
+    part_pos = np.take_along_axis(cpos, top, axis=1)
+    order = np.lexsort((part_pos, part_key), axis=-1)  # (rows, 5): by information, then bank order
+    return np.take_along_axis(part_pos, order, axis=1), np.asarray(proven, dtype=bool)
 
 
 @dataclass(slots=True)
