@@ -5,6 +5,7 @@
   (``candidate_pool`` + ``rank_by_information``), on many random selection states,
   capacities (cell edges and outside the grid included), rule variants and a bank full
   of ties;
+- the in-place capacity step equals ``CapacityModel.update`` on any subset of rows;
 - whole chunks are identical with and without the kernels.
 """
 
@@ -227,6 +228,37 @@ def test_kernels_skip_only_what_cannot_rank(pix_bank):
             assert set(top[i].tolist()) <= set(hits.tolist())
     assert proven.mean() > 0.9
     assert len(hit_item) < 0.5 * n_pooled
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=hst.integers(0, 2**32 - 1), share=hst.floats(0.0, 1.0))
+def test_capacity_step_equals_model_update(pix_bank, seed, share):
+    runtime = build_runtime(pix_bank, V3)
+    model = runtime.model
+    st = runtime.structure
+    rng = np.random.default_rng(seed)
+    n = 50
+    state = model.initial_state(n, rng.uniform(-4, 4, n))
+    for _ in range(int(rng.integers(0, 5))):  # some history, with a variation cap
+        state = model.update(
+            state, rng.uniform(0.5, 3, n), rng.normal(0, 2, n), rng.random(n) < 0.5
+        )
+    on = rng.random(n) < share
+    rows = np.flatnonzero(on)
+    items = rng.integers(0, st.n_items, len(rows))
+    ok = rng.random(len(rows)) < 0.6
+    a = np.ones(n)
+    b = np.zeros(n)
+    correct = np.zeros(n, dtype=bool)
+    a[rows], b[rows], correct[rows] = st.a[items], st.b[items], ok
+    expected = model.update(state, a, b, correct, active=on)
+    got = model.initial_state(n)
+    for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
+        getattr(got, name)[...] = getattr(state, name)
+    runner._capacity_step(model, runtime.fast.log_factor, got, rows, items, ok)
+    for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
+        x, y = getattr(got, name), getattr(expected, name)
+        assert x.tobytes() == y.tobytes(), name
 
 
 @pytest.mark.parametrize("path", ["numpy", "no-numba", "compiled"])

@@ -43,7 +43,7 @@ import pandas as pd
 
 from pixirt import models, streams
 from pixirt.cat import engine
-from pixirt.cat.capacity import reward
+from pixirt.cat.capacity import CapacityModel, CapacityState, limit_variation, reward
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import mesh_from_score, score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
@@ -656,7 +656,12 @@ def _run_v3(
     sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
     counts = _Counts.start(st, n)
     fast = fast and _fast_path_applies(runtime)
-    cap = model.initial_state(n)
+    cap = model.initial_state(n)  # updated in place by _capacity_step
+    log_factor = (
+        runtime.fast.log_factor
+        if runtime.fast is not None and runtime.fast.log_factor is not None
+        else model.log_likelihood_table(st.a, st.b)
+    )
     width = length + 8
     asked = np.full((n, width), -1, dtype=np.int64)
     status = np.full((n, width), -2, dtype=np.int8)  # -2 unused, -1 alert, 0 ko, 1 ok
@@ -717,15 +722,7 @@ def _run_v3(
                     [sel.recent_competences[answered, 1:], st.competence[ch][:, None]], axis=1
                 )
             sel.n_answers[answered] += 1
-            a_full = np.ones(n)
-            b_full = np.zeros(n)
-            ok_full = np.zeros(n, dtype=bool)
-            a_full[answered] = st.a[ch]
-            b_full[answered] = st.b[ch]
-            ok_full[answered] = ok[~alert]
-            on = np.zeros(n, dtype=bool)
-            on[answered] = True
-            cap = model.update(cap, a_full, b_full, ok_full, active=on)
+            _capacity_step(model, log_factor, cap, answered, ch, ok[~alert])
             n_ans[answered] += 1
         n_asked[rows] += 1
         active = limit > n_ans
@@ -784,6 +781,53 @@ def _run_v3(
     for code, lv in levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
+
+
+def _capacity_step(
+    model: CapacityModel,
+    log_factor: npt.NDArray[np.float64],
+    cap: CapacityState,
+    rows: npt.NDArray[np.intp],
+    items: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+) -> None:
+    """``model.update`` of ``rows`` (one answer each), in place in ``cap``; the other rows keep theirs.
+
+    The same numpy operations as :meth:`CapacityModel.update` on the rows concerned (its
+    reductions are row by row, so a row's numbers do not depend on the others), with the
+    answers' log-likelihood factors taken from ``log_factor`` (``(2, n_items, n_grid)``,
+    :meth:`CapacityModel.log_likelihood_table`, equal to what ``update`` computes) and fewer
+    temporaries: the same doubles, without a pass over the inactive rows.
+    """
+    everyone = len(rows) == cap.n_candidates
+    grid = model.grid[None, :]
+    ll = cap.log_likelihood if everyone else cap.log_likelihood[rows]
+    ll += log_factor[ok.astype(np.intp), items]
+    prev = cap.capacity[rows]
+    # posterior(): log-likelihood + re-centred normal prior, normalised
+    post = grid - prev[:, None]
+    np.square(post, out=post)
+    post /= 2.0 * model.prior_variance
+    np.subtract(ll, post, out=post)
+    post -= post.max(axis=1, keepdims=True)
+    np.exp(post, out=post)
+    post /= post.sum(axis=1, keepdims=True)
+    raw = np.sum(post * grid, axis=1)
+    v = np.full(len(rows), model.variation_percent)
+    if model.variation_percent_until is not None:
+        v = np.where(cap.n_answers[rows] <= model.variation_percent_until, v, 0.0)
+    new = limit_variation(prev, raw, v)
+    spread = grid - new[:, None]
+    np.square(spread, out=spread)
+    spread *= post
+    var = np.sum(spread, axis=1)
+    err = np.sqrt(np.maximum(var - model.correction, 0.0))
+    if not everyone:
+        cap.log_likelihood[rows] = ll
+    cap.capacity[rows] = new
+    cap.error_rate[rows] = err
+    cap.raw_capacity[rows] = raw
+    cap.n_answers[rows] += 1
 
 
 def _subset(cands: Candidates, rows: npt.NDArray[np.intp]) -> Candidates:
