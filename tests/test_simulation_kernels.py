@@ -119,6 +119,8 @@ def _random_state(runtime, n: int, rng: np.random.Generator):
             sel.excluded[r, st.competence == rng.integers(0, n_comp)] = True
     counts = runner._Counts.start(st, n)
     open_ = ~sel.excluded
+    answered_only = sel.answered_tubes[:, st.tube] & sel.seen_competences[:, st.competence]
+    counts.alerted[:] = (sel.excluded & ~answered_only).any(axis=1)
     for r in range(n):
         counts.avail_tube[r] = np.bincount(st.tube[open_[r]], minlength=len(st.tubes))
         counts.avail_comp[r] = np.bincount(st.competence[open_[r]], minlength=n_comp)
@@ -195,6 +197,27 @@ def test_shortlist_ranking_with_ties(tie_bank):
         _check_ranking(runtime, 100 + seed)
 
 
+@pytest.mark.parametrize("bank_name", ["pix", "ties"])
+def test_shortlist_layout(pix_bank, tie_bank, bank_name):
+    """What the kernel relies on: block c lists competence c by non-increasing upper bound,
+    and lower <= upper (the bounds themselves are checked by the rankings above)."""
+    runtime = build_runtime(pix_bank if bank_name == "pix" else tie_bank, V3)
+    sl = runner._shortlist(runtime)
+    st = runtime.structure
+    n_comp = len(st.competences)
+    per = sl.items.shape[1] // n_comp
+    assert per * n_comp == sl.items.shape[1]
+    for c in range(n_comp):
+        block = sl.items[:, c * per : (c + 1) * per]
+        listed = block >= 0
+        assert np.all(st.competence[block[listed]] == c)
+        assert np.all(listed[:, :-1] | ~listed[:, 1:])  # the -1s at the end
+        up = sl.upper[:, c * per : (c + 1) * per]
+        assert np.all(up[:, :-1] >= up[:, 1:])
+    listed = sl.items >= 0
+    assert np.all(sl.lower[listed] <= sl.upper[listed])
+
+
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed (the fast extra)")
 def test_kernels_skip_only_what_cannot_rank(pix_bank):
     """The hits the compiled path keeps: pool challenges of the shortlist, far fewer than
@@ -210,8 +233,9 @@ def test_kernels_skip_only_what_cannot_rank(pix_bank):
     kernels = runner._kernels()
     st = runtime.structure
     offsets, hit_row, hit_item, _ = kernels.shortlist_hits(
-        rows, g, sl.items, sl.upper, sl.lower, sl.bound,
-        st.competence, st.tube, sel.excluded, sel.answered_tubes, sel.seen_competences,
+        rows, g, sl.items, sl.upper, sl.lower, sl.block_order, sl.bound,
+        st.competence, st.tube, sel.excluded, counts.alerted, sel.answered_tubes,
+        sel.seen_competences,
         counts.avail_comp, counts.pool_comp, sel.recent_competences, 2, True, 5,
     )  # fmt: skip
     pool = candidate_pool(st, sel, V3.selection)

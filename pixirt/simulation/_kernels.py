@@ -39,10 +39,12 @@ def shortlist_hits(
     items: npt.NDArray[np.int64],
     upper: npt.NDArray[np.float64],
     lower: npt.NDArray[np.float64],
+    block_order: npt.NDArray[np.int64],
     bound: npt.NDArray[np.float64],
     competence: npt.NDArray[np.int64],
     tube: npt.NDArray[np.int64],
     excluded: npt.NDArray[np.bool_],
+    alerted: npt.NDArray[np.bool_],
     answered_tubes: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
     avail_comp: npt.NDArray[np.int64],
@@ -64,13 +66,20 @@ def shortlist_hits(
         ``(k,)`` their capacity cells (rows of ``items``, ``upper``, ``lower``, ``bound``).
     items, upper, lower
         ``(n_cells, M)``: the shortlists (−1: none) and bounds of each entry's information
-        over the cell (``lower ≤ information ≤ upper``).
+        over the cell (``lower ≤ information ≤ upper``). Block ``c`` (entries
+        ``c·M/n_competences`` on) lists competence ``c``, by non-increasing ``upper``.
+    block_order
+        ``(n_cells, n_competences)``: the blocks by decreasing first ``upper`` (visited in
+        that order, so the ``top_n``-th lower bound rises early and ends the other blocks).
     bound
         ``(n_cells, n_competences)``: bound of the challenges left out of the shortlists.
     competence, tube
         ``(n_items,)`` codes.
     excluded, answered_tubes, seen, avail_comp, pool_comp, recent
         The selection state and counts (rows indexed by ``rows``).
+    alerted
+        Rows whose exclusions go beyond their answered challenges: ``excluded`` is read for
+        those only (an answered challenge's tube is answered and its competence seen).
     n_recent
         N of the "challenges between same competence" rule (0: none).
     passage_rule
@@ -91,6 +100,7 @@ def shortlist_hits(
     width = items.shape[1]
     n_comp = bound.shape[1]
     n_cols = recent.shape[1]
+    per_comp = width // n_comp
     first_recent = max(n_cols - n_recent, 0)
     offsets = np.zeros(k + 1, dtype=np.int64)
     hit_row = np.empty(k * width, dtype=np.int64)
@@ -104,6 +114,7 @@ def shortlist_hits(
     for i in range(k):
         r = rows[i]
         cell = cells[i]
+        check_excluded = alerted[r]
         passage = False
         if passage_rule:
             for c in range(n_comp):
@@ -136,31 +147,33 @@ def shortlist_hits(
             if not blocked[c] and not (passage and seen[r, c]):
                 lim = max(lim, bound[cell, c])
         limit[i] = lim
-        # pool membership, and the top_n largest lower bounds among the members
+        # pool membership, and the top_n largest lower bounds among the members: the rest
+        # of a block is skipped once its upper bound falls below the top_n-th lower bound
+        # so far (its lower bounds are below it too)
         n_in = 0
         for j in range(top_n):
             best[j] = -np.inf
-        for j in range(width):
-            item = items[cell, j]
-            if item < 0 or excluded[r, item]:
+        for q in range(n_comp):
+            c = block_order[cell, q]
+            if blocked[c] or (passage and seen[r, c]):
                 continue
-            c = competence[item]
-            if blocked[c]:
-                continue
-            if passage:
-                if seen[r, c]:
+            for j in range(c * per_comp, (c + 1) * per_comp):
+                item = items[cell, j]
+                if item < 0 or upper[cell, j] < best[top_n - 1]:
+                    break
+                if not passage and answered_tubes[r, tube[item]]:
                     continue
-            elif answered_tubes[r, tube[item]]:
-                continue
-            in_pool[n_in] = j
-            n_in += 1
-            low = lower[cell, j]
-            if low > best[top_n - 1]:
-                m = top_n - 1
-                while m > 0 and best[m - 1] < low:
-                    best[m] = best[m - 1]
-                    m -= 1
-                best[m] = low
+                if check_excluded and excluded[r, item]:
+                    continue
+                in_pool[n_in] = j
+                n_in += 1
+                low = lower[cell, j]
+                if low > best[top_n - 1]:
+                    m = top_n - 1
+                    while m > 0 and best[m - 1] < low:
+                        best[m] = best[m - 1]
+                        m -= 1
+                    best[m] = low
         floor = best[top_n - 1]
         for q in range(n_in):
             j = in_pool[q]

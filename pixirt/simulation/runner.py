@@ -372,7 +372,7 @@ class _Shortlist:
     ``upper`` and ``lower`` bound each listed challenge's information over the cell
     (``lower`` at the cell's far end): a challenge whose ``upper`` is below the ``top_n``-th
     largest ``lower`` of the pool cannot rank, and the compiled ranking skips its
-    information.
+    information; it visits the competences' lists in ``block_order`` (best first).
     """
 
     lo: float
@@ -382,6 +382,7 @@ class _Shortlist:
     tube_comp: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
     lower: npt.NDArray[np.float64]
+    block_order: npt.NDArray[np.int64]
 
 
 def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
@@ -422,7 +423,8 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         listed = items >= 0
         upper = np.where(listed, u[cell, np.maximum(items, 0)], -np.inf)
         lower = np.where(listed, low[cell, np.maximum(items, 0)], -np.inf)
-        return _Shortlist(lo, width, items, bound, tube_comp, upper, lower)
+        block_order = np.argsort(-upper[:, ::m], axis=1, kind="stable").astype(np.int64)
+        return _Shortlist(lo, width, items, bound, tube_comp, upper, lower, block_order)
 
     key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}"
     shortlist: _Shortlist = runtime.bank.derived(key, build)
@@ -533,10 +535,12 @@ def _shortlist_top_compiled(
         sl.items,
         sl.upper,
         sl.lower,
+        sl.block_order,
         sl.bound,
         st.competence,
         st.tube,
         sel.excluded,
+        counts.alerted,
         sel.answered_tubes,
         sel.seen_competences,
         counts.avail_comp,
@@ -626,17 +630,28 @@ class _Counts:
     excluded; ``pool_comp`` those not excluded whose tube is not answered yet (the pool of
     the one-question-per-tube rule). They decide, without a pass over the whole bank, the
     "unless that leaves nothing" fallbacks of the passage and between-competences rules.
+
+    ``alerted`` marks the candidates with exclusions beyond their answered challenges (live
+    alerts). For the others the fast path's pool rules already drop every excluded
+    challenge (its tube is answered, and its competence seen), so the compiled ranking
+    reads their ``(n_items,)`` exclusion row only for ``alerted`` candidates.
     """
 
     avail_tube: npt.NDArray[np.int64]
     avail_comp: npt.NDArray[np.int64]
     pool_comp: npt.NDArray[np.int64]
+    alerted: npt.NDArray[np.bool_]
 
     @classmethod
     def start(cls, st: Any, n: int) -> _Counts:
         per_tube = np.bincount(st.tube, minlength=len(st.tubes)).astype(np.int64)
         per_comp = np.bincount(st.competence, minlength=len(st.competences)).astype(np.int64)
-        return cls(np.tile(per_tube, (n, 1)), np.tile(per_comp, (n, 1)), np.tile(per_comp, (n, 1)))
+        return cls(
+            np.tile(per_tube, (n, 1)),
+            np.tile(per_comp, (n, 1)),
+            np.tile(per_comp, (n, 1)),
+            np.zeros(n, dtype=bool),
+        )
 
 
 def _run_v3(
@@ -702,6 +717,7 @@ def _run_v3(
             open_tube = newly & ~sel.answered_tubes[r][st.tube]
             counts.pool_comp[r] -= np.bincount(st.competence[open_tube], minlength=n_comp)
             sel.excluded[r] |= gone
+            counts.alerted[r] = True
         answered = rows[~alert]
         if len(answered):
             ch = chosen[~alert]
