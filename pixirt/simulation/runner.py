@@ -59,6 +59,7 @@ __all__ = ["SimulationResult", "replay_candidate", "simulate"]
 _PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
 _ROW_GROUP = 65_536
 _STATUS = {1: "ok", 0: "ko", -1: None}
+_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by status code + 1
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -752,9 +753,9 @@ def _run_v3(
     clean = ~aborted & ~inc.fraud & ~neutral.any(axis=1)
     cols = _base_frame(cands)
     ids = st.item_ids
-    cols["challenges"] = [ids[r[r >= 0]].tolist() for r in asked]
-    cols["statuses"] = [[_STATUS[int(s)] for s in r[r >= -1]] for r in status]
-    cols["neutralized"] = [ids[asked[i][neutral[i]]].tolist() for i in range(n)]
+    cols["challenges"] = _ragged(ids, asked, asked >= 0)
+    cols["statuses"] = _ragged(_STATUS_NAMES, status + 1, status >= -1)
+    cols["neutralized"] = _ragged(ids, asked, neutral)
     cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
     cols["fraud"] = inc.fraud
     v3 = rules.v3
@@ -772,9 +773,10 @@ def _run_v3(
     comment[reject & zero] = "REJECTED_DUE_TO_ZERO_PIX_SCORE"
     levels = {code: _competence_levels(capacity, rules, code) for code in v3.competence_intervals}
     n_answers = n_ans.copy()
+    scores, which = np.unique(pix, return_inverse=True)
     global_level = np.array(
-        [v3.meshes[mesh_from_score(int(s), v3)].name for s in pix], dtype=object
-    )
+        [v3.meshes[mesh_from_score(int(s), v3)].name for s in scores], dtype=object
+    )[which]
     for i in np.flatnonzero(~clean):  # the exact scorer for every unusual session
         res = _score_exact(
             runtime, cands, int(i), asked[i], status[i], neutral[i], inc, bool(aborted[i])
@@ -844,6 +846,15 @@ def _capacity_step(
     cap.error_rate[rows] = err
     cap.raw_capacity[rows] = raw
     cap.n_answers[rows] += 1
+
+
+def _ragged(
+    names: npt.NDArray[np.object_], codes: npt.NDArray[Any], keep: npt.NDArray[np.bool_]
+) -> list[list[Any]]:
+    """Per row, ``names[codes[row][keep[row]]]`` as a list (one gather, then list slices)."""
+    flat = names[codes[keep]].tolist()
+    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    return [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _subset(cands: Candidates, rows: npt.NDArray[np.intp]) -> Candidates:
