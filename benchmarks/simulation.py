@@ -2,13 +2,14 @@
 
 pixirt: ``simulate(Population(), pix_like_bank(0), pix-v3, n)`` — Pix's v3 selection
 (rule chain, top 5, pick 51 %) and EAP, scoring included — for n = 100,000 (one
-process) and 1,000,000 (``workers=2``: both cores) (targets: 1M in ≤ 120 s and ≤ 8 GiB;
-not done above 600 s), ``chunk_size=20_000``. Memory: the resident memory of the whole
+process; again with the numpy ranking, as without numba) and 1,000,000 (``workers=2``:
+both cores) (targets: 1M in ≤ 120 s and ≤ 8 GiB; not done above 600 s),
+``chunk_size=20_000``. Memory: the resident memory of the whole
 process tree (the parent and its worker processes, summed, sampled every 20 ms):
 ``peak_mib`` is its peak increase over the parent's before the call, ``peak_rss_mib`` its
 peak total (a sum of RSS counts the pages forked workers share with the parent once per
 process: an upper bound). The compiled ranking needs numba (the ``fast`` extra);
-``kernels`` says whether it ran. catsim: its
+``kernels`` says whether it ran (same results either way). catsim: its
 ``Simulator`` with a max-information selector, its numerical-search estimator and a
 32-item length stopper on the same bank (a, b; c = 0) and abilities, run on 1,000
 candidates only (it is a Python loop per candidate and step); compared in candidates per
@@ -89,9 +90,9 @@ class TreePeakMemory:
 
 
 CASES = {
-    "quick": [(2_000, 1)],
-    "full": [(100_000, 1), (1_000_000, 2)],
-}  # (candidates, worker processes)
+    "quick": [(2_000, 1, True)],
+    "full": [(100_000, 1, True), (100_000, 1, False), (1_000_000, 2, True)],
+}  # (candidates, worker processes, compiled ranking if numba is installed)
 CATSIM_N = 1_000
 
 
@@ -103,15 +104,15 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     bank = pix_like_bank(0)
     n = int(spec["n"])
     if spec["tool"] == "pixirt":
+        from pixirt.simulation import runner
         from pixirt.simulation.runner import simulate
 
+        runner._USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
         t0 = time.perf_counter()
         simulate(
             Population(), bank, rules.load("pix-v3"), 200, seed=99
         )  # warm: shortlists, imports
         setup = time.perf_counter() - t0
-        from pixirt.simulation.runner import _kernels
-
         workers = int(spec.get("workers", 1))
         with TreePeakMemory() as mem:
             t0 = time.perf_counter()
@@ -133,7 +134,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mib": round(mem.peak_rss_mib, 1),
             "candidates_per_s": round(n / seconds, 1),
             "workers": workers,
-            "kernels": _kernels() is not None,
+            "kernels": runner._kernels() is not None,
             "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
             "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
             "validated_share": float((f["status"] == "validated").mean()),
@@ -180,8 +181,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     rows = []
-    for n, workers in CASES["quick" if quick else "full"]:
-        spec = {"tool": "pixirt", "n": n, "workers": workers}
+    for n, workers, kernels in CASES["quick" if quick else "full"]:
+        spec = {"tool": "pixirt", "n": n, "workers": workers, "kernels": kernels}
         row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
         rows.append(row)
         print(row, flush=True)
@@ -196,7 +197,7 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     peer = rows[-1]
     summary: dict[str, Any] = {}
     if mine and peer["status"] == "ok":
-        best = max(mine, key=lambda r: r["n"])
+        best = max(mine, key=lambda r: (r["n"], r.get("kernels", False)))
         summary = {
             "pixirt_n": best["n"],
             "pixirt_seconds": best["seconds"],
