@@ -522,10 +522,14 @@ def _shortlist_top_compiled(
     capacity: npt.NDArray[np.float64],
     g: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """:func:`_shortlist_top_numpy` by the compiled kernels: the same rankings and proofs.
+    """:func:`_shortlist_top_numpy` by the compiled kernels (numba).
 
-    Pool membership and top 5 are compiled loops; the information of the hits is the
-    engine's numpy ``reward`` (so the very same doubles).
+    The same proofs and rankings for capacities inside the cells (the caller drops the
+    others). Pool membership and top 5 are compiled loops; the information of the hits is the
+    engine's numpy ``reward`` (so the very same doubles), and only for the challenges
+    whose bounds let them reach the top. Exclusions are read for ``counts.alerted`` rows
+    only: :func:`_run_v3` keeps that flag (any other excluded challenge is an answered
+    one, which the tube and competence rules drop anyway).
     """
     sel_rules = runtime.rules.selection
     assert sel_rules is not None
