@@ -17,7 +17,7 @@ $(CORE): pyproject.toml | $(PY)
 	touch $@
 
 $(FULL): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[service,distributed,notebooks,bench,dev]"
+	$(PY) -m pip install -q -e ".[service,distributed,notebooks,bench,dev,fast]"
 	touch $@ $(CORE)
 
 ## demo: create .venv, install, run the main job on embedded data

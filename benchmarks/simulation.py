@@ -2,8 +2,14 @@
 
 pixirt: ``simulate(Population(), pix_like_bank(0), pix-v3, n)`` — Pix's v3 selection
 (rule chain, top 5, pick 51 %) and EAP, scoring included — for n = 100,000 (one
-process) and 1,000,000 (``workers=2``: both cores) (targets: 1M in ≤ 120 s and ≤ 8 GiB;
-not done above 600 s). The peak memory is the parent's; each worker holds one chunk. catsim: its
+process; again with the numpy ranking, as without numba) and 1,000,000 (``workers=2``:
+both cores) (targets: 1M in ≤ 120 s and ≤ 8 GiB; not done above 600 s),
+``chunk_size=20_000``. Memory: the resident memory of the whole
+process tree (the parent and its worker processes, summed, sampled every 20 ms):
+``peak_mib`` is its peak increase over the parent's before the call, ``peak_rss_mib`` its
+peak total (a sum of RSS counts the pages forked workers share with the parent once per
+process: an upper bound). The compiled ranking needs numba (the ``fast`` extra);
+``kernels`` says whether it ran (same results either way). catsim: its
 ``Simulator`` with a max-information selector, its numerical-search estimator and a
 32-item length stopper on the same bank (a, b; c = 0) and abilities, run on 1,000
 candidates only (it is a Python loop per candidate and step); compared in candidates per
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import Any
 
@@ -24,10 +31,68 @@ import numpy as np
 
 from benchmarks.harness import machine, measure, run_worker, write_results
 
+
+class TreePeakMemory:
+    """Sample the summed RSS of this process and all its descendants in a thread.
+
+    ``peak_mib``: the peak increase over this process's RSS at the start; ``peak_rss_mib``:
+    the peak total. Worker processes started by the measured call are included (the list
+    of descendants is refreshed every 10 samples: it costs a scan of ``/proc``).
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self._proc.memory_info().rss
+        self.peak_rss = self.start_rss
+        self._children: list[Any] = []
+        self._samples = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree_rss(self) -> int:
+        if self._samples % 10 == 0:
+            self._children = self._proc.children(recursive=True)
+        self._samples += 1
+        total = self._proc.memory_info().rss
+        for child in self._children:
+            try:
+                total += child.memory_info().rss
+            except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
+                pass  # a worker that just ended
+        return int(total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self._tree_rss())
+            time.sleep(self._interval)
+
+    def __enter__(self) -> TreePeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples = 0  # a last sample with a fresh list
+        self.peak_rss = max(self.peak_rss, self._tree_rss())
+
+    @property
+    def peak_mib(self) -> float:
+        return (self.peak_rss - self.start_rss) / 2**20
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self.peak_rss / 2**20
+
+
 CASES = {
-    "quick": [(2_000, 1)],
-    "full": [(100_000, 1), (1_000_000, 2)],
-}  # (candidates, worker processes)
+    "quick": [(2_000, 1, True)],
+    "full": [(100_000, 1, True), (100_000, 1, False), (1_000_000, 2, True)],
+}  # (candidates, worker processes, compiled ranking if numba is installed)
 CATSIM_N = 1_000
 
 
@@ -39,16 +104,19 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     bank = pix_like_bank(0)
     n = int(spec["n"])
     if spec["tool"] == "pixirt":
+        from pixirt.simulation import runner
         from pixirt.simulation.runner import simulate
 
+        runner._USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
         t0 = time.perf_counter()
         simulate(
             Population(), bank, rules.load("pix-v3"), 200, seed=99
         )  # warm: shortlists, imports
         setup = time.perf_counter() - t0
         workers = int(spec.get("workers", 1))
-        res, seconds, peak = measure(
-            lambda: simulate(
+        with TreePeakMemory() as mem:
+            t0 = time.perf_counter()
+            res = simulate(
                 Population(),
                 bank,
                 rules.load("pix-v3"),
@@ -57,14 +125,16 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
                 chunk_size=20_000,
                 workers=workers,
             )
-        )
+            seconds = time.perf_counter() - t0
         f = res.frame
         return {
             "seconds": round(seconds, 2),
             "setup_s": round(setup, 2),
-            "peak_mib": round(peak, 1),
+            "peak_mib": round(mem.peak_mib, 1),
+            "peak_rss_mib": round(mem.peak_rss_mib, 1),
             "candidates_per_s": round(n / seconds, 1),
             "workers": workers,
+            "kernels": runner._kernels() is not None,
             "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
             "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
             "validated_share": float((f["status"] == "validated").mean()),
@@ -111,8 +181,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     rows = []
-    for n, workers in CASES["quick" if quick else "full"]:
-        spec = {"tool": "pixirt", "n": n, "workers": workers}
+    for n, workers, kernels in CASES["quick" if quick else "full"]:
+        spec = {"tool": "pixirt", "n": n, "workers": workers, "kernels": kernels}
         row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
         rows.append(row)
         print(row, flush=True)
@@ -127,11 +197,12 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     peer = rows[-1]
     summary: dict[str, Any] = {}
     if mine and peer["status"] == "ok":
-        best = max(mine, key=lambda r: r["n"])
+        best = max(mine, key=lambda r: (r["n"], r.get("kernels", False)))
         summary = {
             "pixirt_n": best["n"],
             "pixirt_seconds": best["seconds"],
             "pixirt_peak_mib": best["peak_mib"],
+            "pixirt_peak_rss_mib": best.get("peak_rss_mib"),
             "pixirt_candidates_per_s": best["candidates_per_s"],
             "catsim_candidates_per_s": peer["candidates_per_s"],
             "speed_ratio_vs_catsim": round(best["candidates_per_s"] / peer["candidates_per_s"], 1),

@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ import pandas as pd
 
 from pixirt import models, streams
 from pixirt.cat import engine
-from pixirt.cat.capacity import reward
+from pixirt.cat.capacity import CapacityModel, CapacityState, limit_variation, reward
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import mesh_from_score, score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
@@ -60,6 +61,7 @@ __all__ = ["SimulationResult", "replay_candidate", "simulate"]
 _PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
 _ROW_GROUP = 65_536
 _STATUS = {1: "ok", 0: "ko", -1: None}
+_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by status code + 1
 
 
 @dataclass(frozen=True, slots=True, eq=False, init=False, repr=False)
@@ -469,6 +471,11 @@ class _Shortlist:
     ``u`` of the next one. A top 5 found in the lists is exact when its 5th information
     exceeds the bound of every competence the rules still allow: no challenge left out
     can reach it (strictly, so no tie either). Otherwise the full ranking runs.
+
+    ``upper`` and ``lower`` bound each listed challenge's information over the cell
+    (``lower`` at the cell's far end): a challenge whose ``upper`` is below the ``top_n``-th
+    largest ``lower`` of the pool cannot rank, and the compiled ranking skips its
+    information; it visits the competences' lists in ``block_order`` (best first).
     """
 
     lo: float
@@ -476,6 +483,9 @@ class _Shortlist:
     items: npt.NDArray[np.int64]
     bound: npt.NDArray[np.float64]
     tube_comp: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    block_order: npt.NDArray[np.int64]
 
 
 def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
@@ -493,6 +503,11 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         z = st.a[None, :] * d
         u = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
         u = u * (1.0 + 1e-9) + 1e-300  # never below the computed information
+        # information at the far end of the cell (widened a little), never above the computed one
+        far = np.maximum(np.abs(b - t0), np.abs(b - t1)) + 1e-9
+        z = st.a[None, :] * far
+        low = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
+        low = low * (1.0 - 1e-9)
         n_comp = len(st.competences)
         items = np.full((n_cells, n_comp * m), -1, dtype=np.int64)
         bound = np.zeros((n_cells, n_comp))
@@ -507,7 +522,12 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         first = np.zeros(len(st.tubes), dtype=np.int64)
         first[st.tube] = st.competence
         tube_comp[np.arange(len(st.tubes)), first] = 1.0
-        return _Shortlist(lo, width, items, bound, tube_comp)
+        cell = np.arange(n_cells)[:, None]
+        listed = items >= 0
+        upper = np.where(listed, u[cell, np.maximum(items, 0)], -np.inf)
+        lower = np.where(listed, low[cell, np.maximum(items, 0)], -np.inf)
+        block_order = np.argsort(-upper[:, ::m], axis=1, kind="stable").astype(np.int64)
+        return _Shortlist(lo, width, items, bound, tube_comp, upper, lower, block_order)
 
     key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}"
     shortlist: _Shortlist = runtime.bank.derived(key, build)
@@ -535,8 +555,9 @@ def _rank(
 ) -> npt.NDArray[np.int64]:
     """The engine's ranking (``candidate_pool`` then ``rank_by_information``) for ``rows``.
 
-    Rows whose top 5 the shortlists prove exact take the fast path; the others (and every
-    row when ``fast`` is False) run the engine's own functions.
+    Rows whose top 5 the shortlists prove exact take the fast path (compiled when numba
+    is installed, numpy otherwise: the same rankings); the others (and every row when
+    ``fast`` is False) run the engine's own functions.
     """
     sel_rules = runtime.rules.selection
     assert sel_rules is not None
@@ -546,58 +567,17 @@ def _rank(
     todo = np.ones(len(rows), dtype=bool)
     if fast:
         sl = _shortlist(runtime)
-        k = len(rows)
-        ar = np.arange(k)[:, None]
-        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, sl.items.shape[0] - 1)
-        cand = sl.items[g]
-        valid = cand >= 0
-        cpos = np.where(valid, cand, 0)
-        comp_c = st.competence[cpos]
-        n_comp = len(st.competences)
-        seen = sel.seen_competences[rows]
-        avail_comp = counts.avail_comp[rows] > 0
-        passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
-        if sel_rules.passage_by_all_competences:
-            passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
-        in_pool = valid & ~sel.excluded[rows[:, None], cpos]
-        by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
-        by_comp = ~seen[ar, comp_c]
-        in_pool &= np.where(passage[:, None], by_comp, by_tube)
-        allowed = np.where(passage[:, None], ~seen, True)
-        n_recent = sel_rules.challenges_between_same_competence
-        if n_recent > 0 and sel.recent_competences.shape[1]:
-            recent = sel.recent_competences[rows][:, -n_recent:]
-            recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
-            recent_mask[
-                np.repeat(np.arange(k), recent.shape[1]),
-                np.where(recent < 0, n_comp, recent).ravel(),
-            ] = True
-            recent_mask = recent_mask[:, :n_comp]
-            pool_comp = counts.pool_comp[rows] > 0
-            left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
-            kept_any: npt.NDArray[np.bool_] = np.asarray(
-                (left & ~recent_mask).any(axis=1), dtype=bool
+        n_cells = sl.items.shape[0]
+        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
+        kernels = _kernels()
+        if kernels is None:
+            top, proven = _shortlist_top_numpy(runtime, sl, sel, counts, rows, capacity, g)
+        else:
+            top, proven = _shortlist_top_compiled(
+                kernels, runtime, sl, sel, counts, rows, capacity, g
             )
-            blocked = kept_any[:, None] & recent_mask
-            in_pool &= ~blocked[ar, comp_c]
-            allowed &= ~blocked
-        hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
-        hit = cpos[hit_r, hit_c]
-        key = np.full(cpos.shape, np.inf)
-        key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
-        top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
-        part_key = np.take_along_axis(key, top, axis=1)
-        threshold = part_key.max(axis=1)
-        # the top set is determined when nothing else ties with its last value
-        unique = (key <= threshold[:, None]).sum(axis=1) == top_n
-        limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
-        in_cells = (capacity >= sl.lo) & (capacity < sl.lo + sl.width * sl.items.shape[0])
-        proven = unique & np.isfinite(threshold) & (-threshold > limit) & in_cells
-        part_pos = np.take_along_axis(cpos, top, axis=1)
-        order = np.lexsort(
-            (part_pos, part_key), axis=-1
-        )  # (rows, 5): by information, then bank order
-        out[proven] = np.take_along_axis(part_pos, order, axis=1)[proven]
+        proven &= (capacity >= sl.lo) & (capacity < sl.lo + sl.width * n_cells)
+        out[proven] = top[proven]
         todo = ~proven
     if todo.any():
         sub = rows[todo]
@@ -619,6 +599,138 @@ def _rank(
     return out
 
 
+_USE_KERNELS = True  # False: the numpy shortlist ranking even when numba is installed (tests)
+
+
+def _kernels() -> ModuleType | None:
+    """:mod:`pixirt.simulation._kernels` when numba is importable (and allowed), else None."""
+    if not _USE_KERNELS:
+        return None
+    import importlib
+
+    try:
+        return importlib.import_module("pixirt.simulation._kernels")
+    except ImportError:  # numba is not installed (pip install pixirt[fast])
+        return None
+    except RuntimeError:  # numba found no writable cache location: the numpy ranking
+        return None
+
+
+def _shortlist_top_compiled(
+    kernels: ModuleType,
+    runtime: Runtime,
+    sl: _Shortlist,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    g: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """:func:`_shortlist_top_numpy` by the compiled kernels (numba).
+
+    The same proofs and rankings for capacities inside the cells (the caller drops the
+    others). Pool membership and top 5 are compiled loops; the information of the hits is the
+    engine's numpy ``reward`` (so the very same doubles), and only for the challenges
+    whose bounds let them reach the top. Exclusions are read for ``counts.alerted`` rows
+    only: :func:`_run_v3` keeps that flag (any other excluded challenge is an answered
+    one, which the tube and competence rules drop anyway).
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    offsets, hit_row, hit_item, limit = kernels.shortlist_hits(
+        np.asarray(rows, dtype=np.int64),
+        g,
+        sl.items,
+        sl.upper,
+        sl.lower,
+        sl.block_order,
+        sl.bound,
+        st.competence,
+        st.tube,
+        sel.excluded,
+        counts.alerted,
+        sel.answered_tubes,
+        sel.seen_competences,
+        counts.avail_comp,
+        counts.pool_comp,
+        sel.recent_competences,
+        sel_rules.challenges_between_same_competence,
+        sel_rules.passage_by_all_competences,
+        sel_rules.top_n,
+    )
+    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
+    top, proven = kernels.top_of_hits(offsets, hit_item, info, limit, sel_rules.top_n)
+    return top, proven
+
+
+def _shortlist_top_numpy(
+    runtime: Runtime,
+    sl: _Shortlist,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    g: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The top 5 of each row's shortlisted pool, best first, and whether it is proven exact.
+
+    Proven: five challenges in the pool, none other tied with the 5th, whose information
+    exceeds the bound of every competence the rules allow (the caller also checks that
+    the capacity lies in the cells).
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    top_n = sel_rules.top_n
+    k = len(rows)
+    ar = np.arange(k)[:, None]
+    cand = sl.items[g]
+    valid = cand >= 0
+    cpos = np.where(valid, cand, 0)
+    comp_c = st.competence[cpos]
+    n_comp = len(st.competences)
+    seen = sel.seen_competences[rows]
+    avail_comp = counts.avail_comp[rows] > 0
+    passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
+    if sel_rules.passage_by_all_competences:
+        passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
+    in_pool = valid & ~sel.excluded[rows[:, None], cpos]
+    by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
+    by_comp = ~seen[ar, comp_c]
+    in_pool &= np.where(passage[:, None], by_comp, by_tube)
+    allowed = np.where(passage[:, None], ~seen, True)
+    n_recent = sel_rules.challenges_between_same_competence
+    if n_recent > 0 and sel.recent_competences.shape[1]:
+        recent = sel.recent_competences[rows][:, -n_recent:]
+        recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
+        recent_mask[
+            np.repeat(np.arange(k), recent.shape[1]),
+            np.where(recent < 0, n_comp, recent).ravel(),
+        ] = True
+        recent_mask = recent_mask[:, :n_comp]
+        pool_comp = counts.pool_comp[rows] > 0
+        left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
+        kept_any: npt.NDArray[np.bool_] = np.asarray((left & ~recent_mask).any(axis=1), dtype=bool)
+        blocked = kept_any[:, None] & recent_mask
+        in_pool &= ~blocked[ar, comp_c]
+        allowed &= ~blocked
+    hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
+    hit = cpos[hit_r, hit_c]
+    key = np.full(cpos.shape, np.inf)
+    key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
+    top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
+    part_key = np.take_along_axis(key, top, axis=1)
+    threshold = part_key.max(axis=1)
+    # the top set is determined when nothing else ties with its last value
+    unique = (key <= threshold[:, None]).sum(axis=1) == top_n
+    limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
+    proven = unique & np.isfinite(threshold) & (-threshold > limit)
+    part_pos = np.take_along_axis(cpos, top, axis=1)
+    order = np.lexsort((part_pos, part_key), axis=-1)  # (rows, 5): by information, then bank order
+    return np.take_along_axis(part_pos, order, axis=1), np.asarray(proven, dtype=bool)
+
+
 @dataclass(slots=True)
 class _Counts:
     """Per candidate, the challenges still available, kept up to date as answers come.
@@ -627,17 +739,28 @@ class _Counts:
     excluded; ``pool_comp`` those not excluded whose tube is not answered yet (the pool of
     the one-question-per-tube rule). They decide, without a pass over the whole bank, the
     "unless that leaves nothing" fallbacks of the passage and between-competences rules.
+
+    ``alerted`` marks the candidates with exclusions beyond their answered challenges (live
+    alerts). For the others the fast path's pool rules already drop every excluded
+    challenge (its tube is answered, and its competence seen), so the compiled ranking
+    reads their ``(n_items,)`` exclusion row only for ``alerted`` candidates.
     """
 
     avail_tube: npt.NDArray[np.int64]
     avail_comp: npt.NDArray[np.int64]
     pool_comp: npt.NDArray[np.int64]
+    alerted: npt.NDArray[np.bool_]
 
     @classmethod
     def start(cls, st: Any, n: int) -> _Counts:
         per_tube = np.bincount(st.tube, minlength=len(st.tubes)).astype(np.int64)
         per_comp = np.bincount(st.competence, minlength=len(st.competences)).astype(np.int64)
-        return cls(np.tile(per_tube, (n, 1)), np.tile(per_comp, (n, 1)), np.tile(per_comp, (n, 1)))
+        return cls(
+            np.tile(per_tube, (n, 1)),
+            np.tile(per_comp, (n, 1)),
+            np.tile(per_comp, (n, 1)),
+            np.zeros(n, dtype=bool),
+        )
 
 
 def _run_v3(
@@ -657,7 +780,12 @@ def _run_v3(
     sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
     counts = _Counts.start(st, n)
     fast = fast and _fast_path_applies(runtime)
-    cap = model.initial_state(n)
+    cap = model.initial_state(n)  # updated in place by _capacity_step
+    log_factor = (
+        runtime.fast.log_factor
+        if runtime.fast is not None and runtime.fast.log_factor is not None
+        else model.log_likelihood_table(st.a, st.b)
+    )
     width = length + 8
     asked = np.full((n, width), -1, dtype=np.int64)
     status = np.full((n, width), -2, dtype=np.int8)  # -2 unused, -1 alert, 0 ko, 1 ok
@@ -698,6 +826,7 @@ def _run_v3(
             open_tube = newly & ~sel.answered_tubes[r][st.tube]
             counts.pool_comp[r] -= np.bincount(st.competence[open_tube], minlength=n_comp)
             sel.excluded[r] |= gone
+            counts.alerted[r] = True
         answered = rows[~alert]
         if len(answered):
             ch = chosen[~alert]
@@ -718,15 +847,7 @@ def _run_v3(
                     [sel.recent_competences[answered, 1:], st.competence[ch][:, None]], axis=1
                 )
             sel.n_answers[answered] += 1
-            a_full = np.ones(n)
-            b_full = np.zeros(n)
-            ok_full = np.zeros(n, dtype=bool)
-            a_full[answered] = st.a[ch]
-            b_full[answered] = st.b[ch]
-            ok_full[answered] = ok[~alert]
-            on = np.zeros(n, dtype=bool)
-            on[answered] = True
-            cap = model.update(cap, a_full, b_full, ok_full, active=on)
+            _capacity_step(model, log_factor, cap, answered, ch, ok[~alert])
             n_ans[answered] += 1
         n_asked[rows] += 1
         active = limit > n_ans
@@ -740,9 +861,9 @@ def _run_v3(
     clean = ~aborted & ~inc.fraud & ~neutral.any(axis=1)
     cols = _base_frame(cands)
     ids = st.item_ids
-    cols["challenges"] = [ids[r[r >= 0]].tolist() for r in asked]
-    cols["statuses"] = [[_STATUS[int(s)] for s in r[r >= -1]] for r in status]
-    cols["neutralized"] = [ids[asked[i][neutral[i]]].tolist() for i in range(n)]
+    cols["challenges"] = _ragged(ids, asked, asked >= 0)
+    cols["statuses"] = _ragged(_STATUS_NAMES, status + 1, status >= -1)
+    cols["neutralized"] = _ragged(ids, asked, neutral)
     cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
     cols["fraud"] = inc.fraud
     v3 = rules.v3
@@ -760,9 +881,10 @@ def _run_v3(
     comment[reject & zero] = "REJECTED_DUE_TO_ZERO_PIX_SCORE"
     levels = {code: _competence_levels(capacity, rules, code) for code in v3.competence_intervals}
     n_answers = n_ans.copy()
+    scores, which = np.unique(pix, return_inverse=True)
     global_level = np.array(
-        [v3.meshes[mesh_from_score(int(s), v3)].name for s in pix], dtype=object
-    )
+        [v3.meshes[mesh_from_score(int(s), v3)].name for s in scores], dtype=object
+    )[which]
     for i in np.flatnonzero(~clean):  # the exact scorer for every unusual session
         res = _score_exact(
             runtime, cands, int(i), asked[i], status[i], neutral[i], inc, bool(aborted[i])
@@ -785,6 +907,62 @@ def _run_v3(
     for code, lv in levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
+
+
+def _capacity_step(
+    model: CapacityModel,
+    log_factor: npt.NDArray[np.float64],
+    cap: CapacityState,
+    rows: npt.NDArray[np.intp],
+    items: npt.NDArray[np.int64],
+    ok: npt.NDArray[np.bool_],
+) -> None:
+    """``model.update`` of ``rows`` (one answer each), in place in ``cap``; the other rows keep theirs.
+
+    The same numpy operations as :meth:`CapacityModel.update` on the rows concerned (its
+    reductions are row by row, so a row's numbers do not depend on the others), with the
+    answers' log-likelihood factors taken from ``log_factor`` (``(2, n_items, n_grid)``,
+    :meth:`CapacityModel.log_likelihood_table`, equal to what ``update`` computes) and fewer
+    temporaries: the same doubles, without a pass over the inactive rows.
+    """
+    everyone = len(rows) == cap.n_candidates
+    grid = model.grid[None, :]
+    ll = cap.log_likelihood if everyone else cap.log_likelihood[rows]
+    ll += log_factor[ok.astype(np.intp), items]
+    prev = cap.capacity[rows]
+    # posterior(): log-likelihood + re-centred normal prior, normalised
+    post = grid - prev[:, None]
+    np.square(post, out=post)
+    post /= 2.0 * model.prior_variance
+    np.subtract(ll, post, out=post)
+    post -= post.max(axis=1, keepdims=True)
+    np.exp(post, out=post)
+    post /= post.sum(axis=1, keepdims=True)
+    raw = np.sum(post * grid, axis=1)
+    v = np.full(len(rows), model.variation_percent)
+    if model.variation_percent_until is not None:
+        v = np.where(cap.n_answers[rows] <= model.variation_percent_until, v, 0.0)
+    new = limit_variation(prev, raw, v)
+    spread = grid - new[:, None]
+    np.square(spread, out=spread)
+    spread *= post
+    var = np.sum(spread, axis=1)
+    err = np.sqrt(np.maximum(var - model.correction, 0.0))
+    if not everyone:
+        cap.log_likelihood[rows] = ll
+    cap.capacity[rows] = new
+    cap.error_rate[rows] = err
+    cap.raw_capacity[rows] = raw
+    cap.n_answers[rows] += 1
+
+
+def _ragged(
+    names: npt.NDArray[np.object_], codes: npt.NDArray[Any], keep: npt.NDArray[np.bool_]
+) -> list[list[Any]]:
+    """Per row, ``names[codes[row][keep[row]]]`` as a list (one gather, then list slices)."""
+    flat = names[codes[keep]].tolist()
+    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    return [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _subset(cands: Candidates, rows: npt.NDArray[np.intp]) -> Candidates:
