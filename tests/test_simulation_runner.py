@@ -115,6 +115,17 @@ def test_identical_parquet_for_any_chunk_size(bank, pop, tmp_path):
     assert isinstance(back["challenges"].iloc[0], np.ndarray | list)  # an Arrow list column
 
 
+@pytest.mark.parametrize(("rule_id", "n"), [("pix-v3", 300), ("pix-v2", 60)])
+def test_frame_types_do_not_depend_on_chunks(bank, pop, rule_id, n):
+    """Chunks of 7 (many with no comment at all, or whole-number levels only) vs one chunk."""
+    r = rules.load(rule_id)
+    small = simulate(pop, bank, r, n, seed=8, chunk_size=7, responder=INCIDENTS).frame
+    whole = simulate(pop, bank, r, n, seed=8, chunk_size=n, responder=INCIDENTS).frame
+    pd.testing.assert_frame_equal(small, whole)  # dtypes included
+    assert small["comment"].dtype == object
+    assert all(small[c].dtype == np.float64 for c in small.columns if c.startswith("cert_level_"))
+
+
 def test_v3_capacity_recovers_true_ability(bank):
     res = simulate(Population(), bank, rules.load("pix-v3"), 1500, seed=9, chunk_size=1500)
     f = res.frame

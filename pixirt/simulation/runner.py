@@ -434,8 +434,25 @@ def _run_chunk(
     v2 = runtime.rules.algorithm == "v2"
     cands = population.sample(n, seed=seed, start=lo, bank=runtime.bank if v2 else None)
     if v2:
-        return _run_v2(runtime, cands, responder, seed)
-    return _run_v3(runtime, cands, responder, seed)
+        return _fixed_types(_run_v2(runtime, cands, responder, seed))
+    return _fixed_types(_run_v3(runtime, cands, responder, seed))
+
+
+def _fixed_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column types that do not depend on which candidates share a chunk.
+
+    Left to inference, a chunk without any comment has an object column of None and one
+    with a comment a string column, and a chunk whose certified levels are all whole
+    numbers an int column: the frame would then depend on ``chunk_size``.
+    """
+    if "comment" in frame.columns:
+        values = frame["comment"].to_numpy(dtype=object)
+        kept = np.where(pd.isna(values), None, values)
+        frame["comment"] = pd.Series(kept, index=frame.index, dtype=object)
+    for col in frame.columns:
+        if col.startswith("cert_level_"):
+            frame[col] = frame[col].astype(np.float64)
+    return frame
 
 
 def _base_frame(cands: Candidates) -> dict[str, Any]:
