@@ -446,9 +446,9 @@ def _fixed_types(frame: pd.DataFrame) -> pd.DataFrame:
     numbers an int column: the frame would then depend on ``chunk_size``.
     """
     if "comment" in frame.columns:
-        values = frame["comment"].to_numpy(dtype=object)
-        kept = np.where(pd.isna(values), None, values)
-        frame["comment"] = pd.Series(kept, index=frame.index, dtype=object)
+        values = frame["comment"].to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        frame["comment"] = pd.Series(values, index=frame.index, dtype=object)
     for col in frame.columns:
         if col.startswith("cert_level_"):
             frame[col] = frame[col].astype(np.float64)
