@@ -298,3 +298,26 @@ def test_chunks_are_identical_with_and_without_kernels(pix_bank, monkeypatch, pa
     assert (runner._kernels() is not None) == (path == "compiled" and HAVE_NUMBA)
     fast = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=True)
     pd.testing.assert_frame_equal(fast, full)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")
+def test_kernels_compile_without_a_writable_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only install (numba cannot cache) still compiles the kernels, uncached."""
+    import importlib.util
+
+    import numba
+
+    real = numba.njit
+
+    def njit_without_cache(*args: object, **kwargs: object) -> object:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available for file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit_without_cache)
+    spec = importlib.util.find_spec("pixirt.simulation._kernels")
+    assert spec is not None and spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)  # a new copy, not the cached module
+    assert isinstance(fresh.shortlist_hits, numba.core.registry.CPUDispatcher)
+    assert isinstance(fresh.top_of_hits, numba.core.registry.CPUDispatcher)

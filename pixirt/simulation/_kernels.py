@@ -29,7 +29,15 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _jit(func: _F) -> _F:
-    return cast(_F, numba.njit(cache=True, nogil=True)(func))
+    """Compile lazily, cached on disk.
+
+    Where the package is read-only (a system install without ``NUMBA_CACHE_DIR``), the
+    kernels are compiled at each first use instead of not at all.
+    """
+    try:
+        return cast(_F, numba.njit(cache=True, nogil=True)(func))
+    except RuntimeError:  # numba found no writable cache location
+        return cast(_F, numba.njit(nogil=True)(func))
 
 
 @_jit

@@ -629,8 +629,6 @@ def _kernels() -> ModuleType | None:
         return importlib.import_module("pixirt.simulation._kernels")
     except ImportError:  # numba is not installed (pip install pixirt[fast])
         return None
-    except RuntimeError:  # numba found no writable cache location: the numpy ranking
-        return None
 
 
 def _shortlist_top_compiled(
