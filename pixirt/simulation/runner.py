@@ -416,11 +416,22 @@ def _true_ability(
     )
 
 
+_PROCESS_RUNTIMES: dict[tuple[str, str], Runtime] = {}  # a worker process's runtimes
+
+
 def _run_chunk_task(
     args: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int, int, int],
 ) -> pd.DataFrame:
     bank, rules, population, responder, seed, lo, n = args
-    return _run_chunk(build_runtime(bank, rules), population, responder, seed, lo, n)
+    # each task brings its own unpickled bank: keep the runtime (and its shortlists) per
+    # content hash, so a worker process builds them once, not once per chunk
+    key = (bank.hash, rules.hash)
+    runtime = _PROCESS_RUNTIMES.get(key)
+    if runtime is None:
+        if len(_PROCESS_RUNTIMES) >= 4:
+            _PROCESS_RUNTIMES.clear()
+        runtime = _PROCESS_RUNTIMES[key] = build_runtime(bank, rules)
+    return _run_chunk(runtime, population, responder, seed, lo, n)
 
 
 def _run_chunk(
