@@ -3,8 +3,9 @@
 - the shortlist ranking: the compiled kernels (numba, optional) and the numpy path give
   the same proven rows and rankings, and a proven ranking is the engine's own
   (``candidate_pool`` + ``rank_by_information``), on many random selection states,
-  capacities (cell edges and outside the grid included), rule variants and a bank full
-  of ties;
+  capacities (cell edges and outside the grid included), rule variants (the tube or the
+  non-answered skills rule, with or without pix-v3-2023's minimum success rates) and a
+  bank full of ties; the success-rate lists' bounds hold;
 - the in-place capacity step equals ``CapacityModel.update`` on any subset of rows;
 - whole chunks are identical with and without the kernels.
 """
@@ -20,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from pixirt import ItemBank, rules
+from pixirt.cat.capacity import probability, reward
 from pixirt.cat.engine import build_runtime
 from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
 from pixirt.rules import RuleSet
@@ -28,6 +30,7 @@ from pixirt.simulation.population import Population
 from pixirt.simulation.responders import Responder
 
 V3 = rules.load("pix-v3")
+V3_2023 = rules.load("pix-v3-2023")
 INCIDENTS = Responder(
     live_alert_rate=0.05,
     neutralize_rate=0.02,
@@ -39,13 +42,22 @@ INCIDENTS = Responder(
 HAVE_NUMBA = runner._kernels() is not None
 
 
-def _rules(passage: bool = True, recent: int = 2, top_n: int = 5) -> RuleSet:
+def _rules(
+    passage: bool = True,
+    recent: int = 2,
+    top_n: int = 5,
+    tube: bool = True,
+    rate: bool = False,
+) -> RuleSet:
+    """pix-v3 with other selection options (``rate``: pix-v3-2023's minimum success rates)."""
     d = V3.to_dict()
-    d["id"] = f"v3-p{int(passage)}-r{recent}-t{top_n}"
+    d["id"] = f"v3-p{int(passage)}-r{recent}-t{top_n}-tube{int(tube)}-rate{int(rate)}"
     d["selection"].update(
         passage_by_all_competences=passage,
         challenges_between_same_competence=recent,
         top_n=top_n,
+        one_question_per_tube=tube,
+        minimum_success_rate=V3_2023.to_dict()["selection"]["minimum_success_rate"] if rate else [],
     )
     return RuleSet.from_dict(d)
 
@@ -107,6 +119,7 @@ def _random_state(runtime, n: int, rng: np.random.Generator):
         for item in answered:
             sel.excluded[r, item] = True
             sel.answered_tubes[r, st.tube[item]] = True
+            sel.answered_skills[r, st.skill[item]] = True
             sel.seen_competences[r, st.competence[item]] = True
         if sel.recent_competences.shape[1]:
             last = [int(st.competence[i]) for i in answered[-sel.recent_competences.shape[1] :]]
@@ -117,14 +130,19 @@ def _random_state(runtime, n: int, rng: np.random.Generator):
         sel.excluded[r, rng.random(st.n_items) < 0.05] = True
         if rng.random() < 0.1:
             sel.excluded[r, st.competence == rng.integers(0, n_comp)] = True
-    counts = runner._Counts.start(st, n)
+    if sel_rules.one_question_per_tube:
+        group, answered_groups = st.tube, sel.answered_tubes
+    else:
+        group, answered_groups = st.skill, sel.answered_skills
+    n_groups = answered_groups.shape[1]
+    counts = runner._Counts.start(st, n, group, n_groups)
     open_ = ~sel.excluded
-    answered_only = sel.answered_tubes[:, st.tube] & sel.seen_competences[:, st.competence]
+    answered_only = answered_groups[:, group] & sel.seen_competences[:, st.competence]
     counts.alerted[:] = (sel.excluded & ~answered_only).any(axis=1)
     for r in range(n):
-        counts.avail_tube[r] = np.bincount(st.tube[open_[r]], minlength=len(st.tubes))
+        counts.avail_group[r] = np.bincount(group[open_[r]], minlength=n_groups)
         counts.avail_comp[r] = np.bincount(st.competence[open_[r]], minlength=n_comp)
-        pooled = open_[r] & ~sel.answered_tubes[r][st.tube]
+        pooled = open_[r] & ~answered_groups[r][group]
         counts.pool_comp[r] = np.bincount(st.competence[pooled], minlength=n_comp)
     return sel, counts
 
@@ -140,26 +158,31 @@ def _capacities(runtime, n: int, rng: np.random.Generator) -> np.ndarray:
     return cap
 
 
-def _check_ranking(runtime, seed: int, n: int = 60) -> None:
+def _check_ranking(runtime, seed: int, n: int = 60, min_proven: float | None = None) -> None:
     rng = np.random.default_rng(seed)
     sel, counts = _random_state(runtime, n, rng)
     capacity = _capacities(runtime, n, rng)
     rows = np.arange(n)
     sl = runner._shortlist(runtime)
-    g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, sl.items.shape[0] - 1)
-    top_np, proven_np = runner._shortlist_top_numpy(runtime, sl, sel, counts, rows, capacity, g)
+    top_np, proven_np = runner._shortlist_top(None, runtime, sel, counts, rows, capacity)
     # the proven rankings are the engine's
     st = runtime.structure
-    pool = candidate_pool(st, sel, runtime.rules.selection)
-    engine_top = rank_by_information(capacity, st, pool, top_n=runtime.rules.selection.top_n)
+    sel_rules = runtime.rules.selection
+    pool = candidate_pool(st, sel, sel_rules)
+    rate = None
+    if sel_rules.minimum_success_rate:
+        rate = np.array([sel_rules.minimum_success_rate_at(int(k)) for k in sel.n_answers])
+    engine_top = rank_by_information(
+        capacity, st, pool, top_n=sel_rules.top_n, minimum_success_rate=rate
+    )
     in_cells = (capacity >= sl.lo) & (capacity < sl.lo + sl.width * sl.items.shape[0])
     ok = proven_np & in_cells
     np.testing.assert_array_equal(top_np[ok], engine_top[ok])
+    if min_proven is not None:
+        assert ok.sum() >= min_proven * in_cells.sum()
     if HAVE_NUMBA:
         kernels = runner._kernels()
-        top_c, proven_c = runner._shortlist_top_compiled(
-            kernels, runtime, sl, sel, counts, rows, capacity, g
-        )
+        top_c, proven_c = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
         # (off the cells the bounds do not hold: _rank never trusts either path there)
         np.testing.assert_array_equal(proven_c & in_cells, ok)
         np.testing.assert_array_equal(top_c[ok], top_np[ok])
@@ -174,6 +197,13 @@ def test_shortlist_ranking_on_the_pix_like_bank(pix_bank, seed):
     _check_ranking(build_runtime(pix_bank, V3), seed)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=hst.integers(0, 2**32 - 1))
+def test_shortlist_ranking_pix_v3_2023(pix_bank, seed):
+    """Non-answered skills rule and minimum success rates (pix-v3-2023)."""
+    _check_ranking(build_runtime(pix_bank, V3_2023), seed)
+
+
 @pytest.mark.parametrize(
     "variant",
     [
@@ -181,6 +211,11 @@ def test_shortlist_ranking_on_the_pix_like_bank(pix_bank, seed):
         {"recent": 0},
         {"recent": 3, "top_n": 3},
         {"passage": False, "recent": 1, "top_n": 1},
+        {"tube": False},
+        {"rate": True},
+        {"tube": False, "rate": True, "passage": False},
+        {"tube": False, "rate": True, "top_n": 3},
+        {"rate": True, "recent": 0, "top_n": 1},
     ],
 )
 @pytest.mark.parametrize("bank_name", ["pix", "ties"])
@@ -197,12 +232,113 @@ def test_shortlist_ranking_with_ties(tie_bank):
         _check_ranking(runtime, 100 + seed)
 
 
+def test_shortlist_ranking_proves_most_pix_v3_2023_rows(pix_bank):
+    """The success-rate proofs hold for most rows, the "fewer than 5 meet the rate" ones
+    included (low capacities at the start of a test), and give the engine's ranking."""
+    runtime = build_runtime(pix_bank, V3_2023)
+    st = runtime.structure
+    for seed in range(3):
+        _check_ranking(runtime, seed, n=200, min_proven=0.9)
+    n = 300
+    rng = np.random.default_rng(7)
+    sel, counts = _random_state(runtime, n, rng)
+    capacity = rng.uniform(-4.5, -1.5, n)
+    sel.n_answers[: n // 2] = rng.integers(0, 8, n // 2)  # rate 0.8
+    rows = np.arange(n)
+    engine_top = rank_by_information(
+        capacity,
+        st,
+        candidate_pool(st, sel, V3_2023.selection),
+        minimum_success_rate=[
+            V3_2023.selection.minimum_success_rate_at(int(k)) for k in sel.n_answers
+        ],
+    )
+    rate = np.array([V3_2023.selection.minimum_success_rate_at(int(k)) for k in sel.n_answers])
+    p = probability(capacity[:, None], st.a[engine_top], st.b[engine_top])
+    mixed = ((p >= rate[:, None]).any(axis=1)) & ((p < rate[:, None]).any(axis=1)) & (rate > 0)
+    for kernels in [None, runner._kernels()] if HAVE_NUMBA else [None]:
+        top, proven = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
+        np.testing.assert_array_equal(top[proven], engine_top[proven])
+        assert (proven & mixed).sum() > 10
+        assert proven.mean() > 0.9
+
+
+def test_success_rate_lists_emptied_by_exclusions(pix_bank):
+    """Rows whose rate lists are all excluded (live alerts) while other challenges of the
+    cell can still meet the rate: never proven from the plain lists alone."""
+    runtime = build_runtime(pix_bank, V3_2023)
+    st = runtime.structure
+    n = 120
+    rng = np.random.default_rng(11)
+    sel, counts = _random_state(runtime, n, rng)
+    capacity = rng.uniform(-2.0, 3.0, n)
+    sel.n_answers[:] = rng.integers(0, 16, n)
+    rate = np.array([V3_2023.selection.minimum_success_rate_at(int(k)) for k in sel.n_answers])
+    for r in range(n):
+        sl = runner._shortlist(runtime, rate=float(rate[r]))
+        items = sl.items[runner._cells(sl, capacity[r : r + 1])[0]]
+        gone = items[items >= 0]
+        newly = ~sel.excluded[r, gone]
+        sel.excluded[r, gone] = True
+        counts.alerted[r] = True
+        np.subtract.at(counts.avail_comp[r], st.competence[gone[newly]], 1)
+        open_ = newly & ~sel.answered_skills[r, st.skill[gone]]
+        np.subtract.at(counts.pool_comp[r], st.competence[gone[open_]], 1)
+        np.subtract.at(counts.avail_group[r], st.skill[gone[newly]], 1)
+    engine_top = rank_by_information(
+        capacity,
+        st,
+        candidate_pool(st, sel, V3_2023.selection),
+        minimum_success_rate=rate,
+    )
+    rows = np.arange(n)
+    for kernels in [None, runner._kernels()] if HAVE_NUMBA else [None]:
+        top, proven = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
+        np.testing.assert_array_equal(top[proven], engine_top[proven])
+
+
+@pytest.mark.parametrize("rate", [0.8, 0.7, 0.5, 0.3])
 @pytest.mark.parametrize("bank_name", ["pix", "ties"])
-def test_shortlist_layout(pix_bank, tie_bank, bank_name):
+def test_success_rate_shortlist_bounds(pix_bank, tie_bank, bank_name, rate):
+    """At capacities across the cells, every challenge meeting the rate (the engine's
+    expression) has an information within its list's bounds, or below its competence's
+    bound when not listed; a finite lower bound means it surely meets the rate."""
+    runtime = build_runtime(pix_bank if bank_name == "pix" else tie_bank, V3)
+    st = runtime.structure
+    sl = runner._shortlist(runtime, rate=rate)
+    assert sl.rate == rate
+    rng = np.random.default_rng(3)
+    n_cells = sl.items.shape[0]
+    g = rng.integers(0, n_cells, 400)
+    theta = sl.lo + sl.width * (g + rng.random(400))
+    theta[:40] = sl.lo + sl.width * g[:40]  # cell edges
+    theta = np.minimum(theta, np.nextafter(sl.lo + sl.width * (g + 1), -np.inf))
+    p = probability(theta[:, None], st.a[None, :], st.b[None, :])
+    info = reward(theta[:, None], st.a[None, :], st.b[None, :])
+    meets = p >= rate
+    per = sl.items.shape[1] // len(st.competences)
+    for i in range(len(theta)):
+        items = sl.items[g[i]]
+        listed = items >= 0
+        pos = items[listed]
+        assert np.all(~meets[i, pos] | (info[i, pos] <= sl.upper[g[i]][listed]))
+        low = sl.lower[g[i]][listed]
+        sure = np.isfinite(low)
+        assert np.all(meets[i, pos[sure]]) and np.all(info[i, pos[sure]] >= low[sure])
+        out = np.ones(st.n_items, dtype=bool)
+        out[pos] = False
+        out &= meets[i]
+        assert np.all(info[i, out] <= sl.bound[g[i], st.competence[out]])
+    assert per * len(st.competences) == sl.items.shape[1]
+
+
+@pytest.mark.parametrize("rate", [None, 0.8, 0.5])
+@pytest.mark.parametrize("bank_name", ["pix", "ties"])
+def test_shortlist_layout(pix_bank, tie_bank, bank_name, rate):
     """What the kernel relies on: block c lists competence c by non-increasing upper bound,
     and lower <= upper (the bounds themselves are checked by the rankings above)."""
     runtime = build_runtime(pix_bank if bank_name == "pix" else tie_bank, V3)
-    sl = runner._shortlist(runtime)
+    sl = runner._shortlist(runtime, rate=rate)
     st = runtime.structure
     n_comp = len(st.competences)
     per = sl.items.shape[1] // n_comp
@@ -216,6 +352,7 @@ def test_shortlist_layout(pix_bank, tie_bank, bank_name):
         assert np.all(up[:, :-1] >= up[:, 1:])
     listed = sl.items >= 0
     assert np.all(sl.lower[listed] <= sl.upper[listed])
+    assert np.all(sl.upper[listed] > 0)
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed (the fast extra)")
@@ -239,7 +376,7 @@ def test_kernels_skip_only_what_cannot_rank(pix_bank):
         counts.avail_comp, counts.pool_comp, sel.recent_competences, 2, True, 5,
     )  # fmt: skip
     pool = candidate_pool(st, sel, V3.selection)
-    top, proven = runner._shortlist_top_numpy(runtime, sl, sel, counts, rows, capacity, g)
+    top, proven = runner._shortlist_top(None, runtime, sel, counts, rows, capacity)
     n_pooled = 0
     for i in range(n):
         hits = hit_item[offsets[i] : offsets[i + 1]]
@@ -285,10 +422,11 @@ def test_capacity_step_equals_model_update(pix_bank, seed, share):
         assert x.tobytes() == y.tobytes(), name
 
 
+@pytest.mark.parametrize("rule_set", [V3, V3_2023], ids=["pix-v3", "pix-v3-2023"])
 @pytest.mark.parametrize("path", ["numpy", "no-numba", "compiled"])
-def test_chunks_are_identical_with_and_without_kernels(pix_bank, monkeypatch, path):
+def test_chunks_are_identical_with_and_without_kernels(pix_bank, monkeypatch, path, rule_set):
     """The numpy shortlist ranking (no numba) and the compiled one give the same chunk."""
-    runtime = build_runtime(pix_bank, V3)
+    runtime = build_runtime(pix_bank, rule_set)
     cands = Population(sd=1.5).sample(300, seed=21)
     full = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=False)
     if path == "numpy":

@@ -250,3 +250,52 @@ def test_outcomes_on_a_tiny_bank_match_exact_enumeration():
             p,
             observed.get(score, 0) / n,
         )
+
+
+def _v3_variant(tube: bool, rate: bool):
+    """pix-v3 with only one of pix-v3-2023's selection options (skill rule, success rates)."""
+    d = rules.load("pix-v3").to_dict()
+    d["id"] = f"pix-v3-tube{int(tube)}-rate{int(rate)}"
+    d["selection"]["one_question_per_tube"] = tube
+    if rate:
+        d["selection"]["minimum_success_rate"] = rules.load("pix-v3-2023").to_dict()["selection"][
+            "minimum_success_rate"
+        ]
+    return rules.RuleSet.from_dict(d)
+
+
+RULE_VARIANTS = {
+    "pix-v3-2023": lambda: rules.load("pix-v3-2023"),
+    "skills-only": lambda: _v3_variant(tube=False, rate=False),
+    "rate-only": lambda: _v3_variant(tube=True, rate=True),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(RULE_VARIANTS))
+def test_shortlist_fast_path_with_skills_and_success_rates(bank, variant):
+    """The shortlist ranking serves the non-answered skills rule and the minimum success
+    rate: the same chunk (incidents included) as the engine's full ranking."""
+    from pixirt.cat.engine import build_runtime
+    from pixirt.simulation import runner
+
+    rt = build_runtime(bank, RULE_VARIANTS[variant]())
+    assert runner._fast_path_applies(rt)
+    cands = Population(sd=1.5).sample(300, seed=14)
+    fast = runner._run_v3(rt, cands, INCIDENTS, 5, fast=True)
+    full = runner._run_v3(rt, cands, INCIDENTS, 5, fast=False)
+    pd.testing.assert_frame_equal(fast, full)
+
+
+@pytest.mark.parametrize("variant", ["pix-v3-2023", "skills-only"])
+def test_v3_2023_rows_replay_through_the_engine(bank, pop, variant):
+    rule_set = RULE_VARIANTS[variant]()
+    res = simulate(pop, bank, rule_set, 300, seed=4, chunk_size=120, responder=INCIDENTS)
+    frame = res.frame
+    rows = {0, 119, 120, 299}
+    rows |= set(np.flatnonzero(frame["abort_reason"] != "")[:3].tolist())
+    rows |= set(np.flatnonzero(frame["statuses"].map(lambda s: None in s))[:4].tolist())
+    rows |= set(np.flatnonzero(frame["true_theta"] < -1.5)[:2].tolist())
+    assert len(rows) > 8
+    for i in sorted(rows):
+        state, result = replay_candidate(pop, bank, rule_set, i, seed=4, responder=INCIDENTS)
+        assert_same(frame.iloc[i], state, result)

@@ -50,10 +50,10 @@ def shortlist_hits(
     block_order: npt.NDArray[np.int64],
     bound: npt.NDArray[np.float64],
     competence: npt.NDArray[np.int64],
-    tube: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
     excluded: npt.NDArray[np.bool_],
     alerted: npt.NDArray[np.bool_],
-    answered_tubes: npt.NDArray[np.bool_],
+    answered_groups: npt.NDArray[np.bool_],
     seen: npt.NDArray[np.bool_],
     avail_comp: npt.NDArray[np.int64],
     pool_comp: npt.NDArray[np.int64],
@@ -81,13 +81,16 @@ def shortlist_hits(
         that order, so the ``top_n``-th lower bound rises early and ends the other blocks).
     bound
         ``(n_cells, n_competences)``: bound of the challenges left out of the shortlists.
-    competence, tube
-        ``(n_items,)`` codes.
-    excluded, answered_tubes, seen, avail_comp, pool_comp, recent
-        The selection state and counts (rows indexed by ``rows``).
+    competence, group
+        ``(n_items,)`` codes: competence, and group of the pool rule (tube for one
+        question per tube, skill for the non-answered skills rule).
+    excluded, answered_groups, seen, avail_comp, pool_comp, recent
+        The selection state and counts (rows indexed by ``rows``); ``answered_groups``
+        the answered tubes or skills.
     alerted
         Rows whose exclusions go beyond their answered challenges: ``excluded`` is read for
-        those only (an answered challenge's tube is answered and its competence seen).
+        those only (an answered challenge's tube and skill are answered and its
+        competence seen).
     n_recent
         N of the "challenges between same competence" rule (0: none).
     passage_rule
@@ -169,7 +172,7 @@ def shortlist_hits(
                 item = items[cell, j]
                 if item < 0 or upper[cell, j] < best[top_n - 1]:
                     break
-                if not passage and answered_tubes[r, tube[item]]:
+                if not passage and answered_groups[r, group[item]]:
                     continue
                 if check_excluded and excluded[r, item]:
                     continue
@@ -199,6 +202,7 @@ def top_of_hits(
     hit_item: npt.NDArray[np.int64],
     info: npt.NDArray[np.float64],
     limit: npt.NDArray[np.float64],
+    need: npt.NDArray[np.int64],
     top_n: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Each candidate's ``top_n`` hits by information (descending, ties in bank order).
@@ -206,18 +210,20 @@ def top_of_hits(
     Parameters
     ----------
     offsets, hit_item, limit
-        From :func:`shortlist_hits`.
+        From :func:`shortlist_hits` (the hits possibly filtered since).
     info
         The information of each hit.
+    need
+        ``(k,)``: how many of the best must be proven (1 to ``top_n``).
     top_n
         Size of the ranking.
 
     Returns
     -------
     top, proven
-        ``(k, top_n)`` bank positions (−1 where fewer hits), and whether the ranking is
-        proven: ``top_n`` hits, none other tied with the last one, whose information
-        exceeds ``limit``.
+        ``(k, top_n)`` bank positions (−1 where fewer hits), and whether the first
+        ``need`` are proven: that many hits, none other tied with the last of them, whose
+        information exceeds ``limit``.
     """
     k = offsets.shape[0] - 1
     top = np.full((k, top_n), -1, dtype=np.int64)
@@ -249,12 +255,13 @@ def top_of_hits(
             best_item[m] = item
         for m in range(n_best):
             top[i, m] = best_item[m]
-        if n_best < top_n:
+        n_need = need[i]
+        if n_best < n_need:
             continue
-        threshold = best_info[top_n - 1]
+        threshold = best_info[n_need - 1]
         ties = 0
         for h in range(lo, hi):
             if info[h] >= threshold:
                 ties += 1
-        proven[i] = ties == top_n and threshold > limit[i]
+        proven[i] = ties == n_need and threshold > limit[i]
     return top, proven

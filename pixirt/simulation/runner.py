@@ -45,7 +45,13 @@ import pandas as pd
 
 from pixirt import models, streams
 from pixirt.cat import engine
-from pixirt.cat.capacity import CapacityModel, CapacityState, limit_variation, reward
+from pixirt.cat.capacity import (
+    CapacityModel,
+    CapacityState,
+    limit_variation,
+    probability,
+    reward,
+)
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import mesh_from_score, score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
@@ -504,19 +510,41 @@ class _Shortlist:
     (``lower`` at the cell's far end): a challenge whose ``upper`` is below the ``top_n``-th
     largest ``lower`` of the pool cannot rank, and the compiled ranking skips its
     information; it visits the competences' lists in ``block_order`` (best first).
+
+    With a historical minimum success rate ``r`` (``rate``), the lists rank only the
+    challenges that can meet it somewhere in the cell (``P(success) ≥ r``, i.e. for a > 0
+    a capacity at least ``τ = b + logit(r)/a``, taken with a margin): ``u`` bounds the
+    information over the part of the cell where the challenge can pass, a challenge that
+    cannot pass in the cell is not listed (and counts 0 in ``bound``), and ``lower`` is
+    kept only for challenges that surely pass over the whole cell (−inf otherwise, so the
+    compiled ranking never skips on the strength of a challenge the filter may drop).
+    Whether a listed challenge meets the rate is then decided at the capacity by the
+    engine's own expression.
     """
 
     lo: float
     width: float
     items: npt.NDArray[np.int64]
     bound: npt.NDArray[np.float64]
-    tube_comp: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
     lower: npt.NDArray[np.float64]
     block_order: npt.NDArray[np.int64]
+    rate: float | None = None
 
 
-def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
+def _information_bound(
+    a: npt.NDArray[np.float64], distance: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``a² σ(a d) σ(−a d)``: the information at distance ``d`` from the difficulty."""
+    z = a * distance
+    out: npt.NDArray[np.float64] = np.square(a) * np.exp(-z) / np.square(1.0 + np.exp(-z))
+    return out
+
+
+def _shortlist(
+    runtime: Runtime, m: int = 8, width: float = 0.1, rate: float | None = None
+) -> _Shortlist:
+    """The shortlists of ``runtime``'s bank (kept with the bank), for a success rate or none."""
     model = runtime.model
     assert model is not None
     st = runtime.structure
@@ -526,51 +554,88 @@ def _shortlist(runtime: Runtime, m: int = 8, width: float = 0.1) -> _Shortlist:
         n_cells = math.ceil((hi - lo) / width) + 1
         t0 = lo + width * np.arange(n_cells)[:, None]
         t1 = t0 + width
+        a = st.a[None, :]
         b = st.b[None, :]
-        d = np.where(b < t0, t0 - b, np.where(b > t1, b - t1, 0.0))
-        z = st.a[None, :] * d
-        u = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
+        # the part of the cell where the challenge can meet the rate: [start, t1]
+        start = np.broadcast_to(t0, (n_cells, st.n_items))
+        surely = np.ones((n_cells, st.n_items), dtype=bool)  # meets it over the whole cell
+        never = np.zeros((n_cells, st.n_items), dtype=bool)
+        if rate is not None:
+            positive = a > 0
+            safe_a = np.where(positive, a, 1.0)
+            tau = b + math.log(rate / (1.0 - rate)) / safe_a
+            margin = 1e-6 * (1.0 + 1.0 / safe_a) + 1e-9 * np.abs(tau)
+            # a <= 0 (never in Pix banks): the whole cell, never surely
+            start = np.where(positive, np.maximum(t0, tau - margin), t0)
+            never = positive & (tau - margin >= t1)
+            surely = positive & (tau + margin <= t0)
+        d = np.where(b < start, start - b, np.where(b > t1, b - t1, 0.0))
+        u = _information_bound(a, d)
         u = u * (1.0 + 1e-9) + 1e-300  # never below the computed information
+        u = np.where(never, 0.0, u)
         # information at the far end of the cell (widened a little), never above the computed one
         far = np.maximum(np.abs(b - t0), np.abs(b - t1)) + 1e-9
-        z = st.a[None, :] * far
-        low = np.square(st.a)[None, :] * np.exp(-z) / np.square(1.0 + np.exp(-z))
-        low = low * (1.0 - 1e-9)
+        low = _information_bound(a, far) * (1.0 - 1e-9)
+        low = np.where(surely, low, -np.inf)
         n_comp = len(st.competences)
         items = np.full((n_cells, n_comp * m), -1, dtype=np.int64)
         bound = np.zeros((n_cells, n_comp))
+        cells = np.arange(n_cells)
         for c in range(n_comp):  # 16 competences: a loop over lists, not candidates
             members = np.flatnonzero(st.competence == c)
             order = members[np.argsort(-u[:, members], axis=1, kind="stable")]
             k = min(m, len(members))
-            items[:, c * m : c * m + k] = order[:, :k]
+            block = order[:, :k]
+            items[:, c * m : c * m + k] = np.where(u[cells[:, None], block] > 0, block, -1)
             if len(members) > m:
-                bound[:, c] = u[np.arange(n_cells), order[:, m]]
-        tube_comp = np.zeros((len(st.tubes), n_comp))
-        first = np.zeros(len(st.tubes), dtype=np.int64)
-        first[st.tube] = st.competence
-        tube_comp[np.arange(len(st.tubes)), first] = 1.0
-        cell = np.arange(n_cells)[:, None]
+                bound[:, c] = u[cells, order[:, m]]
+        cell = cells[:, None]
         listed = items >= 0
         upper = np.where(listed, u[cell, np.maximum(items, 0)], -np.inf)
         lower = np.where(listed, low[cell, np.maximum(items, 0)], -np.inf)
         block_order = np.argsort(-upper[:, ::m], axis=1, kind="stable").astype(np.int64)
-        return _Shortlist(lo, width, items, bound, tube_comp, upper, lower, block_order)
+        return _Shortlist(lo, width, items, bound, upper, lower, block_order, rate)
 
-    key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}"
+    which = "none" if rate is None else float(rate).hex()
+    key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}/{which}"
     shortlist: _Shortlist = runtime.bank.derived(key, build)
     return shortlist
 
 
 def _fast_path_applies(runtime: Runtime) -> bool:
+    """Whether the shortlist ranking can serve these rules (else the engine's, every step).
+
+    It serves the tube or skill rule, the passage and between-competences rules and the
+    minimum success rate, without warm-up nor forced competences, when each tube (or
+    skill) lies in one competence (what :class:`_Counts` relies on).
+    """
     sel = runtime.rules.selection
     assert sel is not None
-    return (
-        sel.one_question_per_tube
-        and not sel.forced_competences
-        and not sel.minimum_success_rate
-        and sel.warm_up_length == 0
-    )
+    st = runtime.structure
+    if sel.forced_competences or sel.warm_up_length != 0:
+        return False
+    group = st.tube if sel.one_question_per_tube else st.skill
+    if group is None:
+        return False
+    first = np.full(int(group.max()) + 1 if len(group) else 0, -1, dtype=np.int64)
+    first[group] = st.competence
+    return bool(np.all(first[group] == st.competence))
+
+
+def _group(
+    runtime: Runtime, sel: SelectionState
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The pool rule's groups: tubes (one question per tube) or skills (non-answered skills).
+
+    Returns each challenge's group code and the ``(n, n_groups)`` answered groups.
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    st = runtime.structure
+    if sel_rules.one_question_per_tube:
+        return st.tube, sel.answered_tubes
+    assert st.skill is not None
+    return st.skill, sel.answered_skills
 
 
 def _rank(
@@ -596,14 +661,7 @@ def _rank(
     if fast:
         sl = _shortlist(runtime)
         n_cells = sl.items.shape[0]
-        g = np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
-        kernels = _kernels()
-        if kernels is None:
-            top, proven = _shortlist_top_numpy(runtime, sl, sel, counts, rows, capacity, g)
-        else:
-            top, proven = _shortlist_top_compiled(
-                kernels, runtime, sl, sel, counts, rows, capacity, g
-            )
+        top, proven = _shortlist_top(_kernels(), runtime, sel, counts, rows, capacity)
         proven &= (capacity >= sl.lo) & (capacity < sl.lo + sl.width * n_cells)
         out[proven] = top[proven]
         todo = ~proven
@@ -642,28 +700,162 @@ def _kernels() -> ModuleType | None:
         return None
 
 
-def _shortlist_top_compiled(
-    kernels: ModuleType,
+_Hits = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+]
+
+
+def _shortlist_top(
+    kernels: ModuleType | None,
+    runtime: Runtime,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The top 5 of each row found in the shortlists, best first, and whether it is proven exact.
+
+    Compiled (``kernels``) or numpy (None): the same rankings and proofs for capacities
+    inside the cells (the caller drops the others).
+
+    Without a minimum success rate (or a rate of 0, which every challenge meets): the top
+    5 of the shortlisted pool, proven when its 5th information exceeds (strictly) the
+    bound of every competence the rules allow. With a rate ``0 < r < 1`` the engine ranks
+    the challenges meeting it first: the top 5 of the meeting hits of the rate's lists
+    when there are five, proven against those lists' bounds; with fewer (``k``), when the
+    lists hold every challenge that can meet the rate in the cell (bounds 0), those ``k``
+    then the best ``5 − k`` hits of the plain lists not meeting it, proven against the
+    plain bounds. Whether a challenge meets the rate is the engine's expression
+    (``probability(θ, a, b) ≥ r``) on the hits. Anything else (a rate of 1 or more) is
+    left unproven.
+    """
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    if not sel_rules.minimum_success_rate:
+        return _plain_top(kernels, runtime, sel, counts, rows, capacity)
+    top_n = sel_rules.top_n
+    k = len(rows)
+    top = np.full((k, top_n), -1, dtype=np.int64)
+    proven = np.zeros(k, dtype=bool)
+    values, which = np.unique(sel.n_answers[rows], return_inverse=True)
+    rate_of = np.array([sel_rules.minimum_success_rate_at(int(v)) for v in values])
+    rates = rate_of[which.ravel()]
+    distinct = np.unique(rates).tolist()
+    for r in distinct:
+        part = np.flatnonzero(rates == r) if len(distinct) > 1 else np.arange(k)
+        if r == 0.0:
+            t, p = _plain_top(kernels, runtime, sel, counts, rows[part], capacity[part])
+        elif 0.0 < r < 1.0:
+            t, p = _rate_top(kernels, runtime, sel, counts, rows[part], capacity[part], r)
+        else:
+            continue
+        top[part], proven[part] = t, p
+    return top, proven
+
+
+def _cells(sl: _Shortlist, capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    n_cells = sl.items.shape[0]
+    return np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
+
+
+def _plain_top(
+    kernels: ModuleType | None,
+    runtime: Runtime,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    st = runtime.structure
+    sl = _shortlist(runtime)
+    offsets, hit_row, hit_item, limit = _hits(kernels, runtime, sl, sel, counts, rows, capacity)
+    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
+    top_n = _top_n(runtime)
+    need = np.full(len(rows), top_n, dtype=np.int64)
+    return _top(kernels, offsets, hit_row, hit_item, info, limit, need, top_n)
+
+
+def _top_n(runtime: Runtime) -> int:
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
+    return sel_rules.top_n
+
+
+def _keep(
+    offsets: npt.NDArray[np.int64],
+    hit_row: npt.NDArray[np.int64],
+    hit_item: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The hits where ``keep`` (offsets recomputed)."""
+    n_rows = len(offsets) - 1
+    hit_row, hit_item = hit_row[keep], hit_item[keep]
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(hit_row, minlength=n_rows), out=offsets[1:])
+    return offsets, hit_row, hit_item
+
+
+def _rate_top(
+    kernels: ModuleType | None,
+    runtime: Runtime,
+    sel: SelectionState,
+    counts: _Counts,
+    rows: npt.NDArray[np.intp],
+    capacity: npt.NDArray[np.float64],
+    rate: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    st = runtime.structure
+    top_n = _top_n(runtime)
+    k = len(rows)
+    slr = _shortlist(runtime, rate=rate)
+    offsets, hit_row, hit_item, limit = _hits(kernels, runtime, slr, sel, counts, rows, capacity)
+    # rank_by_information's filter, element by element
+    meets = probability(capacity[hit_row], st.a[hit_item], st.b[hit_item]) >= rate
+    offsets, hit_row, hit_item = _keep(offsets, hit_row, hit_item, meets)
+    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
+    need = np.full(k, top_n, dtype=np.int64)
+    top, proven = _top(kernels, offsets, hit_row, hit_item, info, limit, need, top_n)
+    n_meet = np.minimum(np.diff(offsets), top_n)
+    # fewer than top_n meet it, and the lists hold all that can: those first, then the rest
+    mixed = np.flatnonzero((n_meet < top_n) & (limit <= 0.0))
+    if len(mixed):
+        sub_rows, sub_cap = rows[mixed], capacity[mixed]
+        sl = _shortlist(runtime)
+        off2, row2, item2, lim2 = _hits(kernels, runtime, sl, sel, counts, sub_rows, sub_cap)
+        fails = ~(probability(sub_cap[row2], st.a[item2], st.b[item2]) >= rate)
+        off2, row2, item2 = _keep(off2, row2, item2, fails)
+        info2 = reward(sub_cap[row2], st.a[item2], st.b[item2])
+        first = n_meet[mixed]
+        rest, proven2 = _top(kernels, off2, row2, item2, info2, lim2, top_n - first, top_n)
+        col = np.arange(top_n)[None, :]
+        shifted = np.take_along_axis(rest, np.maximum(col - first[:, None], 0), axis=1)
+        top[mixed] = np.where(col < first[:, None], top[mixed], shifted)
+        proven[mixed] = proven2
+    return top, proven
+
+
+def _hits(
+    kernels: ModuleType | None,
     runtime: Runtime,
     sl: _Shortlist,
     sel: SelectionState,
     counts: _Counts,
     rows: npt.NDArray[np.intp],
     capacity: npt.NDArray[np.float64],
-    g: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """:func:`_shortlist_top_numpy` by the compiled kernels (numba).
+) -> _Hits:
+    """The shortlist challenges in each row's pool, and its limit.
 
-    The same proofs and rankings for capacities inside the cells (the caller drops the
-    others). Pool membership and top 5 are compiled loops; the information of the hits is the
-    engine's numpy ``reward`` (so the very same doubles), and only for the challenges
-    whose bounds let them reach the top. Exclusions are read for ``counts.alerted`` rows
-    only: :func:`_run_v3` keeps that flag (any other excluded challenge is an answered
-    one, which the tube and competence rules drop anyway).
+    Flat: row ``i``'s hits are ``hit_item[offsets[i]:offsets[i + 1]]`` (``hit_row`` local
+    row numbers); ``limit`` is the largest bound of the competences the rules allow.
+    Compiled: only the hits whose bounds let them reach the top ``top_n``; numpy: all.
     """
     sel_rules = runtime.rules.selection
     assert sel_rules is not None
     st = runtime.structure
+    g = _cells(sl, capacity)
+    if kernels is None:
+        return _hits_numpy(runtime, sl, sel, counts, rows, g)
+    group, answered_groups = _group(runtime, sel)
     offsets, hit_row, hit_item, limit = kernels.shortlist_hits(
         np.asarray(rows, dtype=np.int64),
         g,
@@ -673,10 +865,10 @@ def _shortlist_top_compiled(
         sl.block_order,
         sl.bound,
         st.competence,
-        st.tube,
+        group,
         sel.excluded,
         counts.alerted,
-        sel.answered_tubes,
+        answered_groups,
         sel.seen_competences,
         counts.avail_comp,
         counts.pool_comp,
@@ -685,30 +877,53 @@ def _shortlist_top_compiled(
         sel_rules.passage_by_all_competences,
         sel_rules.top_n,
     )
-    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
-    top, proven = kernels.top_of_hits(offsets, hit_item, info, limit, sel_rules.top_n)
-    return top, proven
+    return offsets, hit_row, hit_item, limit
 
 
-def _shortlist_top_numpy(
+def _top(
+    kernels: ModuleType | None,
+    offsets: npt.NDArray[np.int64],
+    hit_row: npt.NDArray[np.int64],
+    hit_item: npt.NDArray[np.int64],
+    info: npt.NDArray[np.float64],
+    limit: npt.NDArray[np.float64],
+    need: npt.NDArray[np.int64],
+    top_n: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Each row's best ``top_n`` hits (ties in bank order), and whether its first ``need`` are proven.
+
+    Proven: that many hits, none other tied with the last of them, above ``limit``.
+    """
+    if kernels is not None:
+        top, proven = kernels.top_of_hits(offsets, hit_item, info, limit, need, top_n)
+        return top, proven
+    k = len(offsets) - 1
+    order = np.lexsort((hit_item, -info, hit_row))
+    rank = np.arange(len(order)) - offsets[hit_row[order]]
+    first = rank < top_n
+    top = np.full((k, top_n), -1, dtype=np.int64)
+    top[hit_row[order][first], rank[first]] = hit_item[order][first]
+    enough = np.diff(offsets) >= need
+    threshold = np.full(k, np.inf)
+    threshold[enough] = info[order][(offsets[:-1] + need - 1)[enough]]
+    ties = np.bincount(hit_row[info >= threshold[hit_row]], minlength=k)
+    proven = enough & (ties == need) & (threshold > limit)
+    return top, np.asarray(proven, dtype=bool)
+
+
+def _hits_numpy(
     runtime: Runtime,
     sl: _Shortlist,
     sel: SelectionState,
     counts: _Counts,
     rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
     g: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The top 5 of each row's shortlisted pool, best first, and whether it is proven exact.
-
-    Proven: five challenges in the pool, none other tied with the 5th, whose information
-    exceeds the bound of every competence the rules allow (the caller also checks that
-    the capacity lies in the cells).
-    """
+) -> _Hits:
+    """:func:`_hits` in numpy: every shortlist challenge of the pool."""
     sel_rules = runtime.rules.selection
     assert sel_rules is not None
     st = runtime.structure
-    top_n = sel_rules.top_n
+    group, answered_groups = _group(runtime, sel)
     k = len(rows)
     ar = np.arange(k)[:, None]
     cand = sl.items[g]
@@ -722,9 +937,9 @@ def _shortlist_top_numpy(
     if sel_rules.passage_by_all_competences:
         passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
     in_pool = valid & ~sel.excluded[rows[:, None], cpos]
-    by_tube = ~sel.answered_tubes[rows[:, None], st.tube[cpos]]
+    by_group = ~answered_groups[rows[:, None], group[cpos]]
     by_comp = ~seen[ar, comp_c]
-    in_pool &= np.where(passage[:, None], by_comp, by_tube)
+    in_pool &= np.where(passage[:, None], by_comp, by_group)
     allowed = np.where(passage[:, None], ~seen, True)
     n_recent = sel_rules.challenges_between_same_competence
     if n_recent > 0 and sel.recent_competences.shape[1]:
@@ -741,48 +956,41 @@ def _shortlist_top_numpy(
         blocked = kept_any[:, None] & recent_mask
         in_pool &= ~blocked[ar, comp_c]
         allowed &= ~blocked
-    hit_r, hit_c = np.nonzero(in_pool)  # information only where the rules allow
-    hit = cpos[hit_r, hit_c]
-    key = np.full(cpos.shape, np.inf)
-    key[hit_r, hit_c] = -reward(capacity[hit_r], st.a[hit], st.b[hit])
-    top = np.argpartition(key, top_n - 1, axis=1)[:, :top_n]
-    part_key = np.take_along_axis(key, top, axis=1)
-    threshold = part_key.max(axis=1)
-    # the top set is determined when nothing else ties with its last value
-    unique = (key <= threshold[:, None]).sum(axis=1) == top_n
+    hit_r, hit_c = np.nonzero(in_pool)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(in_pool.sum(axis=1), out=offsets[1:])
     limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
-    proven = unique & np.isfinite(threshold) & (-threshold > limit)
-    part_pos = np.take_along_axis(cpos, top, axis=1)
-    order = np.lexsort((part_pos, part_key), axis=-1)  # (rows, 5): by information, then bank order
-    return np.take_along_axis(part_pos, order, axis=1), np.asarray(proven, dtype=bool)
+    return offsets, hit_r.astype(np.int64), cpos[hit_r, hit_c].astype(np.int64), limit
 
 
 @dataclass(slots=True)
 class _Counts:
     """Per candidate, the challenges still available, kept up to date as answers come.
 
-    ``avail_tube`` (per tube) and ``avail_comp`` (per competence) count the challenges not
-    excluded; ``pool_comp`` those not excluded whose tube is not answered yet (the pool of
-    the one-question-per-tube rule). They decide, without a pass over the whole bank, the
-    "unless that leaves nothing" fallbacks of the passage and between-competences rules.
+    ``avail_group`` (per group of the pool rule: tube with one question per tube, skill
+    otherwise) and ``avail_comp`` (per competence) count the challenges not excluded;
+    ``pool_comp`` those not excluded whose group is not answered yet (the pool of the
+    one-question-per-tube or non-answered-skills rule). They decide, without a pass over
+    the whole bank, the "unless that leaves nothing" fallbacks of the passage and
+    between-competences rules.
 
     ``alerted`` marks the candidates with exclusions beyond their answered challenges (live
     alerts). For the others the fast path's pool rules already drop every excluded
-    challenge (its tube is answered, and its competence seen), so the compiled ranking
-    reads their ``(n_items,)`` exclusion row only for ``alerted`` candidates.
+    challenge (its tube and skill are answered, and its competence seen), so the compiled
+    ranking reads their ``(n_items,)`` exclusion row only for ``alerted`` candidates.
     """
 
-    avail_tube: npt.NDArray[np.int64]
+    avail_group: npt.NDArray[np.int64]
     avail_comp: npt.NDArray[np.int64]
     pool_comp: npt.NDArray[np.int64]
     alerted: npt.NDArray[np.bool_]
 
     @classmethod
-    def start(cls, st: Any, n: int) -> _Counts:
-        per_tube = np.bincount(st.tube, minlength=len(st.tubes)).astype(np.int64)
+    def start(cls, st: Any, n: int, group: npt.NDArray[np.int64], n_groups: int) -> _Counts:
+        per_group = np.bincount(group, minlength=n_groups).astype(np.int64)
         per_comp = np.bincount(st.competence, minlength=len(st.competences)).astype(np.int64)
         return cls(
-            np.tile(per_tube, (n, 1)),
+            np.tile(per_group, (n, 1)),
             np.tile(per_comp, (n, 1)),
             np.tile(per_comp, (n, 1)),
             np.zeros(n, dtype=bool),
@@ -804,8 +1012,12 @@ def _run_v3(
     inc = responder.incidents(seed, idx)
     limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
     sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
-    counts = _Counts.start(st, n)
     fast = fast and _fast_path_applies(runtime)
+    if sel_rules.one_question_per_tube or st.skill is None:
+        group, n_groups = st.tube, len(st.tubes)
+    else:
+        group, n_groups = st.skill, len(st.skills)
+    counts = _Counts.start(st, n, group, n_groups)
     cap = model.initial_state(n)  # updated in place by _capacity_step
     log_factor = (
         runtime.fast.log_factor
@@ -847,10 +1059,12 @@ def _run_v3(
                 gone |= st.skill == st.skill[item]
             newly = gone & ~sel.excluded[r]
             n_comp = len(st.competences)
-            counts.avail_tube[r] -= np.bincount(st.tube[newly], minlength=len(st.tubes))
+            n_groups = counts.avail_group.shape[1]
+            counts.avail_group[r] -= np.bincount(group[newly], minlength=n_groups)
             counts.avail_comp[r] -= np.bincount(st.competence[newly], minlength=n_comp)
-            open_tube = newly & ~sel.answered_tubes[r][st.tube]
-            counts.pool_comp[r] -= np.bincount(st.competence[open_tube], minlength=n_comp)
+            answered_group = sel.answered_tubes if group is st.tube else sel.answered_skills
+            open_group = newly & ~answered_group[r][group]
+            counts.pool_comp[r] -= np.bincount(st.competence[open_group], minlength=n_comp)
             sel.excluded[r] |= gone
             counts.alerted[r] = True
         answered = rows[~alert]
@@ -858,11 +1072,11 @@ def _run_v3(
             ch = chosen[~alert]
             # SelectionState.record, in place: the chosen challenges were in the pool (not excluded)
             sel.excluded[answered, ch] = True
-            tube, comp = st.tube[ch], st.competence[ch]
-            counts.avail_tube[answered, tube] -= 1
+            grp, comp = group[ch], st.competence[ch]
+            counts.avail_group[answered, grp] -= 1
             counts.avail_comp[answered, comp] -= 1
-            # the challenge leaves the pool, then its tube is answered: the rest of the tube too
-            counts.pool_comp[answered, comp] -= 1 + counts.avail_tube[answered, tube]
+            # the challenge leaves the pool, then its group is answered: the rest of it too
+            counts.pool_comp[answered, comp] -= 1 + counts.avail_group[answered, grp]
             sel.answered_tubes[answered, st.tube[ch]] = True
             if st.skill is not None and sel.answered_skills.shape[1]:
                 sel.answered_skills[answered, st.skill[ch]] = True
