@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from pixirt.exceptions import DataError
+from pixirt.exceptions import DataError, MissingExtraError
 
 __all__ = [
     "add_cluster_arguments",
@@ -27,11 +27,11 @@ INSTALL_HINT = "install the extra: pip install 'pixirt[distributed]'"
 
 
 def require_distributed() -> Any:
-    """Import :mod:`distributed`, or raise an ImportError saying which extra to install."""
+    """Import :mod:`distributed`, or raise a MissingExtraError saying which extra to install."""
     try:
         import distributed
-    except ImportError as exc:  # pragma: no cover - the test suite installs every extra
-        raise ImportError(f"distributed runs need dask.distributed: {INSTALL_HINT}") from exc
+    except ImportError as exc:
+        raise MissingExtraError(f"distributed runs need dask.distributed: {INSTALL_HINT}") from exc
     return distributed
 
 

@@ -6,6 +6,7 @@ The tree::
     ├── CalibrationError EM diverged or gave estimates a bank cannot hold
     │                    (also an ArithmeticError)
     ├── DataError        bad input data (names file, row and field)
+    ├── MissingExtraError an optional part whose extra is not installed (also an ImportError)
     ├── RuleError        a malformed or inconsistent rule set (names file and field path)
     ├── ScoringError     a certification that the rules cannot score
     └── SessionError     a step the session's state forbids (wrong challenge, test over, ...)
@@ -22,6 +23,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
+    "MissingExtraError",
     "PixirtError",
     "RuleError",
     "ScoringError",
@@ -78,6 +80,13 @@ class CalibrationError(PixirtError, ArithmeticError):
     """EM diverged (non-finite values, estimates running off to infinity) or gave unusable estimates.
 
     Raised by :func:`pixirt.calibration.calibrate`; the message names the items.
+    """
+
+
+class MissingExtraError(PixirtError, ImportError):
+    """An optional part of pixirt whose extra is not installed; the message names the extra.
+
+    For example ``pip install 'pixirt[distributed]'`` for the Dask runs.
     """
 
 

@@ -87,3 +87,43 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         "true/false or a Pix status (ok, ko, aband, timedout, focusedOut, partially, unimplemented)"
     ]
     assert "Traceback" not in proc.stderr
+
+
+_WITHOUT_EXTRAS = """
+import importlib.abc, sys
+BLOCKED = {"fastapi", "starlette", "uvicorn", "httpx", "dask", "distributed", "numba"}
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
+from pixirt.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _core_only(*args: str):
+    """Run the CLI as a core-only install sees it: no service, distributed or fast extra."""
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS, *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_command_line_works_without_the_extras(tmp_path):
+    """`make demo` installs the core only: every command builds, and an extra's command says
+    which extra to install in one line (no traceback)."""
+    sims = tmp_path / "sims.parquet"
+    done = _core_only("simulate", "--rules", "pix-v3", "--n", "60", "--out", str(sims))
+    assert done.returncode == 0, done.stderr
+    assert sims.is_file()
+    served = _core_only("serve", "--rules", "pix-v3")
+    assert served.returncode == 2
+    assert "pip install 'pixirt[service]'" in served.stderr and "Traceback" not in served.stderr
+    answers = "tests/data/lsat7/lsat7_long.csv"
+    dask_run = _core_only("calibrate", answers, "--out", str(tmp_path / "b.csv"), "--workers", "2")
+    assert dask_run.returncode == 2
+    assert "pip install 'pixirt[distributed]'" in dask_run.stderr
+    assert "Traceback" not in dask_run.stderr

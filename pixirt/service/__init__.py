@@ -20,9 +20,29 @@ or ``pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite``. See
 
 from __future__ import annotations
 
-from pixirt.service.app import create_app
-from pixirt.service.sessions import derive_candidate_index
-from pixirt.service.settings import Settings
-from pixirt.service.store import SQLiteStore, StoreError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pixirt.service.app import create_app
+    from pixirt.service.sessions import derive_candidate_index
+    from pixirt.service.settings import Settings
+    from pixirt.service.store import SQLiteStore, StoreError
 
 __all__ = ["SQLiteStore", "Settings", "StoreError", "create_app", "derive_candidate_index"]
+
+# Imported on first use: ``pixirt serve``'s parser lives in this package, and the command
+# line must build without the service extra (FastAPI) installed.
+_WHERE = {
+    "create_app": "pixirt.service.app",
+    "derive_candidate_index": "pixirt.service.sessions",
+    "Settings": "pixirt.service.settings",
+    "SQLiteStore": "pixirt.service.store",
+    "StoreError": "pixirt.service.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'pixirt.service' has no attribute {name!r}")

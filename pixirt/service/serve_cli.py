@@ -105,11 +105,20 @@ def serve_command(args: argparse.Namespace) -> int:
     int
         0 when the server stopped normally.
     """
-    import uvicorn
+    try:
+        import uvicorn
+
+        from pixirt.service.app import create_app
+    except ImportError as exc:
+        print(
+            f"pixirt serve: the HTTP service needs its extra ({exc.name} is missing): "
+            "pip install 'pixirt[service]'",
+            file=sys.stderr,
+        )
+        return 2
 
     from pixirt import rules as rules_module
     from pixirt.item_bank import ItemBank
-    from pixirt.service.app import create_app
     from pixirt.service.settings import Settings
 
     rules_arg: tuple[str, ...] | None = None
