@@ -28,14 +28,13 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import machine, run_worker, write_results
+from benchmarks.harness import TreePeakMemory, machine, run_worker, write_results
 from pixirt._dask import local_cluster
 
 CASE = {"n_persons": 1_000_000, "n_items": 5_000, "per_person": 30}
@@ -43,48 +42,6 @@ QUICK_CASE = {"n_persons": 20_000, "n_items": 500, "per_person": 30}
 N_FILES = 16
 SIM_N = 1_000_000
 SIM_N_QUICK = 4_000
-
-
-class TreeMemory:
-    """Peak summed RSS of this process and all its descendants (the Dask workers)."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        import psutil
-
-        self._root = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.start = self._rss()
-        self.peak = self.start
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _rss(self) -> int:
-        import psutil
-
-        total = 0
-        for proc in [self._root, *self._root.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(self._interval)
-
-    def __enter__(self) -> TreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_mib(self) -> float:
-        return self.peak / 2**20
 
 
 def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
@@ -104,13 +61,13 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
         )
     del frame
     t0 = time.perf_counter()
-    with TreeMemory() as mem:
+    with TreePeakMemory() as mem:
         res = calibrate(log, "2PL", priors="default", se="none", progress=False)
     seconds = time.perf_counter() - t0
     np.save(root / "b_local.npy", res.bank.b)
     return {
         "seconds": round(seconds, 2),
-        "peak_mib": round(mem.peak_mib, 1),
+        "peak_mib": round(mem.peak_rss_mib, 1),
         "n_iter": res.n_iter,
         "n_answers": int(log.n_answers),
         "s_per_iter": round(seconds / res.n_iter, 3),
@@ -150,7 +107,7 @@ def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     with (
         local_cluster(workers) as cluster,
         distributed.Client(cluster) as client,
-        TreeMemory() as mem,
+        TreePeakMemory() as mem,
     ):
         client.get_task_stream(start=time.time())  # start recording
         t0 = time.perf_counter()
@@ -190,7 +147,7 @@ def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
         "bytes_back_per_partition": int(setup["bytes_per_e_step"]),
         "bytes_back_per_iteration": int(setup["bytes_per_e_step"]) * n_parts,
         "max_abs_diff_b_vs_local": float(np.max(np.abs(res.bank.b - b_local))),
-        "peak_mib_client_and_workers": round(mem.peak_mib, 1),
+        "peak_mib_client_and_workers": round(mem.peak_rss_mib, 1),
     }
 
 
@@ -212,7 +169,7 @@ def _simulate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
         simulate(
             Population(), bank, rules.load("pix-v3"), 400, seed=99, out=root / "warm", client=client
         )
-        with TreeMemory() as mem:
+        with TreePeakMemory() as mem:
             t0 = time.perf_counter()
             res = simulate(
                 Population(),
@@ -230,7 +187,7 @@ def _simulate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "candidates_per_s": round(n / seconds, 1),
         "rows": rows,
-        "peak_mib_client_and_workers": round(mem.peak_mib, 1),
+        "peak_mib_client_and_workers": round(mem.peak_rss_mib, 1),
     }
 
 

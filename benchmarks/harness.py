@@ -61,6 +61,63 @@ class PeakMemory:
         return (self.peak_rss - self.start_rss) / 2**20
 
 
+class TreePeakMemory:
+    """Sample the summed RSS of this process and all its descendants in a thread.
+
+    ``peak_mib``: the peak increase over this process's RSS at the start; ``peak_rss_mib``:
+    the peak total. Worker processes started by the measured call are included (the list
+    of descendants is refreshed every 10 samples: it costs a scan of ``/proc``).
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self._proc.memory_info().rss
+        self.peak_rss = self.start_rss
+        self._children: list[Any] = []
+        self._samples = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _tree_rss(self) -> int:
+        if self._samples % 10 == 0:
+            self._children = self._proc.children(recursive=True)
+        self._samples += 1
+        total = self._proc.memory_info().rss
+        for child in self._children:
+            try:
+                total += child.memory_info().rss
+            except (self._psutil.NoSuchProcess, self._psutil.AccessDenied):
+                pass  # a worker that just ended
+        return int(total)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self._tree_rss())
+            time.sleep(self._interval)
+
+    def __enter__(self) -> TreePeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples = 0  # a last sample with a fresh list
+        self.peak_rss = max(self.peak_rss, self._tree_rss())
+
+    @property
+    def peak_mib(self) -> float:
+        return (self.peak_rss - self.start_rss) / 2**20
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self.peak_rss / 2**20
+
+
 def measure(call: Callable[[], Any]) -> tuple[Any, float, float]:
     """Run ``call`` once; return its value, wall seconds and peak memory increase (MiB)."""
     with PeakMemory() as mem:

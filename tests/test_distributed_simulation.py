@@ -10,22 +10,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
 from pixirt.cli import main
-from pixirt.simulation import Population, Responder, SimulationResult, compare, pix_like_bank
+from pixirt.simulation import Population, SimulationResult, compare, pix_like_bank
 from pixirt.simulation.runner import simulate
 
 distributed = pytest.importorskip("distributed")
 
-INCIDENTS = Responder(
-    live_alert_rate=0.05,
-    neutralize_rate=0.02,
-    abandon_rate=0.06,
-    technical_abort_rate=0.04,
-    fraud_rate=0.01,
-    abandon_after=(10, 31),
-)
 POP = Population(groups={"school": (0.4, -0.3), "adult": (0.6, 0.2)})
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
+from simulation_cases import INCIDENTS
 
 from pixirt import ItemBank, rules
 from pixirt.cat.capacity import probability, reward
@@ -27,18 +28,9 @@ from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_informa
 from pixirt.rules import RuleSet
 from pixirt.simulation import pix_like_bank, runner
 from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")
-INCIDENTS = Responder(
-    live_alert_rate=0.05,
-    neutralize_rate=0.02,
-    abandon_rate=0.06,
-    technical_abort_rate=0.04,
-    fraud_rate=0.01,
-    abandon_after=(10, 31),
-)
 HAVE_NUMBA = runner._kernels() is not None
 
 

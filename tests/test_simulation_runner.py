@@ -5,21 +5,13 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 from pixirt.simulation.responders import Responder
 from pixirt.simulation.runner import replay_candidate, simulate
-
-INCIDENTS = Responder(
-    live_alert_rate=0.05,
-    neutralize_rate=0.02,
-    abandon_rate=0.06,
-    technical_abort_rate=0.04,
-    fraud_rate=0.01,
-    abandon_after=(10, 31),
-)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import itertools
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -300,11 +300,9 @@ class Partitioned:
     _executor: _Executor
     _parts: list[Any]
     _k_hist: npt.NDArray[np.int64]
-    e_steps: int = field(default=0)
 
     def e_step(self, s: em._State) -> em._EStep:
         """The E-step sums over every partition (tree-added in a fixed order)."""
-        self.e_steps += 1
         out = self._executor.tree_sum(
             self._executor.map(_part_e_step, self._parts, s), em._add_esteps
         )
