@@ -58,7 +58,7 @@ import numpy.typing as npt
 
 from pixirt import streams
 from pixirt.cat.capacity import CapacityModel, CapacityState
-from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
     ABORT_REASONS,
     ANSWER_STATUSES,
@@ -73,7 +73,9 @@ from pixirt.cat.selection import (
     candidate_pool,
     rank_by_information,
 )
+from pixirt.cat import v2 as v2_rules
 from pixirt.cat.state import Candidate, CatState, ChallengeChoice
+from pixirt.cat.v2 import V2Profiles, V2Tables
 from pixirt.exceptions import DataError, SessionError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet, SelectionRules
@@ -148,7 +150,7 @@ class Runtime:
     structure: BankStructure
     model: CapacityModel | None
     item_type: tuple[str | None, ...]
-    skill_level: npt.NDArray[np.int64] | None
+    v2_tables: V2Tables | None
     fast: FastTables | None = None
 
 
@@ -309,17 +311,14 @@ def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
         if "type" in meta.columns
         else (None,) * bank.n_items
     )
-    skill_level = None
+    v2_tables = None
     if rules.algorithm == "v2":
-        for col in ("skill", "level"):
-            if col not in meta.columns:
-                raise DataError(f"v2 selection needs the bank's {col!r} column", field=col)
-        skill_level = meta["level"].to_numpy(dtype=np.int64)
+        v2_tables = V2Tables.of(bank, structure)
         model = None
     else:
         model = CapacityModel.from_rules(rules)
     return Runtime(
-        bank, rules, structure, model, item_type, skill_level, _fast_tables(structure, rules, model)
+        bank, rules, structure, model, item_type, v2_tables, _fast_tables(structure, rules, model)
     )
 
 
@@ -464,51 +463,27 @@ def _allowed(runtime: Runtime, candidate: Candidate) -> npt.NDArray[np.bool_]:
 def _plan_v2(
     runtime: Runtime, profile: Profile, candidate: Candidate, seed: int
 ) -> tuple[str, ...]:
-    """The whole v2 test, 3 challenges per certifiable competence (§2.1)."""
+    """The whole v2 test, 3 challenges per certifiable competence (§2.1): a batch of one."""
     v2 = runtime.rules.v2
-    per = v2.challenges_per_competence
-    codes = profile.certifiable_competences(v2.minimum_competence_level)
-    if len(codes) < v2.minimum_certifiable_competences:
+    profiles = V2Profiles.from_profiles(
+        [profile],
+        runtime.structure,
+        index=[candidate.index],
+        accessibility=[candidate.accessibility],
+    )
+    if not profiles.certifiable(v2)[0]:
+        n_ok = len(profile.certifiable_competences(v2.minimum_competence_level))
         raise DataError(
-            f"the profile has {len(codes)} certifiable competence(s) (level ≥ {v2.minimum_competence_level}); "
+            f"the profile has {n_ok} certifiable competence(s) (level ≥ {v2.minimum_competence_level}); "
             f"a v2 certification needs at least {v2.minimum_certifiable_competences}",
             field="profile",
         )
-    st = runtime.structure
-    assert st.skill is not None and runtime.skill_level is not None
-    allowed = _allowed(runtime, candidate)
-    answered = set(profile.answered_challenges)
-    fresh = allowed & ~np.isin(st.item_ids, list(answered))
-    skill_code = {name: k for k, name in enumerate(st.skills)}
-    plan: list[str] = []
-    for code in codes:
-        comp: CompetenceProfile = profile.competences[code]
-        by_level: dict[int, list[int]] = {}
-        for name in comp.skills:
-            k = skill_code.get(name)
-            if k is None:
-                continue  # a skill no longer in the content
-            members = np.flatnonzero(st.skill == k)
-            level = int(runtime.skill_level[members[0]])
-            by_level.setdefault(level, []).append(k)
-        result: list[int] = []
-        for level in sorted(by_level, reverse=True):
-            picks: list[int] = []
-            for k in by_level[level]:
-                pool = np.flatnonzero((st.skill == k) & fresh)
-                if not len(pool):
-                    pool = np.flatnonzero((st.skill == k) & allowed)
-                if not len(pool):
-                    continue  # a skill without challenge is skipped
-                u = float(streams.uniform(seed, "v2.pick", candidate.index, k))
-                picks.append(int(pool[min(int(u * len(pool)), len(pool) - 1)]))
-            tubes_in_result = {int(st.tube[i]) for i in result}
-            result += [i for i in picks if int(st.tube[i]) not in tubes_in_result]
-            result += [i for i in picks if int(st.tube[i]) in tubes_in_result]
-            if len(result) >= per:
-                break
-        plan += [str(st.item_ids[i]) for i in result[:per]]
-    return tuple(plan)
+    if candidate.accessibility:
+        _allowed(runtime, candidate)  # names the missing column
+    assert runtime.v2_tables is not None
+    planned = v2_rules.plan(profiles, runtime.structure, runtime.v2_tables, v2, seed=seed)
+    items = planned.items[0, : planned.length[0]]
+    return tuple(str(runtime.structure.item_ids[i]) for i in items.tolist())
 
 
 # ================================================================== replay

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
+from pixirt.cat import v2 as v2_rules
 from pixirt.cat.capacity import CapacityHistory, CapacityModel
 from pixirt.cat.selection import BankStructure, SelectionState, candidate_pool, rank_by_information
 from pixirt.exceptions import DataError, ScoringError
@@ -916,20 +917,6 @@ def score(
 
 
 # =========================================================================== v2
-def _v2_counts(
-    challenges: Sequence[CertificationChallenge], per_competence: int
-) -> tuple[int, int, int]:
-    """``(challenges, correct, neutralized)`` of one competence (``AnswerCollectionForScoring``)."""
-    small = len(challenges) < per_competence
-    weight = [2 if small and c.type == QROCM_DEP else 1 for c in challenges]
-    n_challenges = sum(weight)
-    n_correct = sum(
-        w for w, c in zip(weight, challenges, strict=True) if not c.neutralized and c.correct
-    )
-    n_neutralized = sum(w for w, c in zip(weight, challenges, strict=True) if c.neutralized)
-    return n_challenges, min(n_correct, per_competence), n_neutralized
-
-
 def _band(rr: int, v2: V2Scoring) -> tuple[str, str]:
     r = v2.reproducibility
     if rr >= r.minimum_to_be_trusted:
@@ -940,48 +927,53 @@ def _band(rr: int, v2: V2Scoring) -> tuple[str, str]:
 
 
 def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
+    """Score one v2 certification: :func:`pixirt.cat.v2.score_batch` on a batch of one, in words."""
     v2 = rules.v2
+    codes = list(cert.profile)
+    col = {code: k for k, code in enumerate(codes)}
+    ch = list(cert.challenges)
+    scores = v2_rules.score_batch(
+        v2,
+        level=[[cert.profile[c].level for c in codes]],
+        pix=[[cert.profile[c].pix for c in codes]],
+        competence=[[col.get(c.competence, -1) for c in ch]],
+        valid=[[True] * len(ch)],
+        answered=[[c.answered for c in ch]],
+        correct=[[c.correct for c in ch]],
+        neutralized=[[c.neutralized for c in ch]],
+        skipped_automatically=[[c.skipped_automatically for c in ch]],
+        qrocm_dep=[[c.type == QROCM_DEP for c in ch]],
+        fraud=[cert.fraud],
+        cancelled=[cert.cancelled],
+        technical_abort=[cert.abort_reason == "technical"],
+        competences=codes,
+        challenge_ids=[[c.challenge_id for c in ch]],
+    )
+    if scores.error[0] is not None:
+        raise ScoringError(str(scores.error[0]))
+    tested = [code for code in codes if scores.tested[0, col[code]]]
+    untested = [code for code in codes if code not in tested]
     trace: list[str] = [f"Scored with rule set {rules.id} (algorithm v2, hash {rules.hash[:12]})."]
-    tested = {code: p for code, p in cert.profile.items() if p.level >= v2.minimum_competence_level}
-    for code, p in tested.items():
-        if p.pix // v2.pix_per_level != p.level:
-            raise ScoringError(
-                f"profile competence {code}: level {p.level} with {p.pix} pix is inconsistent "
-                f"(the level is pix // {v2.pix_per_level})"
-            )
-    untested = [code for code in cert.profile if code not in tested]
     trace.append(
         f"Tested competences (positioned level ≥ {v2.minimum_competence_level}): "
         + (", ".join(tested) if tested else "none")
         + (f"; not tested: {', '.join(untested)}" if untested else "")
         + "."
     )
-    challenges = [c for c in cert.challenges if c.competence in tested]
-    ignored = [c.challenge_id for c in cert.challenges if c.competence not in tested]
+    ignored = [c.challenge_id for c in ch if c.competence not in tested]
     if ignored:
         trace.append(f"Ignored (competence not tested): {', '.join(ignored)}.")
-    alerts = [c.challenge_id for c in challenges if c.live_alert and not c.neutralized]
+    alerts = [
+        c.challenge_id for c in ch if c.competence in tested and c.live_alert and not c.neutralized
+    ]
     if alerts:
         trace.append(
             f"Live alerts on {', '.join(alerts)} are not neutralizations: they count as asked."
         )
-    missing = [
-        c.challenge_id
-        for c in challenges
-        if not (c.neutralized or c.skipped_automatically or c.answered)
-    ]
-    if missing:
-        raise ScoringError(
-            "v2 needs an answer for every challenge neither neutralized nor skipped automatically; "
-            f"unanswered: {', '.join(missing)}"
-        )
-
-    n_challenges = len(challenges)
-    n_counted = sum(
-        1 for c in challenges if not c.neutralized and (c.answered or c.skipped_automatically)
-    )
-    n_correct = sum(1 for c in challenges if not c.neutralized and c.correct)
-    rr = js_round((n_correct / n_counted) * 100) if n_counted else 0
+    n_challenges = int(scores.n_challenges[0])
+    n_counted = int(scores.n_counted[0])
+    n_correct = int(scores.n_correct[0])
+    rr = int(scores.reproducibility_rate[0])
     trace.append(
         f"Reproducibility rate: {n_correct} correct of {n_counted} non-neutralized answered challenges"
         + (
@@ -990,22 +982,21 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
             else ": RR = 0."
         )
     )
-    needed = math.ceil(v2.trust_ratio * n_challenges)
-    trusted = n_counted >= needed
+    needed = int(scores.needed[0])
+    trusted = bool(scores.trusted[0])
     trace.append(
         f"Trust: {n_counted} of {n_challenges} challenges are non-neutralized and answered or skipped; "
         f"at least ceil({v2.trust_ratio} × {n_challenges}) = {needed} are needed: "
         + ("trusted." if trusted else "NOT trusted (too many neutralized).")
     )
-
     r = v2.reproducibility
     marks: dict[str, CompetenceResult] = {}
-    max_pix = v2.max_reachable_level * v2.pix_per_level
     if rr < r.minimum_to_be_certified:
         trace.append(
             f"RR {rr} < {r.minimum_to_be_certified}: every tested competence is uncertified (level −1, 0 pix)."
         )
-        for code, p in tested.items():
+        for code in tested:
+            p = cert.profile[code]
             marks[code] = CompetenceResult(
                 competence=code,
                 level=-1,
@@ -1020,30 +1011,24 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
         trace.append(
             f"RR {rr} ≥ {r.minimum_to_be_certified}: each competence is rated with the level table, band {band_text}."
         )
-        for code, p in tested.items():
-            own = [c for c in challenges if c.competence == code]
-            if not own:
-                raise ScoringError(
-                    f"competence {code} is tested but has no challenge (Pix's CertificationComputeError)"
-                )
-            counts = _v2_counts(own, v2.challenges_per_competence)
-            row_index = v2.row_index(*counts)
-            if row_index is None:
-                raise ScoringError(
-                    f"missing level rule for competence {code}: {counts[0]} challenges, {counts[1]} correct, "
-                    f"{counts[2]} neutralized is not in [scoring.v2.table] (Pix's MissingCertifiedLevelRuleError)"
-                )
-            row = v2.table[row_index]
-            action = cast("Action", getattr(row, band))
+        max_pix = v2.max_reachable_level * v2.pix_per_level
+        for code in tested:
+            k = col[code]
+            p = cert.profile[code]
+            counts = tuple(int(x) for x in scores.counts[0, k])
+            row_index = int(scores.table_row[0, k])
+            action = cast("Action", v2_rules.ACTIONS[int(scores.action[0, k])])
+            level, pix = int(scores.level[0, k]), int(scores.score[0, k])
             if action == "validate":
-                level, pix, what = p.level, p.pix, f"level {p.level}, {p.pix} pix"
+                what = f"level {p.level}, {p.pix} pix"
             elif action == "downgrade":
-                level, pix = p.level - 1, p.pix - v2.pix_per_level
-                what = f"level {p.level} − 1 = {level}, {p.pix} − {v2.pix_per_level} = {pix} pix"
+                what = (
+                    f"level {p.level} − 1 = {p.level - 1}, {p.pix} − {v2.pix_per_level} = "
+                    f"{p.pix - v2.pix_per_level} pix"
+                )
             else:
-                level, pix, what = -1, 0, "level −1, 0 pix"
-            blocked_level, blocked_pix = min(level, v2.max_reachable_level), min(pix, max_pix)
-            blocked = (blocked_level, blocked_pix) != (level, pix)
+                what = "level −1, 0 pix"
+            blocked = bool(scores.blocked[0, k])
             rule = (
                 f"{counts[0]} challenges, {counts[1]} correct, {counts[2]} neutralized → "
                 f"[scoring.v2.table][{row_index}] → {action} for RR {rr} ({band_text}): {what}"
@@ -1052,8 +1037,8 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
                 rule += f"; blocked at level {v2.max_reachable_level} / {max_pix} pix"
             marks[code] = CompetenceResult(
                 competence=code,
-                level=blocked_level,
-                score=blocked_pix,
+                level=level,
+                score=pix,
                 rule=rule,
                 positioned_level=p.level,
                 positioned_pix=p.pix,
@@ -1064,40 +1049,10 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
                 action=action,
                 blocked=blocked,
             )
-    pix_score = sum(m.score for m in marks.values())
-    if pix_score < 1 and rr > r.minimum_to_be_certified:
-        raise ScoringError(
-            f"the score is 0 with RR {rr} > {r.minimum_to_be_certified}: Pix refuses to score this certification "
-            "(CertificationContract: 'Rejeté avec un taux de reproductibilité supérieur à 50')"
-        )
-
-    status: Status
-    comment: str | None
-    if cert.cancelled:
-        status, comment = "cancelled", None
-        trace.append("Outcome: cancelled by a jury event (first rule, before any other).")
-    elif cert.fraud:
-        status, comment = "rejected", "FRAUD"
-        trace.append("Outcome: rejected for fraud.")
-    elif not trusted:
-        status, comment = "cancelled", "CANCELLED_DUE_TO_NEUTRALIZATION"
-        trace.append(
-            f"Outcome: cancelled, only {n_counted} non-neutralized challenges (< {needed})."
-        )
-    elif cert.abort_reason == "technical" and rr < r.minimum_to_be_certified:
-        status, comment = "cancelled", "CANCELLED_DUE_TO_LACK_OF_ANSWERS_FOR_TECHNICAL_REASON"
-        trace.append(
-            f"Outcome: cancelled, technical abort with RR {rr} < {r.minimum_to_be_certified}."
-        )
-    elif rr < r.minimum_to_be_certified:
-        status, comment = "rejected", "REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS"
-        trace.append(f"Outcome: rejected, RR {rr} < {r.minimum_to_be_certified}.")
-    elif pix_score == 0:
-        status, comment = "rejected", None
-        trace.append("Outcome: rejected, the score is 0 pix.")
-    else:
-        status, comment = "validated", None
-        trace.append(f"Outcome: validated with {pix_score} pix (sum of the competence scores).")
+    pix_score = int(scores.pix_score[0])
+    status = cast("Status", v2_rules.OUTCOMES[int(scores.outcome[0])])
+    comment = scores.comment_names()[0]
+    trace.append(_v2_outcome_sentence(status, comment, n_counted, needed, rr, pix_score, v2))
     return CertificationResult(
         algorithm="v2",
         status=status,
@@ -1119,6 +1074,32 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
         rules_hash=rules.hash,
         pixirt_version=_package_version(),
     )
+
+
+def _v2_outcome_sentence(
+    status: str,
+    comment: str | None,
+    n_counted: int,
+    needed: int,
+    rr: int,
+    pix_score: int,
+    v2: V2Scoring,
+) -> str:
+    """The outcome rule that fired, in words."""
+    minimum = v2.reproducibility.minimum_to_be_certified
+    if status == "cancelled" and comment is None:
+        return "Outcome: cancelled by a jury event (first rule, before any other)."
+    if comment == "FRAUD":
+        return "Outcome: rejected for fraud."
+    if comment == "CANCELLED_DUE_TO_NEUTRALIZATION":
+        return f"Outcome: cancelled, only {n_counted} non-neutralized challenges (< {needed})."
+    if comment == "CANCELLED_DUE_TO_LACK_OF_ANSWERS_FOR_TECHNICAL_REASON":
+        return f"Outcome: cancelled, technical abort with RR {rr} < {minimum}."
+    if comment == "REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS":
+        return f"Outcome: rejected, RR {rr} < {minimum}."
+    if status == "rejected":
+        return "Outcome: rejected, the score is 0 pix."
+    return f"Outcome: validated with {pix_score} pix (sum of the competence scores)."
 
 
 # =========================================================================== v3 score scale

@@ -45,7 +45,7 @@ from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.simulation.bank import framework
 
-__all__ = ["Candidates", "ObservedPopulation", "Population"]
+__all__ = ["Candidates", "ObservedPopulation", "PositioningAnswers", "Population"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -359,32 +359,78 @@ class Population:
         cap = 8 * int(self.max_level)
         pix = np.minimum(np.floor(total + 1e-9), cap).astype(np.int16)
         level = np.minimum(np.floor((total + 1e-9) / 8.0), self.max_level).astype(np.int8)
-        # directly validated skills: one of their challenges was answered in positioning
-        direct = validated & (
-            streams.uniform(
-                cands.seed, "population.direct", cands.index[:, None], np.arange(n_skills)[None, :]
-            )
-            < self.direct_share
-        )
+        # directly validated skills: one of their challenges was answered in positioning,
+        # drawn on demand (counter-based: the same numbers whichever pairs are asked)
         challenge_skill = pd.Index(skills.index).get_indexer(meta["skill"].to_numpy())
         order = np.argsort(challenge_skill, kind="stable")
         counts = np.bincount(challenge_skill, minlength=n_skills)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        pick = streams.uniform(
-            cands.seed, "population.direct.pick", cands.index[:, None], np.arange(n_skills)[None, :]
+        answered = PositioningAnswers(
+            seed=cands.seed,
+            index=cands.index,
+            validated=validated,
+            direct_share=float(self.direct_share),
+            items=order.astype(np.int64),
+            first=first.astype(np.int64),
+            counts=counts.astype(np.int64),
         )
-        offset = np.minimum((pick * counts[None, :]).astype(np.int64), counts[None, :] - 1)
-        answered = np.where(direct, order[first[None, :] + offset], -1).astype(np.int32)
         return replace(
             cands,
             levels=level,
             pix=pix,
             validated=validated,
-            answered=answered,
+            positioning_answers=answered,
             skill_names=tuple(skills.index),
             skill_competence=comp_of_skill.astype(np.int64),
             challenge_ids=tuple(bank.item_ids.tolist()),
         )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PositioningAnswers:
+    """The challenge each validated skill's direct validation answered in positioning.
+
+    A skill validated in positioning is *directly* validated with probability
+    ``direct_share`` (draw ``population.direct``), and then one of its challenges, uniform
+    (draw ``population.direct.pick``), was answered. Called with ``(rows, skills)`` pairs
+    (row in the batch, skill column), it returns those challenges' bank positions (−1:
+    none); draws are counter-based, so only the pairs asked are drawn and the numbers do
+    not depend on which.
+    """
+
+    seed: int
+    index: npt.NDArray[np.int64]
+    validated: npt.NDArray[np.bool_]
+    direct_share: float
+    items: npt.NDArray[np.int64]
+    first: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+
+    @classmethod
+    def none(
+        cls, index: npt.NDArray[np.int64], validated: npt.NDArray[np.bool_]
+    ) -> PositioningAnswers:
+        """Nothing answered in positioning."""
+        zero = np.zeros(validated.shape[1], dtype=np.int64)
+        return cls(0, index, validated, 0.0, np.zeros(0, dtype=np.int64), zero, zero)
+
+    def __call__(
+        self, rows: npt.NDArray[np.int64], skills: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        rows = np.asarray(rows, dtype=np.int64)
+        skills = np.asarray(skills, dtype=np.int64)
+        out = np.full(rows.shape, -1, dtype=np.int64)
+        if self.direct_share <= 0.0 or not len(rows):
+            return out
+        idx = self.index[rows]
+        direct = self.validated[rows, skills]
+        direct &= streams.uniform(self.seed, "population.direct", idx, skills) < self.direct_share
+        r, k = rows[direct], skills[direct]
+        pick = streams.uniform(self.seed, "population.direct.pick", self.index[r], k)
+        n = self.counts[k]
+        offset = np.minimum((pick * n).astype(np.int64), n - 1)
+        out[direct] = self.items[self.first[k] + offset]
+        return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -409,8 +455,9 @@ class Candidates:
         Positioned level and pix per competence, shape ``(n, 16)`` (with a bank).
     validated
         Skills validated in positioning, ``(n, n_skills)`` booleans, columns in ``skill_names`` order.
-    answered
-        Per candidate and skill, the bank position of the challenge answered in positioning, or −1.
+    positioning_answers
+        Per candidate and skill, the bank position of the challenge answered in
+        positioning, or −1 (:class:`PositioningAnswers`; :attr:`answered` as a matrix).
     skill_names, skill_competence
         The bank's skills (sorted) and the position of each one's competence in ``competences``.
     challenge_ids
@@ -426,13 +473,23 @@ class Candidates:
     levels: npt.NDArray[np.int8] | None = None
     pix: npt.NDArray[np.int16] | None = None
     validated: npt.NDArray[np.bool_] | None = None
-    answered: npt.NDArray[np.int32] | None = None
+    positioning_answers: PositioningAnswers | None = None
     skill_names: tuple[str, ...] = ()
     skill_competence: npt.NDArray[np.int64] | None = None
     challenge_ids: tuple[Any, ...] = ()
 
     def __len__(self) -> int:
         return len(self.index)
+
+    @property
+    def answered(self) -> npt.NDArray[np.int32] | None:
+        """``(n, n_skills)``: the challenge answered in positioning per skill (−1: none)."""
+        if self.positioning_answers is None or self.validated is None:
+            return None
+        rows, cols = np.nonzero(self.validated)
+        out = np.full(self.validated.shape, -1, dtype=np.int32)
+        out[rows, cols] = self.positioning_answers(rows, cols)
+        return out
 
     @property
     def candidate_ids(self) -> list[str]:
@@ -445,7 +502,7 @@ class Candidates:
             self.levels is None
             or self.pix is None
             or self.validated is None
-            or self.answered is None
+            or self.positioning_answers is None
             or self.skill_competence is None
         ):
             raise DataError(
@@ -462,7 +519,8 @@ class Candidates:
                 pix=int(self.pix[row, k]),
                 skills=tuple(skills[mask].tolist()),
             )
-        chosen = self.answered[row]
+        cols = np.flatnonzero(valid)
+        chosen = self.positioning_answers(np.full(len(cols), row), cols)
         answered = tuple(str(self.challenge_ids[j]) for j in chosen[chosen >= 0].tolist())
         return Profile(competences=comps, answered_challenges=answered)
 
@@ -575,7 +633,7 @@ class ObservedPopulation:
             levels=levels,
             pix=pix,
             validated=validated,
-            answered=np.full((n, len(names)), -1, dtype=np.int32),
+            positioning_answers=PositioningAnswers.none(cands.index, validated),
             skill_names=tuple(names),
             skill_competence=comp_of_skill.astype(np.int64),
             challenge_ids=tuple(bank.item_ids.tolist()),

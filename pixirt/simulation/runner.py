@@ -55,11 +55,18 @@ from pixirt.cat.capacity import (
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import mesh_from_score, score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
+from pixirt.cat import v2 as v2_rules
 from pixirt.cat.state import Candidate, CatState
+from pixirt.cat.v2 import V2Profiles, code_key
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
-from pixirt.simulation.population import Candidates, ObservedPopulation, Population
+from pixirt.simulation.population import (
+    Candidates,
+    ObservedPopulation,
+    Population,
+    PositioningAnswers,
+)
 from pixirt.simulation.responders import Responder
 
 __all__ = ["SimulationResult", "replay_candidate", "simulate"]
@@ -1306,90 +1313,149 @@ def _competence_levels(
 
 
 # ---------------------------------------------------------------------- v2
-def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int) -> pd.DataFrame:
-    rules = runtime.rules
-    bank = runtime.bank
-    st = runtime.structure
-    n = len(cands)
-    inc = responder.incidents(seed, cands.index)
-    cols = _base_frame(cands)
+def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
+    """The sampled profiles as :class:`~pixirt.cat.v2.V2Profiles` (columns in code order)."""
     assert cands.levels is not None and cands.pix is not None
-    for k, code in enumerate(cands.competences):
-        cols[f"level_{code}"] = cands.levels[:, k]
-        cols[f"pix_{code}"] = cands.pix[:, k]
-    codes = list(cands.competences)
-    rows: list[dict[str, Any]] = []
-    for i in range(
-        n
-    ):  # v2 plans are per candidate (profile look-ups); answers are drawn per plan at once
-        profile = cands.profile(i)
-        index = int(cands.index[i])
-        if not profile.is_certifiable(
-            rules.v2.minimum_certifiable_competences, rules.v2.minimum_competence_level
-        ):
-            rows.append(_not_certifiable(codes))
-            continue
-        state = engine.start(
-            bank, rules, profile=profile, candidate=Candidate(f"c{index}", index), seed=seed
-        )
-        pos = st.positions(state.plan)
-        steps = np.arange(len(pos))
-        theta = _true_ability(
-            _subset(cands, np.full(len(pos), i)), responder, st.competence[pos], runtime
-        )
-        p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
-        ok = responder.answers(seed, index, steps, p)
-        limit = int(inc.abort_after[i])
-        n_given = len(pos) if limit < 0 else min(limit, len(pos))
-        statuses = tuple("ok" if x else "ko" for x in ok[:n_given])
-        neutral = responder.neutralized(seed, index, steps[:n_given])
-        state = replace(
-            state,
-            asked=tuple(state.plan[:n_given]),
-            statuses=statuses,
-            neutralized=tuple(state.plan[j] for j in np.flatnonzero(neutral)),
-            abort_reason=str(inc.abort_reason[i]) if 0 <= limit < len(pos) else None,
-        )
-        cert = engine.certification(state)
-        if bool(inc.fraud[i]):
-            cert = replace(cert, fraud=True)
-        res = score(cert, rules, bank=bank)
-        row: dict[str, Any] = {
-            "challenges": list(state.plan),
-            "statuses": list(statuses) + [None] * (len(pos) - n_given),
-            "neutralized": list(state.neutralized),
-            "abort_reason": state.abort_reason or "",
-            "status": res.status,
-            "comment": res.comment,
-            "pix_score": res.pix_score,
-            "n_answers": n_given,
-            "reproducibility_rate": res.reproducibility_rate,
-        }
-        for code in codes:
-            comp = res.competences.get(code)
-            row[f"cert_level_{code}"] = np.nan if comp is None or comp.level is None else comp.level
-        rows.append(row)
-    body = pd.DataFrame(rows)
+    assert cands.validated is not None and cands.positioning_answers is not None
+    st = runtime.structure
+    order = sorted(range(len(cands.competences)), key=lambda k: code_key(cands.competences[k]))
+    # the bank's skill codes → the sampled columns (every bank skill is a sampled column)
+    column = {str(x): k for k, x in enumerate(cands.skill_names)}
+    take = np.array([column[name] for name in st.skills], dtype=np.int64)
+    n = len(cands)
+    return V2Profiles(
+        competences=tuple(cands.competences[k] for k in order),
+        level=np.asarray(cands.levels[:, order], dtype=np.int64),
+        pix=np.asarray(cands.pix[:, order], dtype=np.int64),
+        validated=cands.validated[:, take],
+        answered=_BankSkills(cands.positioning_answers, take),
+        extra_row=np.zeros(0, dtype=np.int64),
+        extra_item=np.zeros(0, dtype=np.int64),
+        index=np.asarray(cands.index, dtype=np.int64),
+        accessibility=np.zeros(n, dtype=bool),
+    )
+
+
+def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int) -> pd.DataFrame:
+    """A chunk of v2 certifications: the engine's batch planning and scoring, drawn answers."""
+    rules = runtime.rules
+    v2 = rules.v2
+    st = runtime.structure
+    bank = runtime.bank
+    tables = runtime.v2_tables
+    assert tables is not None
+    n = len(cands)
+    idx = cands.index
+    inc = responder.incidents(seed, idx)
+    profiles = _v2_profiles(cands, runtime)
+    planned = v2_rules.plan(profiles, st, tables, v2, seed=seed)
+    items, length = planned.items, planned.length
+    width = items.shape[1]
+    steps = np.arange(width)
+    valid = steps[None, :] < length[:, None]
+    pos = np.where(valid, items, 0)
+    # answers: drawn at each planned challenge, the first ``abort_after`` given
+    theta = _true_ability_grid(cands, responder, st.competence[pos], runtime)
+    p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
+    ok = responder.answers(seed, idx[:, None], steps[None, :], p) & valid
+    limit = inc.abort_after
+    n_given = np.where(limit >= 0, np.minimum(limit, length), length)
+    answered = steps[None, :] < n_given[:, None]
+    neutral = answered & responder.neutralized(seed, idx[:, None], steps[None, :])
+    aborted = (limit >= 0) & (limit < length)
+    comp_col = np.full(len(st.competences), -1, dtype=np.int64)
+    where = {c: k for k, c in enumerate(profiles.competences)}
+    for k, code in enumerate(st.competences):
+        comp_col[k] = where.get(code, -1)
+    scores = v2_rules.score_batch(
+        v2,
+        level=profiles.level,
+        pix=profiles.pix,
+        competence=comp_col[st.competence[pos]],
+        valid=valid,
+        answered=answered,
+        correct=ok & answered,
+        neutralized=neutral,
+        skipped_automatically=valid & ~answered,
+        qrocm_dep=tables.qrocm_dep[pos],
+        fraud=inc.fraud,
+        cancelled=np.zeros(n, dtype=bool),
+        technical_abort=aborted & (inc.abort_reason == "technical"),
+        competences=profiles.competences,
+        challenge_ids=_LazyIds(st.item_ids, items),
+    )
+    certifiable = planned.certifiable
+    cols = _base_frame(cands)
+    for k, code in enumerate(profiles.competences):
+        cols[f"level_{code}"] = profiles.level[:, k].astype(cands.levels.dtype)  # type: ignore[union-attr]
+        cols[f"pix_{code}"] = profiles.pix[:, k].astype(cands.pix.dtype)  # type: ignore[union-attr]
     cols["fraud"] = inc.fraud
-    frame = pd.DataFrame(cols)
-    return pd.concat([frame, body], axis=1)
+    ids = st.item_ids
+    code = np.where(answered, ok.astype(np.int8), -1)
+    cols["challenges"] = _ragged(ids, pos, valid)
+    cols["statuses"] = _ragged(_STATUS_NAMES, code + 1, valid)
+    cols["neutralized"] = _ragged(ids, pos, neutral)
+    cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
+    status = scores.outcome_names()
+    comment = scores.comment_names()
+    status[~certifiable] = "not_certifiable"
+    comment[~certifiable] = None
+    cols["status"] = status.astype(str)
+    cols["comment"] = comment
+    cols["pix_score"] = np.where(certifiable, scores.pix_score, 0).astype(np.int64)
+    cols["n_answers"] = np.where(certifiable, n_given, 0).astype(np.int64)
+    cols["reproducibility_rate"] = np.where(
+        certifiable, scores.reproducibility_rate.astype(np.float64), np.nan
+    )
+    error = scores.outcome == v2_rules.OUTCOMES.index("error")
+    for k, c in enumerate(profiles.competences):
+        lv = np.where(scores.tested[:, k], scores.level[:, k], np.nan).astype(np.float64)
+        lv[~certifiable | error] = np.nan
+        cols[f"cert_level_{c}"] = lv
+    order = [c for c in cols if not c.startswith("cert_level_")] + [
+        f"cert_level_{c}" for c in cands.competences
+    ]
+    return pd.DataFrame({c: cols[c] for c in order})
 
 
-def _not_certifiable(codes: list[str]) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "challenges": [],
-        "statuses": [],
-        "neutralized": [],
-        "abort_reason": "",
-        "status": "not_certifiable",
-        "comment": None,
-        "pix_score": 0,
-        "n_answers": 0,
-        "reproducibility_rate": None,
-    }
-    for code in codes:
-        row[f"cert_level_{code}"] = np.nan
-    return row
+class _BankSkills:
+    """The sampled positioning answers asked by the bank's skill codes."""
+
+    def __init__(self, answers: PositioningAnswers, take: npt.NDArray[np.int64]) -> None:
+        self._answers, self._take = answers, take
+
+    def __call__(self, rows: npt.NDArray[np.int64], skills: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return self._answers(rows, self._take[skills])
+
+
+class _LazyIds:
+    """Per row, the challenge ids of a plan (read only for the rare refused certification)."""
+
+    def __init__(self, ids: npt.NDArray[np.object_], items: npt.NDArray[np.int64]) -> None:
+        self._ids, self._items = ids, items
+
+    def __getitem__(self, row: int) -> list[str]:
+        return [str(self._ids[i]) if i >= 0 else "" for i in self._items[row].tolist()]
+
+    def __len__(self) -> int:
+        return int(self._items.shape[0])
+
+
+def _true_ability_grid(
+    cands: Candidates,
+    responder: Responder,
+    competence_code: npt.NDArray[np.int64],
+    runtime: Runtime,
+) -> npt.NDArray[np.float64]:
+    """:func:`_true_ability` for a ``(n, width)`` grid of bank competence codes."""
+    if responder.ability == "general":
+        return np.broadcast_to(np.asarray(cands.theta, dtype=np.float64)[:, None], competence_code.shape)
+    names = runtime.structure.competences
+    col = np.array([cands.competences.index(names[int(k)]) for k in range(len(names))])
+    return np.asarray(
+        cands.competence_theta[np.arange(len(cands))[:, None], col[competence_code]],
+        dtype=np.float64,
+    )
 
 
 # ---------------------------------------------------------------------- output
