@@ -176,18 +176,24 @@ class V2Tables:
                 acc_rank[acc_items] = np.arange(len(acc_items)) - acc_ptr[skill[acc_items]]
             skill_level = level[first] if n_skills else np.zeros(0, dtype=np.int64)
             skill_comp = structure.competence[first] if n_skills else np.zeros(0, dtype=np.int64)
-            by_code = sorted(range(len(structure.competences)), key=lambda k: code_key(structure.competences[k]))
+            by_code = sorted(
+                range(len(structure.competences)), key=lambda k: code_key(structure.competences[k])
+            )
             comp_rank = np.empty(len(by_code), dtype=np.int64)
             comp_rank[by_code] = np.arange(len(by_code))
             name_rank = np.argsort(np.argsort(np.asarray(structure.skills, dtype=object)))
             walk = np.lexsort((name_rank, -skill_level, comp_rank[skill_comp])).astype(np.int64)
             n_levels = int(skill_level.max(initial=0)) + 1
             group_key = comp_rank[skill_comp[walk]] * n_levels + skill_level[walk]
-            new_group = np.r_[True, group_key[1:] != group_key[:-1]] if n_skills else np.zeros(0, bool)
+            new_group = (
+                np.r_[True, group_key[1:] != group_key[:-1]] if n_skills else np.zeros(0, bool)
+            )
             group_start = np.flatnonzero(new_group).astype(np.int64)
             group_of = (np.cumsum(new_group) - 1).astype(np.int64)
             group_comp = skill_comp[walk][group_start]
-            new_comp = np.r_[True, group_comp[1:] != group_comp[:-1]] if len(group_comp) else new_group[:0]
+            new_comp = (
+                np.r_[True, group_comp[1:] != group_comp[:-1]] if len(group_comp) else new_group[:0]
+            )
             group_first = np.flatnonzero(new_comp)[np.cumsum(new_comp) - 1].astype(np.int64)
             types = (
                 meta["type"].to_numpy(dtype=object)
@@ -483,7 +489,11 @@ def _draw(profiles: V2Profiles, tables: V2Tables, r: IntArray, s: IntArray, seed
         lo = np.searchsorted(r[order], profiles.extra_row, side="left")
         hi = np.searchsorted(r[order], profiles.extra_row, side="right")
         n_match = hi - lo
-        e = order[np.repeat(lo, n_match) + np.arange(n_match.sum()) - np.repeat(np.cumsum(n_match) - n_match, n_match)]
+        e = order[
+            np.repeat(lo, n_match)
+            + np.arange(n_match.sum())
+            - np.repeat(np.cumsum(n_match) - n_match, n_match)
+        ]
         ex_entry.append(e)
         ex_item.append(np.repeat(profiles.extra_item, n_match))
     e_entry = np.concatenate(ex_entry)
@@ -601,13 +611,19 @@ def js_round(x: npt.NDArray[np.float64]) -> IntArray:
 
 def _table(v2: V2Scoring) -> tuple[IntArray, IntArray]:
     """Lookup ``(challenges, correct, neutralized) → row`` (−1 missing) and each row's actions by band."""
-    dims = [1 + max((getattr(r, k) for r in v2.table), default=0) for k in ("challenges", "correct", "neutralized")]
+    dims = [
+        1 + max((getattr(r, k) for r in v2.table), default=0)
+        for k in ("challenges", "correct", "neutralized")
+    ]
     lookup = np.full(dims, -1, dtype=np.int64)
     for i, r in enumerate(v2.table):
         if lookup[r.key] < 0:
             lookup[r.key] = i
     actions = np.array(
-        [[ACTIONS.index(x) for x in (r.rr_80_and_above, r.rr_70_to_80, r.rr_below_70)] for r in v2.table],
+        [
+            [ACTIONS.index(x) for x in (r.rr_80_and_above, r.rr_70_to_80, r.rr_below_70)]
+            for r in v2.table
+        ],
         dtype=np.int64,
     ).reshape(len(v2.table), 3)
     return lookup, actions

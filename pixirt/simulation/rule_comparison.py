@@ -1028,13 +1028,19 @@ def compare(
         seed=seed,
         n_bootstrap=n_bootstrap,
         confidence_level=confidence_level,
-        notes=(),
+        notes=_error_notes(runs["baseline"].frame, runs["proposed"].frame),
         population=_population_dict(population),
         bank_hash=bank.hash,
         t0=t0,
         progress=report_progress,
         n_items=bank.n_items,
     )
+
+
+def _error_notes(*frames: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """The ``scoring_errors`` note: certifications Pix's scoring refuses, under either rule set."""
+    errors = sum(int((f["status"] == "error").sum()) for f in frames)
+    return (("scoring_errors", errors),) if errors else ()
 
 
 # ====================================================================== inputs
