@@ -57,6 +57,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import streams
+from pixirt.cat import v2 as v2_rules
 from pixirt.cat.capacity import CapacityModel, CapacityState
 from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
@@ -73,7 +74,6 @@ from pixirt.cat.selection import (
     candidate_pool,
     rank_by_information,
 )
-from pixirt.cat import v2 as v2_rules
 from pixirt.cat.state import Candidate, CatState, ChallengeChoice
 from pixirt.cat.v2 import V2Profiles, V2Tables
 from pixirt.exceptions import DataError, SessionError

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
+from pixirt.cat import scale
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.capacity import CapacityHistory, CapacityModel
 from pixirt.cat.selection import BankStructure, SelectionState, candidate_pool, rank_by_information
@@ -1007,7 +1008,7 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
                 action="invalidate",
             )
     else:
-        band, band_text = _band(rr, v2)
+        _, band_text = _band(rr, v2)
         trace.append(
             f"RR {rr} ≥ {r.minimum_to_be_certified}: each competence is rated with the level table, band {band_text}."
         )
@@ -1119,13 +1120,8 @@ def mesh_index_from_capacity(capacity: float, v3: V3Scoring) -> int | None:
         None below the first interval's min; the first ``k`` with ``min ≤ c < max``; the
         last index above the last max.
     """
-    intervals = v3.intervals
-    if capacity < intervals[0].min:
-        return None
-    for k, iv in enumerate(intervals):
-        if iv.min <= capacity < iv.max:
-            return k
-    return len(intervals) - 1
+    k = int(scale.mesh_indices(float(capacity), v3))
+    return None if k < 0 else k
 
 
 def pix_score_from_capacity(capacity: float, v3: V3Scoring) -> int:
@@ -1147,22 +1143,7 @@ def pix_score_from_capacity(capacity: float, v3: V3Scoring) -> int:
         width_k)`` with ``k`` the first interval with ``min ≤ c ≤ max``, capped, rounded
         half up.
     """
-    iv = v3.intervals
-    if v3.formula == "linear_2023":
-        height = cast(float, v3.interval_height)
-        c = min(max(capacity, iv[0].min), iv[-1].max)
-        k = next(i for i, x in enumerate(iv) if x.min <= c <= x.max)
-        raw = height * (k + 1 + (c - iv[k].max) / (iv[k].max - iv[k].min))
-        return js_round(min(float(v3.score_cap), raw))
-    if capacity >= iv[-1].max:
-        return v3.score_cap
-    k_or_none = mesh_index_from_capacity(capacity, v3)
-    if k_or_none is None:
-        return 0
-    k = k_or_none
-    mesh = v3.meshes[k]
-    progression = 1 - (iv[k].max - capacity) / (iv[k].max - iv[k].min)
-    return min(v3.score_cap, math.floor(mesh.weight * (mesh.coefficient + progression)))
+    return int(scale.pix_scores(float(capacity), v3))
 
 
 def mesh_from_score(pix_score: int, v3: V3Scoring) -> int:
@@ -1181,12 +1162,7 @@ def mesh_from_score(pix_score: int, v3: V3Scoring) -> int:
         The first mesh index whose cumulative weight exceeds the score, or
         ``max_reachable_level`` if reached first.
     """
-    total = 0
-    for k, mesh in enumerate(v3.meshes):
-        total += mesh.weight
-        if pix_score < total or k == v3.max_reachable_level:
-            return k
-    return len(v3.meshes) - 1
+    return int(scale.meshes_from_scores(int(pix_score), v3))
 
 
 def competence_level(capacity: float, v3: V3Scoring, competence: str) -> int | None:
@@ -1208,20 +1184,13 @@ def competence_level(capacity: float, v3: V3Scoring, competence: str) -> int | N
         extending the interval(s) with the smallest min to −∞ and those with the largest
         max to +∞; None if no interval matches.
     """
-    row = _competence_row(capacity, v3, competence)
-    return None if row is None else v3.competence_intervals[competence][row].level
+    level = int(scale.competence_levels(float(capacity), v3, competence))
+    return None if level < 0 else level
 
 
 def _competence_row(capacity: float, v3: V3Scoring, competence: str) -> int | None:
-    rows = v3.competence_intervals[competence]
-    lowest = min(r.min for r in rows)
-    highest = max(r.max for r in rows)
-    for i, r in enumerate(rows):
-        lo = -math.inf if r.min == lowest else r.min
-        hi = math.inf if r.max == highest else r.max
-        if lo <= capacity < hi:
-            return i
-    return None
+    row = int(scale.competence_rows(float(capacity), v3, competence))
+    return None if row < 0 else row
 
 
 # =========================================================================== v3
@@ -1371,41 +1340,21 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
             )
         marks[code] = CompetenceResult(competence=code, level=level, score=0, rule=rule)
 
-    status: Status
-    comment: str | None
-    zero = pix_score == 0
-    below = zero or (v3.reject_when == "below_minimum_mesh" and mesh_index is None)
-    if cert.cancelled:
-        status, comment = "cancelled", None
-        trace.append("Outcome: cancelled by a jury event (first rule, before any other).")
-    elif cert.fraud:
-        status, comment = "rejected", "FRAUD"
-        trace.append("Outcome: rejected for fraud.")
-    elif n_answers < v3.minimum_answers:
-        if cert.abort_reason == "technical":
-            status, comment = "cancelled", "CANCELLED_DUE_TO_LACK_OF_ANSWERS_FOR_TECHNICAL_REASON"
-            trace.append(
-                f"Outcome: cancelled, {n_answers} answers < {v3.minimum_answers} after a technical abort."
-            )
-        else:
-            status, comment = "rejected", "REJECTED_DUE_TO_LACK_OF_ANSWERS"
-            trace.append(f"Outcome: rejected, {n_answers} answers < {v3.minimum_answers}.")
-    elif (v3.reject_when == "zero_score" and zero) or (
-        v3.reject_when == "below_minimum_mesh" and below
-    ):
-        status, comment = "rejected", "REJECTED_DUE_TO_ZERO_PIX_SCORE" if zero else None
-        trace.append(
-            "Outcome: rejected, "
-            + (
-                "the score is 0 pix."
-                if zero
-                else "the capacity is below the first global interval."
-            )
-            + f" (reject_when = {v3.reject_when})"
+    decided = scale.outcomes(
+        np.array([capacity]),
+        v3,
+        n_answers=[n_answers],
+        fraud=[cert.fraud],
+        cancelled=[cert.cancelled],
+        technical_abort=[cert.abort_reason == "technical"],
+    )
+    status = cast("Status", decided.outcome_names()[0])
+    comment = decided.comment_names()[0]
+    trace.append(
+        _v3_outcome_sentence(
+            scale.RULES[int(decided.rule[0])], status, n_answers, pix_score, v3, cert
         )
-    else:
-        status, comment = "validated", None
-        trace.append(f"Outcome: validated with {pix_score} pix.")
+    )
     return CertificationResult(
         algorithm="v3",
         status=status,
@@ -1427,6 +1376,28 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
         rules_hash=rules.hash,
         pixirt_version=_package_version(),
     )
+
+
+def _v3_outcome_sentence(
+    rule: str, status: str, n_answers: int, pix_score: int, v3: V3Scoring, cert: Certification
+) -> str:
+    """The outcome rule that fired, in words."""
+    if rule == "cancelled":
+        return "Outcome: cancelled by a jury event (first rule, before any other)."
+    if rule == "fraud":
+        return "Outcome: rejected for fraud."
+    if rule == "too_few_answers":
+        if status == "cancelled":
+            return f"Outcome: cancelled, {n_answers} answers < {v3.minimum_answers} after a technical abort."
+        return f"Outcome: rejected, {n_answers} answers < {v3.minimum_answers}."
+    if rule in ("zero_score", "below_minimum_mesh"):
+        why = (
+            "the score is 0 pix."
+            if pix_score == 0
+            else "the capacity is below the first global interval."
+        )
+        return f"Outcome: rejected, {why} (reject_when = {v3.reject_when})"
+    return f"Outcome: validated with {pix_score} pix."
 
 
 def _score_sentence(capacity: float, pix_score: int, mesh_index: int | None, v3: V3Scoring) -> str:

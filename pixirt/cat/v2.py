@@ -31,10 +31,9 @@ as an ``error`` outcome with its reason instead of an exception.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -74,6 +73,12 @@ COMMENTS: tuple[str, ...] = (
     "REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS",
 )
 _QROCM_DEP = "QROCM-dep"
+
+
+class ChallengeIds(Protocol):
+    """Per row, the challenge ids of the cells (read only to name them in an error)."""
+
+    def __getitem__(self, row: int, /) -> Sequence[str]: ...
 
 
 def code_key(code: str) -> tuple[int | str, ...]:
@@ -445,9 +450,10 @@ def plan(
     first_level = _group_starts(key_level)
     last_level = _group_ends(key_level)
     higher = first_level - _group_starts(key_comp)
-    new_before = np.cumsum(fresh_tube) - fresh_tube
-    new_before_level = new_before - new_before[first_level]
-    n_new_level = new_before[last_level] + fresh_tube[last_level] - new_before[first_level]
+    fresh = fresh_tube.astype(np.int64)
+    new_before: IntArray = np.cumsum(fresh) - fresh
+    new_before_level: IntArray = new_before - new_before[first_level]
+    n_new_level: IntArray = new_before[last_level] + fresh[last_level] - new_before[first_level]
     old_before_level = (np.arange(len(r)) - first_level) - new_before_level
     rank = higher + np.where(fresh_tube, new_before_level, n_new_level + old_before_level)
     kept = rank < per
@@ -645,7 +651,7 @@ def score_batch(
     cancelled: npt.ArrayLike,
     technical_abort: npt.ArrayLike,
     competences: Sequence[str] = (),
-    challenge_ids: Sequence[Sequence[str]] | None = None,
+    challenge_ids: ChallengeIds | None = None,
 ) -> V2Scores:
     """Score a batch of v2 certifications (``pix-rules.md`` §2.3).
 
@@ -818,7 +824,7 @@ def _refusal(
     no_rule: BoolArray,
     counts: IntArray,
     rr: IntArray,
-    challenge_ids: Sequence[Sequence[str]] | None,
+    challenge_ids: ChallengeIds | None,
 ) -> str:
     """Why Pix's scoring refuses certification ``i`` (the first refusal in Pix's order)."""
     if inconsistent[i].any():

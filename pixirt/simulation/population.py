@@ -45,7 +45,7 @@ from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.simulation.bank import framework
 
-__all__ = ["Candidates", "ObservedPopulation", "PositioningAnswers", "Population"]
+__all__ = ["Candidates", "ObservedPopulation", "Population", "PositioningAnswers"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -417,6 +417,7 @@ class PositioningAnswers:
     def __call__(
         self, rows: npt.NDArray[np.int64], skills: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int64]:
+        """The challenges answered in positioning for ``(rows, skills)`` pairs (−1: none)."""
         rows = np.asarray(rows, dtype=np.int64)
         skills = np.asarray(skills, dtype=np.int64)
         out = np.full(rows.shape, -1, dtype=np.int64)

@@ -44,7 +44,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import models, streams
-from pixirt.cat import engine
+from pixirt.cat import engine, scale
+from pixirt.cat import v2 as v2_rules
 from pixirt.cat.capacity import (
     CapacityModel,
     CapacityState,
@@ -53,9 +54,8 @@ from pixirt.cat.capacity import (
     reward,
 )
 from pixirt.cat.engine import Runtime, build_runtime
-from pixirt.cat.scoring import mesh_from_score, score
+from pixirt.cat.scoring import score
 from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
-from pixirt.cat import v2 as v2_rules
 from pixirt.cat.state import Candidate, CatState
 from pixirt.cat.v2 import V2Profiles, code_key
 from pixirt.exceptions import DataError
@@ -1116,22 +1116,18 @@ def _run_v3(
     v3 = rules.v3
     capacity = cap.capacity.copy()
     error_rate = cap.error_rate.copy()
-    pix = _pix_scores(capacity, rules)
-    mesh = _mesh_index(capacity, rules)
-    zero = pix == 0
-    below = zero | ((v3.reject_when == "below_minimum_mesh") & (mesh < 0))
-    reject = (zero & (v3.reject_when == "zero_score")) | (
-        below & (v3.reject_when == "below_minimum_mesh")
-    )
-    status_col = np.where(reject, "rejected", "validated").astype(object)
-    comment = np.full(n, None, dtype=object)
-    comment[reject & zero] = "REJECTED_DUE_TO_ZERO_PIX_SCORE"
-    levels = {code: _competence_levels(capacity, rules, code) for code in v3.competence_intervals}
     n_answers = n_ans.copy()
-    scores, which = np.unique(pix, return_inverse=True)
-    global_level = np.array(
-        [v3.meshes[mesh_from_score(int(s), v3)].name for s in scores], dtype=object
-    )[which]
+    decided = scale.outcomes(capacity, v3, n_answers=n_answers)
+    pix, mesh = decided.pix_score.copy(), decided.mesh_index.copy()
+    status_col = decided.outcome_names()
+    comment = decided.comment_names()
+    mesh_names = np.array([m.name for m in v3.meshes], dtype=object)
+    global_level = mesh_names[decided.global_mesh]
+    levels = {
+        code: np.where(lv >= 0, lv, np.nan)
+        for code in v3.competence_intervals
+        for lv in [scale.competence_levels(capacity, v3, code).astype(np.float64)]
+    }
     for i in np.flatnonzero(~clean):  # the exact scorer for every unusual session
         res = _score_exact(
             runtime, cands, int(i), asked[i], status[i], neutral[i], inc, bool(aborted[i])
@@ -1256,62 +1252,6 @@ def _score_exact(
     return score(cert, runtime.rules, bank=runtime.bank)
 
 
-# ---------------------------------------------------------------------- vectorized v3 scoring
-def _pix_scores(capacity: npt.NDArray[np.float64], rules: RuleSet) -> npt.NDArray[np.int64]:
-    """:func:`pixirt.cat.scoring.pix_score_from_capacity`, vectorized (same arithmetic)."""
-    v3 = rules.v3
-    iv = v3.intervals
-    mins = np.array([x.min for x in iv])
-    maxs = np.array([x.max for x in iv])
-    c = capacity
-    if v3.formula == "linear_2023":
-        height = float(v3.interval_height or 0.0)
-        cc = np.minimum(np.maximum(c, mins[0]), maxs[-1])
-        k = np.argmax((mins[None, :] <= cc[:, None]) & (cc[:, None] <= maxs[None, :]), axis=1)
-        raw = height * (k + 1 + (cc - maxs[k]) / (maxs[k] - mins[k]))
-        val = np.minimum(float(v3.score_cap), raw)
-        return np.asarray(np.floor(val) + ((val - np.floor(val)) >= 0.5), dtype=np.int64)
-    k = _mesh_index(c, rules)
-    weight = np.array([m.weight for m in v3.meshes[: len(iv)]], dtype=np.float64)
-    coef = np.array([m.coefficient for m in v3.meshes[: len(iv)]], dtype=np.float64)
-    kk = np.maximum(k, 0)
-    progression = 1 - (maxs[kk] - c) / (maxs[kk] - mins[kk])
-    inner = np.array(
-        [math.floor(x) for x in (weight[kk] * (coef[kk] + progression)).tolist()], dtype=np.int64
-    )
-    out = np.minimum(v3.score_cap, inner)
-    out = np.where(k < 0, 0, out)
-    return np.where(c >= maxs[-1], v3.score_cap, out).astype(np.int64)
-
-
-def _mesh_index(capacity: npt.NDArray[np.float64], rules: RuleSet) -> npt.NDArray[np.int64]:
-    """:func:`pixirt.cat.scoring.mesh_index_from_capacity`, vectorized (−1 for None)."""
-    iv = rules.v3.intervals
-    mins = np.array([x.min for x in iv])
-    maxs = np.array([x.max for x in iv])
-    inside = (mins[None, :] <= capacity[:, None]) & (capacity[:, None] < maxs[None, :])
-    k = np.where(inside.any(axis=1), np.argmax(inside, axis=1), len(iv) - 1)
-    return np.where(capacity < mins[0], -1, k).astype(np.int64)
-
-
-def _competence_levels(
-    capacity: npt.NDArray[np.float64], rules: RuleSet, code: str
-) -> npt.NDArray[np.float64]:
-    """:func:`pixirt.cat.scoring.competence_level`, vectorized (NaN for None); first match in file order."""
-    rows = rules.v3.competence_intervals[code]
-    lowest = min(r.min for r in rows)
-    highest = max(r.max for r in rows)
-    out = np.full(capacity.shape, np.nan)
-    todo = np.ones(capacity.shape, dtype=bool)
-    for r in rows:
-        lo = -math.inf if r.min == lowest else r.min
-        hi = math.inf if r.max == highest else r.max
-        hit = todo & (lo <= capacity) & (capacity < hi)
-        out[hit] = r.level
-        todo &= ~hit
-    return out
-
-
 # ---------------------------------------------------------------------- v2
 def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
     """The sampled profiles as :class:`~pixirt.cat.v2.V2Profiles` (columns in code order)."""
@@ -1391,9 +1331,9 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         cols[f"pix_{code}"] = profiles.pix[:, k].astype(cands.pix.dtype)  # type: ignore[union-attr]
     cols["fraud"] = inc.fraud
     ids = st.item_ids
-    code = np.where(answered, ok.astype(np.int8), -1)
+    status_code = np.where(answered, ok.astype(np.int8), -1)
     cols["challenges"] = _ragged(ids, pos, valid)
-    cols["statuses"] = _ragged(_STATUS_NAMES, code + 1, valid)
+    cols["statuses"] = _ragged(_STATUS_NAMES, status_code + 1, valid)
     cols["neutralized"] = _ragged(ids, pos, neutral)
     cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
     status = scores.outcome_names()
@@ -1424,7 +1364,9 @@ class _BankSkills:
     def __init__(self, answers: PositioningAnswers, take: npt.NDArray[np.int64]) -> None:
         self._answers, self._take = answers, take
 
-    def __call__(self, rows: npt.NDArray[np.int64], skills: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    def __call__(
+        self, rows: npt.NDArray[np.int64], skills: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
         return self._answers(rows, self._take[skills])
 
 
@@ -1449,7 +1391,9 @@ def _true_ability_grid(
 ) -> npt.NDArray[np.float64]:
     """:func:`_true_ability` for a ``(n, width)`` grid of bank competence codes."""
     if responder.ability == "general":
-        return np.broadcast_to(np.asarray(cands.theta, dtype=np.float64)[:, None], competence_code.shape)
+        return np.broadcast_to(
+            np.asarray(cands.theta, dtype=np.float64)[:, None], competence_code.shape
+        )
     names = runtime.structure.competences
     col = np.array([cands.competences.index(names[int(k)]) for k in range(len(names))])
     return np.asarray(
