@@ -45,10 +45,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     bank = pix_like_bank(0)
     n = int(spec["n"])
     if spec["tool"] == "pixirt":
-        from pixirt.simulation import runner
+        from pixirt.cat import ranking
         from pixirt.simulation.runner import simulate
 
-        runner._USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
+        ranking.USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
         t0 = time.perf_counter()
         simulate(
             Population(), bank, rules.load("pix-v3"), 200, seed=99
@@ -75,7 +75,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             "peak_rss_mib": round(mem.peak_rss_mib, 1),
             "candidates_per_s": round(n / seconds, 1),
             "workers": workers,
-            "kernels": runner._kernels() is not None,
+            "kernels": ranking.kernels() is not None,
             "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
             "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
             "validated_share": float((f["status"] == "validated").mean()),

@@ -24,9 +24,7 @@ from pixirt.cat import engine
 from pixirt.cat.capacity import (
     CapacityModel,
     CapacityState,
-    _limit_variation_scalar,
     answer_log_likelihood,
-    limit_variation,
 )
 from pixirt.cat.selection import (
     BankStructure,
@@ -134,36 +132,6 @@ def lockstep(fast: CatState, actions, bank: ItemBank, *, resume_every: int = 0):
 
 
 # ------------------------------------------------------------------ the pieces
-@settings(max_examples=200, deadline=None)
-@given(
-    prev=st.floats(-9, 9),
-    raw=st.floats(-9, 9),
-    v=st.sampled_from([0.0, 0.5, 1.0, 0.25]),
-)
-def test_scalar_variation_cap_equals_the_vectorised_one(prev, raw, v):
-    want = float(limit_variation(prev, raw, v))
-    assert bits(_limit_variation_scalar(prev, raw, v)) == bits(want)
-
-
-@pytest.mark.parametrize(
-    ("prev", "raw", "v"),
-    [
-        (0.0, -0.0, 0.5),
-        (-0.0, 0.0, 0.5),
-        (-0.5, 0.0, 0.5),  # raw hits the cap exactly
-        (0.5, 0.0, 0.5),
-        (1.0, float("nan"), 0.5),
-        (float("nan"), 1.0, 0.5),
-        (1.0, 3.0, 0.0),
-        (-3.0, -1.0, 0.5),
-    ],
-)
-def test_scalar_variation_cap_edge_cases(prev, raw, v):
-    want = float(limit_variation(prev, raw, v))
-    got = _limit_variation_scalar(prev, raw, v)
-    assert (np.isnan(got) and np.isnan(want)) or bits(got) == bits(want)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     a=st.lists(st.floats(0.2, 4.0), min_size=1, max_size=12),

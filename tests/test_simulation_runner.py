@@ -8,6 +8,7 @@ import pytest
 from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
+from pixirt.cat import ranking
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 from pixirt.simulation.responders import Responder
@@ -271,7 +272,7 @@ def test_shortlist_fast_path_with_skills_and_success_rates(bank, variant):
     from pixirt.simulation import runner
 
     rt = build_runtime(bank, RULE_VARIANTS[variant]())
-    assert runner._fast_path_applies(rt)
+    assert ranking.fast_path_applies(rt)
     cands = Population(sd=1.5).sample(300, seed=14)
     fast = runner._run_v3(rt, cands, INCIDENTS, 5, fast=True)
     full = runner._run_v3(rt, cands, INCIDENTS, 5, fast=False)

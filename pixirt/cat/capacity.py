@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -264,25 +263,6 @@ def limit_variation(
     gap = np.where(small, v, np.abs(prev * v))
     capped = np.where(new > prev, np.minimum(new, prev + gap), np.maximum(new, prev - gap))
     return np.asarray(np.where(v > 0, capped, new), dtype=np.float64)
-
-
-def _limit_variation_scalar(prev: float, raw: float, v: float) -> float:
-    """:func:`limit_variation` for one candidate, in Python floats (the same IEEE operations).
-
-    ``np.minimum`` / ``np.maximum`` return their second argument on ties and propagate
-    NaN: reproduced here so the result is the same double, signed zeros included.
-    """
-    if not v > 0:
-        return raw
-    small = (-v < prev) and (prev < v)
-    gap = v if small else abs(prev * v)
-    if raw > prev:
-        bound = prev + gap
-        return raw if (raw != raw or raw < bound) else bound
-    bound = prev - gap
-    if raw != raw:
-        return raw
-    return raw if raw > bound else bound
 
 
 # --------------------------------------------------------------------------- state
@@ -516,15 +496,7 @@ class CapacityModel:
         a_ = np.asarray(a, dtype=np.float64)
         k = 1 if a_.ndim == 1 else int(a_.shape[1])
         ll = state.log_likelihood + answer_log_likelihood(self.grid, a_, b, correct)
-        post = posterior(ll, state.capacity, self.grid, self.prior_variance)
-        # Row-wise reductions (not BLAS): each candidate's numbers do not depend on the batch.
-        raw = np.sum(post * self.grid[None, :], axis=1)
-        v = np.full(state.n_candidates, self.variation_percent)
-        if self.variation_percent_until is not None:
-            v = np.where(state.n_answers <= self.variation_percent_until, v, 0.0)
-        new = limit_variation(state.capacity, raw, v)
-        var = np.sum(post * np.square(self.grid[None, :] - new[:, None]), axis=1)
-        err = np.sqrt(np.maximum(var - self.correction, 0.0))
+        new, err, raw = self._estimate(ll, state.capacity, state.n_answers)
         if active is None:
             return CapacityState(new, err, raw, ll, state.n_answers + k)
         on = np.asarray(active, dtype=bool)
@@ -535,6 +507,66 @@ class CapacityModel:
             log_likelihood=np.where(on[:, None], ll, state.log_likelihood),
             n_answers=np.where(on, state.n_answers + k, state.n_answers),
         )
+
+    def _estimate(
+        self, ll: FloatArray, prev: FloatArray, n_done: npt.NDArray[np.int64]
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The estimate after an answer: the one place the EAP step is computed.
+
+        From each row's cumulative log-likelihood ``ll``, its previous estimate ``prev``
+        (the prior's centre) and its answers so far ``n_done`` (for the variation cap):
+        the posterior on the grid (:func:`posterior`'s operations), its mean (the raw
+        estimate), the variation cap, and the Sheppard-corrected error rate. Reductions
+        are row by row (not BLAS), so a row's numbers do not depend on the others.
+        """
+        grid = self.grid[None, :]
+        post = grid - prev[:, None]
+        np.square(post, out=post)
+        post /= 2.0 * self.prior_variance
+        np.subtract(ll, post, out=post)
+        post -= post.max(axis=1, keepdims=True)
+        np.exp(post, out=post)
+        post /= post.sum(axis=1, keepdims=True)
+        raw = np.sum(post * grid, axis=1)
+        v = np.full(len(prev), self.variation_percent)
+        if self.variation_percent_until is not None:
+            v = np.where(n_done <= self.variation_percent_until, v, 0.0)
+        new = limit_variation(prev, raw, v)
+        spread = grid - new[:, None]
+        np.square(spread, out=spread)
+        spread *= post
+        var = np.sum(spread, axis=1)
+        err = np.sqrt(np.maximum(var - self.correction, 0.0))
+        return new, err, raw
+
+    def update_rows(
+        self,
+        state: CapacityState,
+        rows: npt.NDArray[np.intp],
+        log_factor: FloatArray,
+    ) -> None:
+        """:meth:`update` of some rows (one answer each), **in place** in ``state``.
+
+        Parameters
+        ----------
+        state
+            The batch's state; the other rows keep theirs.
+        rows
+            ``(k,)`` the rows answering, sorted and distinct.
+        log_factor
+            ``(k, n_grid)``: each answer's log-likelihood factor (a row of
+            :meth:`log_likelihood_table`, equal to what :meth:`update` adds).
+        """
+        everyone = len(rows) == state.n_candidates
+        ll = state.log_likelihood if everyone else state.log_likelihood[rows]
+        ll += log_factor
+        new, err, raw = self._estimate(ll, state.capacity[rows], state.n_answers[rows])
+        if not everyone:
+            state.log_likelihood[rows] = ll
+        state.capacity[rows] = new
+        state.error_rate[rows] = err
+        state.raw_capacity[rows] = raw
+        state.n_answers[rows] += 1
 
     # -- one candidate, one answer: the engine's hot path ---------------------------------------
     def log_likelihood_table(self, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
@@ -581,32 +613,15 @@ class CapacityModel:
         CapacityState
             The new state.
         """
-        grid = self.grid[None, :]
-        ll = state.log_likelihood + log_factor
-        prev = float(state.capacity[0])
-        # the operations of posterior(), in place on temporaries (same values)
-        prior = grid - prev
-        np.square(prior, out=prior)
-        prior /= 2.0 * self.prior_variance
-        post = ll - prior
-        post -= np.maximum.reduce(post, axis=1, keepdims=True)
-        np.exp(post, out=post)
-        post /= np.add.reduce(post, axis=1, keepdims=True)
-        raw = float(np.add.reduce(post * grid, axis=1)[0])
-        n_done = int(state.n_answers[0])
-        v = self.variation_percent
-        if self.variation_percent_until is not None and n_done > self.variation_percent_until:
-            v = 0.0
-        new = _limit_variation_scalar(prev, raw, float(v))
-        spread = grid - new
-        np.square(spread, out=spread)
-        spread *= post
-        var = float(np.add.reduce(spread, axis=1)[0])
-        diff = var - self.correction
-        err = diff if diff != diff else (math.sqrt(diff) if diff > 0.0 else 0.0)
-        return CapacityState(
-            np.array([new]), np.array([err]), np.array([raw]), ll, np.array([n_done + 1])
+        out = CapacityState(
+            state.capacity.copy(),
+            state.error_rate.copy(),
+            state.raw_capacity.copy(),
+            state.log_likelihood.copy(),
+            state.n_answers.copy(),
         )
+        self.update_rows(out, np.zeros(1, dtype=np.intp), np.asarray(log_factor)[None, :])
+        return out
 
     # -- whole histories ----------------------------------------------------------------------
     def history(

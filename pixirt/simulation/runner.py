@@ -29,33 +29,24 @@ Dask cluster (``client=``) the workers write the rows to a Parquet dataset inste
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt import models, streams
-from pixirt.cat import engine, scale
+from pixirt import models
+from pixirt.cat import engine
 from pixirt.cat import v2 as v2_rules
-from pixirt.cat.capacity import (
-    CapacityModel,
-    CapacityState,
-    limit_variation,
-    probability,
-    reward,
-)
+from pixirt.cat.batch import SessionBatch
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import score
-from pixirt.cat.selection import SelectionState, candidate_pool, pick_rank, rank_by_information
 from pixirt.cat.state import Candidate, CatState
 from pixirt.cat.v2 import V2Profiles, code_key
 from pixirt.exceptions import DataError
@@ -491,712 +482,71 @@ def _base_frame(cands: Candidates) -> dict[str, Any]:
     return cols
 
 
-def _take(sel: SelectionState, rows: npt.NDArray[np.intp]) -> SelectionState:
-    return SelectionState(
-        sel.excluded[rows],
-        sel.answered_tubes[rows],
-        sel.answered_skills[rows],
-        sel.seen_competences[rows],
-        sel.recent_competences[rows],
-        sel.n_answers[rows],
-    )
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Shortlist:
-    """Per capacity cell, the few challenges of each competence that can rank in a top 5.
-
-    For a cell ``[t0, t1)`` of capacities, a challenge's information is at most
-    ``u = a² σ(a d) σ(−a d)`` with ``d`` its difficulty's distance to the cell (0 inside):
-    the list keeps, per competence, the ``m`` challenges of largest ``u`` and the bound
-    ``u`` of the next one. A top 5 found in the lists is exact when its 5th information
-    exceeds the bound of every competence the rules still allow: no challenge left out
-    can reach it (strictly, so no tie either). Otherwise the full ranking runs.
-
-    ``upper`` and ``lower`` bound each listed challenge's information over the cell
-    (``lower`` at the cell's far end): a challenge whose ``upper`` is below the ``top_n``-th
-    largest ``lower`` of the pool cannot rank, and the compiled ranking skips its
-    information; it visits the competences' lists in ``block_order`` (best first).
-
-    With a historical minimum success rate ``r`` (``rate``), the lists rank only the
-    challenges that can meet it somewhere in the cell (``P(success) ≥ r``, i.e. for a > 0
-    a capacity at least ``τ = b + logit(r)/a``, taken with a margin): ``u`` bounds the
-    information over the part of the cell where the challenge can pass, a challenge that
-    cannot pass in the cell is not listed (and counts 0 in ``bound``), and ``lower`` is
-    kept only for challenges that surely pass over the whole cell (−inf otherwise, so the
-    compiled ranking never skips on the strength of a challenge the filter may drop).
-    Whether a listed challenge meets the rate is then decided at the capacity by the
-    engine's own expression.
-    """
-
-    lo: float
-    width: float
-    items: npt.NDArray[np.int64]
-    bound: npt.NDArray[np.float64]
-    upper: npt.NDArray[np.float64]
-    lower: npt.NDArray[np.float64]
-    block_order: npt.NDArray[np.int64]
-    rate: float | None = None
-
-
-def _information_bound(
-    a: npt.NDArray[np.float64], distance: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """``a² σ(a d) σ(−a d)``: the information at distance ``d`` from the difficulty."""
-    z = a * distance
-    out: npt.NDArray[np.float64] = np.square(a) * np.exp(-z) / np.square(1.0 + np.exp(-z))
-    return out
-
-
-def _shortlist(
-    runtime: Runtime, m: int = 8, width: float = 0.1, rate: float | None = None
-) -> _Shortlist:
-    """The shortlists of ``runtime``'s bank (kept with the bank), for a success rate or none."""
-    model = runtime.model
-    assert model is not None
-    st = runtime.structure
-
-    def build() -> _Shortlist:
-        lo, hi = float(model.grid_min), float(model.grid_max)
-        n_cells = math.ceil((hi - lo) / width) + 1
-        t0 = lo + width * np.arange(n_cells)[:, None]
-        t1 = t0 + width
-        a = st.a[None, :]
-        b = st.b[None, :]
-        # the part of the cell where the challenge can meet the rate: [start, t1]
-        start = np.broadcast_to(t0, (n_cells, st.n_items))
-        surely = np.ones((n_cells, st.n_items), dtype=bool)  # meets it over the whole cell
-        never = np.zeros((n_cells, st.n_items), dtype=bool)
-        if rate is not None:
-            positive = a > 0
-            safe_a = np.where(positive, a, 1.0)
-            tau = b + math.log(rate / (1.0 - rate)) / safe_a
-            margin = 1e-6 * (1.0 + 1.0 / safe_a) + 1e-9 * np.abs(tau)
-            # a <= 0 (never in Pix banks): the whole cell, never surely
-            start = np.where(positive, np.maximum(t0, tau - margin), t0)
-            never = positive & (tau - margin >= t1)
-            surely = positive & (tau + margin <= t0)
-        d = np.where(b < start, start - b, np.where(b > t1, b - t1, 0.0))
-        u = _information_bound(a, d)
-        u = u * (1.0 + 1e-9) + 1e-300  # never below the computed information
-        u = np.where(never, 0.0, u)
-        # information at the far end of the cell (widened a little), never above the computed one
-        far = np.maximum(np.abs(b - t0), np.abs(b - t1)) + 1e-9
-        low = _information_bound(a, far) * (1.0 - 1e-9)
-        low = np.where(surely, low, -np.inf)
-        n_comp = len(st.competences)
-        items = np.full((n_cells, n_comp * m), -1, dtype=np.int64)
-        bound = np.zeros((n_cells, n_comp))
-        cells = np.arange(n_cells)
-        for c in range(n_comp):  # 16 competences: a loop over lists, not candidates
-            members = np.flatnonzero(st.competence == c)
-            order = members[np.argsort(-u[:, members], axis=1, kind="stable")]
-            k = min(m, len(members))
-            block = order[:, :k]
-            items[:, c * m : c * m + k] = np.where(u[cells[:, None], block] > 0, block, -1)
-            if len(members) > m:
-                bound[:, c] = u[cells, order[:, m]]
-        cell = cells[:, None]
-        listed = items >= 0
-        upper = np.where(listed, u[cell, np.maximum(items, 0)], -np.inf)
-        lower = np.where(listed, low[cell, np.maximum(items, 0)], -np.inf)
-        block_order = np.argsort(-upper[:, ::m], axis=1, kind="stable").astype(np.int64)
-        return _Shortlist(lo, width, items, bound, upper, lower, block_order, rate)
-
-    which = "none" if rate is None else float(rate).hex()
-    key = f"sim.shortlist/{m}/{width}/{model.grid_min}/{model.grid_max}/{which}"
-    shortlist: _Shortlist = runtime.bank.derived(key, build)
-    return shortlist
-
-
-def _fast_path_applies(runtime: Runtime) -> bool:
-    """Whether the shortlist ranking can serve these rules (else the engine's, every step).
-
-    It serves the tube or skill rule, the passage and between-competences rules and the
-    minimum success rate, without warm-up nor forced competences, when each tube (or
-    skill) lies in one competence (what :class:`_Counts` relies on).
-    """
-    sel = runtime.rules.selection
-    assert sel is not None
-    st = runtime.structure
-    if sel.forced_competences or sel.warm_up_length != 0:
-        return False
-    group = st.tube if sel.one_question_per_tube else st.skill
-    if group is None:
-        return False
-    first = np.full(int(group.max()) + 1 if len(group) else 0, -1, dtype=np.int64)
-    first[group] = st.competence
-    return bool(np.all(first[group] == st.competence))
-
-
-def _group(
-    runtime: Runtime, sel: SelectionState
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The pool rule's groups: tubes (one question per tube) or skills (non-answered skills).
-
-    Returns each challenge's group code and the ``(n, n_groups)`` answered groups.
-    """
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    st = runtime.structure
-    if sel_rules.one_question_per_tube:
-        return st.tube, sel.answered_tubes
-    assert st.skill is not None
-    return st.skill, sel.answered_skills
-
-
-def _rank(
-    runtime: Runtime,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
-    fast: bool,
-) -> npt.NDArray[np.int64]:
-    """The engine's ranking (``candidate_pool`` then ``rank_by_information``) for ``rows``.
-
-    Rows whose top 5 the shortlists prove exact take the fast path (compiled when numba
-    is installed, numpy otherwise: the same rankings); the others (and every row when
-    ``fast`` is False) run the engine's own functions.
-    """
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    st = runtime.structure
-    top_n = sel_rules.top_n
-    out = np.full((len(rows), top_n), -1, dtype=np.int64)
-    todo = np.ones(len(rows), dtype=bool)
-    if fast:
-        sl = _shortlist(runtime)
-        n_cells = sl.items.shape[0]
-        top, proven = _shortlist_top(_kernels(), runtime, sel, counts, rows, capacity)
-        proven &= (capacity >= sl.lo) & (capacity < sl.lo + sl.width * n_cells)
-        out[proven] = top[proven]
-        todo = ~proven
-    if todo.any():
-        sub = rows[todo]
-        part = _take(sel, sub)
-        pool = candidate_pool(st, part, sel_rules)
-        empty = ~pool.any(axis=1)
-        if empty.any():
-            raise DataError(
-                f"the selection rules leave no challenge for a candidate after {int(part.n_answers[empty][0])} "
-                "answers (Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
-                field="bank",
-            )
-        rate = None
-        if sel_rules.minimum_success_rate:
-            rate = np.array([sel_rules.minimum_success_rate_at(int(n)) for n in part.n_answers])
-        out[todo] = rank_by_information(
-            capacity[todo], st, pool, top_n=top_n, minimum_success_rate=rate
-        )
-    return out
-
-
-_USE_KERNELS = True  # False: the numpy shortlist ranking even when numba is installed (tests)
-
-
-def _kernels() -> ModuleType | None:
-    """:mod:`pixirt.simulation._kernels` when numba is importable (and allowed), else None."""
-    if not _USE_KERNELS:
-        return None
-    import importlib
-
-    try:
-        return importlib.import_module("pixirt.simulation._kernels")
-    except ImportError:  # numba is not installed (pip install pixirt[fast])
-        return None
-
-
-_Hits = tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
-]
-
-
-def _shortlist_top(
-    kernels: ModuleType | None,
-    runtime: Runtime,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The top 5 of each row found in the shortlists, best first, and whether it is proven exact.
-
-    Compiled (``kernels``) or numpy (None): the same rankings and proofs for capacities
-    inside the cells (the caller drops the others).
-
-    Without a minimum success rate (or a rate of 0, which every challenge meets): the top
-    5 of the shortlisted pool, proven when its 5th information exceeds (strictly) the
-    bound of every competence the rules allow. With a rate ``0 < r < 1`` the engine ranks
-    the challenges meeting it first: the top 5 of the meeting hits of the rate's lists
-    when there are five, proven against those lists' bounds; with fewer (``k``), when the
-    lists hold every challenge that can meet the rate in the cell (bounds 0), those ``k``
-    then the best ``5 − k`` hits of the plain lists not meeting it, proven against the
-    plain bounds. Whether a challenge meets the rate is the engine's expression
-    (``probability(θ, a, b) ≥ r``) on the hits. Anything else (a rate of 1 or more) is
-    left unproven.
-    """
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    if not sel_rules.minimum_success_rate:
-        return _plain_top(kernels, runtime, sel, counts, rows, capacity)
-    top_n = sel_rules.top_n
-    k = len(rows)
-    top = np.full((k, top_n), -1, dtype=np.int64)
-    proven = np.zeros(k, dtype=bool)
-    values, which = np.unique(sel.n_answers[rows], return_inverse=True)
-    rate_of = np.array([sel_rules.minimum_success_rate_at(int(v)) for v in values])
-    rates = rate_of[which.ravel()]
-    distinct = np.unique(rates).tolist()
-    for r in distinct:
-        part = np.flatnonzero(rates == r) if len(distinct) > 1 else np.arange(k)
-        if r == 0.0:
-            t, p = _plain_top(kernels, runtime, sel, counts, rows[part], capacity[part])
-        elif 0.0 < r < 1.0:
-            t, p = _rate_top(kernels, runtime, sel, counts, rows[part], capacity[part], r)
-        else:
-            continue
-        top[part], proven[part] = t, p
-    return top, proven
-
-
-def _cells(sl: _Shortlist, capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    n_cells = sl.items.shape[0]
-    return np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
-
-
-def _plain_top(
-    kernels: ModuleType | None,
-    runtime: Runtime,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    st = runtime.structure
-    sl = _shortlist(runtime)
-    offsets, hit_row, hit_item, limit = _hits(kernels, runtime, sl, sel, counts, rows, capacity)
-    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
-    top_n = _top_n(runtime)
-    need = np.full(len(rows), top_n, dtype=np.int64)
-    return _top(kernels, offsets, hit_row, hit_item, info, limit, need, top_n)
-
-
-def _top_n(runtime: Runtime) -> int:
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    return sel_rules.top_n
-
-
-def _keep(
-    offsets: npt.NDArray[np.int64],
-    hit_row: npt.NDArray[np.int64],
-    hit_item: npt.NDArray[np.int64],
-    keep: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The hits where ``keep`` (offsets recomputed)."""
-    n_rows = len(offsets) - 1
-    hit_row, hit_item = hit_row[keep], hit_item[keep]
-    offsets = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(hit_row, minlength=n_rows), out=offsets[1:])
-    return offsets, hit_row, hit_item
-
-
-def _rate_top(
-    kernels: ModuleType | None,
-    runtime: Runtime,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
-    rate: float,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    st = runtime.structure
-    top_n = _top_n(runtime)
-    k = len(rows)
-    slr = _shortlist(runtime, rate=rate)
-    offsets, hit_row, hit_item, limit = _hits(kernels, runtime, slr, sel, counts, rows, capacity)
-    # rank_by_information's filter, element by element
-    meets = probability(capacity[hit_row], st.a[hit_item], st.b[hit_item]) >= rate
-    offsets, hit_row, hit_item = _keep(offsets, hit_row, hit_item, meets)
-    info = reward(capacity[hit_row], st.a[hit_item], st.b[hit_item])
-    need = np.full(k, top_n, dtype=np.int64)
-    top, proven = _top(kernels, offsets, hit_row, hit_item, info, limit, need, top_n)
-    n_meet = np.minimum(np.diff(offsets), top_n)
-    # fewer than top_n meet it, and the lists hold all that can: those first, then the rest
-    mixed = np.flatnonzero((n_meet < top_n) & (limit <= 0.0))
-    if len(mixed):
-        sub_rows, sub_cap = rows[mixed], capacity[mixed]
-        sl = _shortlist(runtime)
-        off2, row2, item2, lim2 = _hits(kernels, runtime, sl, sel, counts, sub_rows, sub_cap)
-        fails = ~(probability(sub_cap[row2], st.a[item2], st.b[item2]) >= rate)
-        off2, row2, item2 = _keep(off2, row2, item2, fails)
-        info2 = reward(sub_cap[row2], st.a[item2], st.b[item2])
-        first = n_meet[mixed]
-        rest, proven2 = _top(kernels, off2, row2, item2, info2, lim2, top_n - first, top_n)
-        col = np.arange(top_n)[None, :]
-        shifted = np.take_along_axis(rest, np.maximum(col - first[:, None], 0), axis=1)
-        top[mixed] = np.where(col < first[:, None], top[mixed], shifted)
-        proven[mixed] = proven2
-    return top, proven
-
-
-def _hits(
-    kernels: ModuleType | None,
-    runtime: Runtime,
-    sl: _Shortlist,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    capacity: npt.NDArray[np.float64],
-) -> _Hits:
-    """The shortlist challenges in each row's pool, and its limit.
-
-    Flat: row ``i``'s hits are ``hit_item[offsets[i]:offsets[i + 1]]`` (``hit_row`` local
-    row numbers); ``limit`` is the largest bound of the competences the rules allow.
-    Compiled: only the hits whose bounds let them reach the top ``top_n``; numpy: all.
-    """
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    st = runtime.structure
-    g = _cells(sl, capacity)
-    if kernels is None:
-        return _hits_numpy(runtime, sl, sel, counts, rows, g)
-    group, answered_groups = _group(runtime, sel)
-    offsets, hit_row, hit_item, limit = kernels.shortlist_hits(
-        np.asarray(rows, dtype=np.int64),
-        g,
-        sl.items,
-        sl.upper,
-        sl.lower,
-        sl.block_order,
-        sl.bound,
-        st.competence,
-        group,
-        sel.excluded,
-        counts.alerted,
-        answered_groups,
-        sel.seen_competences,
-        counts.avail_comp,
-        counts.pool_comp,
-        sel.recent_competences,
-        sel_rules.challenges_between_same_competence,
-        sel_rules.passage_by_all_competences,
-        sel_rules.top_n,
-    )
-    return offsets, hit_row, hit_item, limit
-
-
-def _top(
-    kernels: ModuleType | None,
-    offsets: npt.NDArray[np.int64],
-    hit_row: npt.NDArray[np.int64],
-    hit_item: npt.NDArray[np.int64],
-    info: npt.NDArray[np.float64],
-    limit: npt.NDArray[np.float64],
-    need: npt.NDArray[np.int64],
-    top_n: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """Each row's best ``top_n`` hits (ties in bank order), and whether its first ``need`` are proven.
-
-    Proven: that many hits, none other tied with the last of them, above ``limit``.
-    """
-    if kernels is not None:
-        top, proven = kernels.top_of_hits(offsets, hit_item, info, limit, need, top_n)
-        return top, proven
-    k = len(offsets) - 1
-    order = np.lexsort((hit_item, -info, hit_row))
-    rank = np.arange(len(order)) - offsets[hit_row[order]]
-    first = rank < top_n
-    top = np.full((k, top_n), -1, dtype=np.int64)
-    top[hit_row[order][first], rank[first]] = hit_item[order][first]
-    enough = np.diff(offsets) >= need
-    threshold = np.full(k, np.inf)
-    threshold[enough] = info[order][(offsets[:-1] + need - 1)[enough]]
-    ties = np.bincount(hit_row[info >= threshold[hit_row]], minlength=k)
-    proven = enough & (ties == need) & (threshold > limit)
-    return top, np.asarray(proven, dtype=bool)
-
-
-def _hits_numpy(
-    runtime: Runtime,
-    sl: _Shortlist,
-    sel: SelectionState,
-    counts: _Counts,
-    rows: npt.NDArray[np.intp],
-    g: npt.NDArray[np.int64],
-) -> _Hits:
-    """:func:`_hits` in numpy: every shortlist challenge of the pool."""
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    st = runtime.structure
-    group, answered_groups = _group(runtime, sel)
-    k = len(rows)
-    ar = np.arange(k)[:, None]
-    cand = sl.items[g]
-    valid = cand >= 0
-    cpos = np.where(valid, cand, 0)
-    comp_c = st.competence[cpos]
-    n_comp = len(st.competences)
-    seen = sel.seen_competences[rows]
-    avail_comp = counts.avail_comp[rows] > 0
-    passage: npt.NDArray[np.bool_] = np.zeros(k, dtype=bool)
-    if sel_rules.passage_by_all_competences:
-        passage = np.asarray((avail_comp & ~seen).any(axis=1), dtype=bool)
-    in_pool = valid & ~sel.excluded[rows[:, None], cpos]
-    by_group = ~answered_groups[rows[:, None], group[cpos]]
-    by_comp = ~seen[ar, comp_c]
-    in_pool &= np.where(passage[:, None], by_comp, by_group)
-    allowed = np.where(passage[:, None], ~seen, True)
-    n_recent = sel_rules.challenges_between_same_competence
-    if n_recent > 0 and sel.recent_competences.shape[1]:
-        recent = sel.recent_competences[rows][:, -n_recent:]
-        recent_mask = np.zeros((k, n_comp + 1), dtype=bool)
-        recent_mask[
-            np.repeat(np.arange(k), recent.shape[1]),
-            np.where(recent < 0, n_comp, recent).ravel(),
-        ] = True
-        recent_mask = recent_mask[:, :n_comp]
-        pool_comp = counts.pool_comp[rows] > 0
-        left = np.where(passage[:, None], avail_comp & ~seen, pool_comp)
-        kept_any: npt.NDArray[np.bool_] = np.asarray((left & ~recent_mask).any(axis=1), dtype=bool)
-        blocked = kept_any[:, None] & recent_mask
-        in_pool &= ~blocked[ar, comp_c]
-        allowed &= ~blocked
-    hit_r, hit_c = np.nonzero(in_pool)
-    offsets = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(in_pool.sum(axis=1), out=offsets[1:])
-    limit = np.where(allowed, sl.bound[g], 0.0).max(axis=1)
-    return offsets, hit_r.astype(np.int64), cpos[hit_r, hit_c].astype(np.int64), limit
-
-
-@dataclass(slots=True)
-class _Counts:
-    """Per candidate, the challenges still available, kept up to date as answers come.
-
-    ``avail_group`` (per group of the pool rule: tube with one question per tube, skill
-    otherwise) and ``avail_comp`` (per competence) count the challenges not excluded;
-    ``pool_comp`` those not excluded whose group is not answered yet (the pool of the
-    one-question-per-tube or non-answered-skills rule). They decide, without a pass over
-    the whole bank, the "unless that leaves nothing" fallbacks of the passage and
-    between-competences rules.
-
-    ``alerted`` marks the candidates with exclusions beyond their answered challenges (live
-    alerts). For the others the fast path's pool rules already drop every excluded
-    challenge (its tube and skill are answered, and its competence seen), so the compiled
-    ranking reads their ``(n_items,)`` exclusion row only for ``alerted`` candidates.
-    """
-
-    avail_group: npt.NDArray[np.int64]
-    avail_comp: npt.NDArray[np.int64]
-    pool_comp: npt.NDArray[np.int64]
-    alerted: npt.NDArray[np.bool_]
-
-    @classmethod
-    def start(cls, st: Any, n: int, group: npt.NDArray[np.int64], n_groups: int) -> _Counts:
-        per_group = np.bincount(group, minlength=n_groups).astype(np.int64)
-        per_comp = np.bincount(st.competence, minlength=len(st.competences)).astype(np.int64)
-        return cls(
-            np.tile(per_group, (n, 1)),
-            np.tile(per_comp, (n, 1)),
-            np.tile(per_comp, (n, 1)),
-            np.zeros(n, dtype=bool),
-        )
-
-
 def _run_v3(
     runtime: Runtime, cands: Candidates, responder: Responder, seed: int, *, fast: bool = True
 ) -> pd.DataFrame:
-    rules = runtime.rules
-    sel_rules = rules.selection
-    model = runtime.model
-    assert sel_rules is not None and model is not None
+    """A chunk of v3 certifications: the engine's batch, stepped with drawn answers and incidents."""
+    sel_rules = runtime.rules.selection
+    assert sel_rules is not None
     st = runtime.structure
     bank = runtime.bank
-    n = len(cands)
     idx = cands.index
     length = sel_rules.test_length
     inc = responder.incidents(seed, idx)
     limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
-    sel = SelectionState.start(st, n, recent=sel_rules.challenges_between_same_competence)
-    fast = fast and _fast_path_applies(runtime)
-    if sel_rules.one_question_per_tube or st.skill is None:
-        group, n_groups = st.tube, len(st.tubes)
-    else:
-        group, n_groups = st.skill, len(st.skills)
-    counts = _Counts.start(st, n, group, n_groups)
-    cap = model.initial_state(n)  # updated in place by _capacity_step
-    log_factor = (
-        runtime.fast.log_factor
-        if runtime.fast is not None and runtime.fast.log_factor is not None
-        else model.log_likelihood_table(st.a, st.b)
-    )
-    width = length + 8
-    asked = np.full((n, width), -1, dtype=np.int64)
-    status = np.full((n, width), -2, dtype=np.int8)  # -2 unused, -1 alert, 0 ko, 1 ok
-    n_asked = np.zeros(n, dtype=np.int64)
-    n_ans = np.zeros(n, dtype=np.int64)
-    active = limit > n_ans
-    top_n = sel_rules.top_n
+    batch = SessionBatch.start(runtime, idx, seed=seed, fast=fast)
+    active = limit > batch.n_answers
     while active.any():
         rows = np.flatnonzero(active)
-        if n_asked.max() >= width:  # many live alerts: widen the tables
-            asked = np.pad(asked, ((0, 0), (0, width)), constant_values=-1)
-            status = np.pad(status, ((0, 0), (0, width)), constant_values=-2)
-            width *= 2
-        ranked = _rank(runtime, sel, counts, rows, cap.capacity[rows], fast)
-        n_avail = (ranked >= 0).sum(axis=1)
-        step = n_asked[rows]
-        draws = streams.uniform(
-            seed, "v3.pick", idx[rows][:, None], step[:, None] * _PICK_STRIDE + np.arange(top_n)
-        )
-        rank = pick_rank(draws, sel_rules.pick_probability, n_avail)
-        chosen = ranked[np.arange(len(rows)), rank]
-        asked[rows, step] = chosen
+        choice = batch.choose(rows)
+        if (choice.chosen < 0).any():
+            row = int(rows[choice.chosen < 0][0])
+            raise DataError(
+                f"the selection rules leave no challenge for a candidate after {int(batch.n_answers[row])} "
+                "answers (Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
+                field="bank",
+            )
+        chosen = choice.chosen
+        step = batch.n_asked[rows]
         alert = responder.live_alerts(seed, idx[rows], step)
         theta = _true_ability(_subset(cands, rows), responder, st.competence[chosen], runtime)
         p = models.probability(theta, bank.a[chosen], bank.b[chosen], bank.c[chosen])
         ok = responder.answers(seed, idx[rows], step, p)
-        status[rows, step] = np.where(alert, -1, ok.astype(np.int8))
-        for r, item in zip(rows[alert].tolist(), chosen[alert].tolist(), strict=True):
-            # a validated live alert: the challenge and its skill leave the pool (rare: a loop over alerts)
-            gone = np.zeros(st.n_items, dtype=bool)
-            gone[item] = True
-            if st.skill is not None:
-                gone |= st.skill == st.skill[item]
-            newly = gone & ~sel.excluded[r]
-            n_comp = len(st.competences)
-            n_groups = counts.avail_group.shape[1]
-            counts.avail_group[r] -= np.bincount(group[newly], minlength=n_groups)
-            counts.avail_comp[r] -= np.bincount(st.competence[newly], minlength=n_comp)
-            answered_group = sel.answered_tubes if group is st.tube else sel.answered_skills
-            open_group = newly & ~answered_group[r][group]
-            counts.pool_comp[r] -= np.bincount(st.competence[open_group], minlength=n_comp)
-            sel.excluded[r] |= gone
-            counts.alerted[r] = True
-        answered = rows[~alert]
-        if len(answered):
-            ch = chosen[~alert]
-            # SelectionState.record, in place: the chosen challenges were in the pool (not excluded)
-            sel.excluded[answered, ch] = True
-            grp, comp = group[ch], st.competence[ch]
-            counts.avail_group[answered, grp] -= 1
-            counts.avail_comp[answered, comp] -= 1
-            # the challenge leaves the pool, then its group is answered: the rest of it too
-            counts.pool_comp[answered, comp] -= 1 + counts.avail_group[answered, grp]
-            sel.answered_tubes[answered, st.tube[ch]] = True
-            if st.skill is not None and sel.answered_skills.shape[1]:
-                sel.answered_skills[answered, st.skill[ch]] = True
-            warm = sel.n_answers[answered] >= sel_rules.warm_up_length
-            sel.seen_competences[answered[warm], st.competence[ch][warm]] = True
-            if sel.recent_competences.shape[1]:
-                sel.recent_competences[answered] = np.concatenate(
-                    [sel.recent_competences[answered, 1:], st.competence[ch][:, None]], axis=1
-                )
-            sel.n_answers[answered] += 1
-            _capacity_step(model, log_factor, cap, answered, ch, ok[~alert])
-            n_ans[answered] += 1
-        n_asked[rows] += 1
-        active = limit > n_ans
+        batch.withdraw(rows[alert], chosen[alert])
+        batch.record(rows[~alert], chosen[~alert], ok[~alert])
+        active = limit > batch.n_answers
 
+    asked, status = batch.asked, batch.status
     # jury neutralizations, decided per asked step
     neutral = responder.neutralized(seed, idx[:, None], np.arange(asked.shape[1])[None, :]) & (
         status >= 0
     )
-    aborted = inc.abort_after >= 0
-    aborted &= n_ans < length
-    clean = ~aborted & ~inc.fraud & ~neutral.any(axis=1)
+    aborted = (inc.abort_after >= 0) & (batch.n_answers < length)
+    abort_reason = np.where(aborted, inc.abort_reason, "").astype(object)
+    res = batch.results(
+        neutralized=neutral,
+        abort_reason=abort_reason,
+        fraud=inc.fraud,
+        ids=cands.candidate_ids,
+    )
     cols = _base_frame(cands)
     ids = st.item_ids
     cols["challenges"] = _ragged(ids, asked, asked >= 0)
     cols["statuses"] = _ragged(_STATUS_NAMES, status + 1, status >= -1)
     cols["neutralized"] = _ragged(ids, asked, neutral)
-    cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
+    cols["abort_reason"] = abort_reason.astype(str)
     cols["fraud"] = inc.fraud
-    v3 = rules.v3
-    capacity = cap.capacity.copy()
-    error_rate = cap.error_rate.copy()
-    n_answers = n_ans.copy()
-    decided = scale.outcomes(capacity, v3, n_answers=n_answers)
-    pix, mesh = decided.pix_score.copy(), decided.mesh_index.copy()
-    status_col = decided.outcome_names()
-    comment = decided.comment_names()
-    mesh_names = np.array([m.name for m in v3.meshes], dtype=object)
-    global_level = mesh_names[decided.global_mesh]
-    levels = {
-        code: np.where(lv >= 0, lv, np.nan)
-        for code in v3.competence_intervals
-        for lv in [scale.competence_levels(capacity, v3, code).astype(np.float64)]
-    }
-    for i in np.flatnonzero(~clean):  # the exact scorer for every unusual session
-        res = _score_exact(
-            runtime, cands, int(i), asked[i], status[i], neutral[i], inc, bool(aborted[i])
-        )
-        capacity[i], error_rate[i] = res.capacity, res.error_rate
-        pix[i], mesh[i] = res.pix_score, -1 if res.mesh_index is None else res.mesh_index
-        status_col[i], comment[i], n_answers[i] = res.status, res.comment, res.n_answers
-        global_level[i] = res.global_level
-        for code in levels:
-            lv = res.competences[code].level if code in res.competences else None
-            levels[code][i] = np.nan if lv is None else lv
-    cols["status"] = status_col.astype(str)
-    cols["comment"] = comment
-    cols["pix_score"] = pix.astype(np.int64)
-    cols["n_answers"] = n_answers
-    cols["capacity"] = capacity
-    cols["error_rate"] = error_rate
-    cols["mesh_index"] = mesh.astype(np.int64)
-    cols["global_level"] = global_level.astype(str)
-    for code, lv in levels.items():
+    cols["status"] = res.status.astype(str)
+    cols["comment"] = res.comment
+    cols["pix_score"] = res.pix_score
+    cols["n_answers"] = res.n_answers
+    cols["capacity"] = res.capacity
+    cols["error_rate"] = res.error_rate
+    cols["mesh_index"] = res.mesh_index
+    cols["global_level"] = res.global_level.astype(str)
+    for code, lv in res.levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
-
-
-def _capacity_step(
-    model: CapacityModel,
-    log_factor: npt.NDArray[np.float64],
-    cap: CapacityState,
-    rows: npt.NDArray[np.intp],
-    items: npt.NDArray[np.int64],
-    ok: npt.NDArray[np.bool_],
-) -> None:
-    """``model.update`` of ``rows`` (one answer each), in place in ``cap``; the other rows keep theirs.
-
-    The same numpy operations as :meth:`CapacityModel.update` on the rows concerned (its
-    reductions are row by row, so a row's numbers do not depend on the others), with the
-    answers' log-likelihood factors taken from ``log_factor`` (``(2, n_items, n_grid)``,
-    :meth:`CapacityModel.log_likelihood_table`, equal to what ``update`` computes) and fewer
-    temporaries: the same doubles, without a pass over the inactive rows.
-    """
-    everyone = len(rows) == cap.n_candidates
-    grid = model.grid[None, :]
-    ll = cap.log_likelihood if everyone else cap.log_likelihood[rows]
-    ll += log_factor[ok.astype(np.intp), items]
-    prev = cap.capacity[rows]
-    # posterior(): log-likelihood + re-centred normal prior, normalised
-    post = grid - prev[:, None]
-    np.square(post, out=post)
-    post /= 2.0 * model.prior_variance
-    np.subtract(ll, post, out=post)
-    post -= post.max(axis=1, keepdims=True)
-    np.exp(post, out=post)
-    post /= post.sum(axis=1, keepdims=True)
-    raw = np.sum(post * grid, axis=1)
-    v = np.full(len(rows), model.variation_percent)
-    if model.variation_percent_until is not None:
-        v = np.where(cap.n_answers[rows] <= model.variation_percent_until, v, 0.0)
-    new = limit_variation(prev, raw, v)
-    spread = grid - new[:, None]
-    np.square(spread, out=spread)
-    spread *= post
-    var = np.sum(spread, axis=1)
-    err = np.sqrt(np.maximum(var - model.correction, 0.0))
-    if not everyone:
-        cap.log_likelihood[rows] = ll
-    cap.capacity[rows] = new
-    cap.error_rate[rows] = err
-    cap.raw_capacity[rows] = raw
-    cap.n_answers[rows] += 1
 
 
 def _ragged(
@@ -1218,41 +568,6 @@ def _subset(cands: Candidates, rows: npt.NDArray[np.intp]) -> Candidates:
     )
 
 
-def _score_exact(
-    runtime: Runtime,
-    cands: Candidates,
-    i: int,
-    asked: npt.NDArray[np.int64],
-    status: npt.NDArray[np.int8],
-    neutral: npt.NDArray[np.bool_],
-    inc: Any,
-    aborted: bool,
-) -> Any:
-    st = runtime.structure
-    keep = status >= -1
-    ids = [str(st.item_ids[k]) for k in asked[keep]]
-    state = CatState(
-        algorithm=runtime.rules.algorithm,
-        rules_id=runtime.rules.id,
-        rules_hash=runtime.rules.hash,
-        bank_hash=runtime.bank.hash,
-        seed=0,
-        candidate=Candidate(f"c{int(cands.index[i])}", int(cands.index[i])),
-        profile=None,
-        plan=(),
-        asked=tuple(ids),
-        statuses=tuple(_STATUS[int(s)] for s in status[keep]),
-        neutralized=tuple(str(st.item_ids[k]) for k in asked[neutral]),
-        abort_reason=str(inc.abort_reason[i]) if aborted else None,
-        runtime=runtime,
-    )
-    cert = engine.certification(state)
-    if bool(inc.fraud[i]):
-        cert = replace(cert, fraud=True)
-    return score(cert, runtime.rules, bank=runtime.bank)
-
-
-# ---------------------------------------------------------------------- v2
 def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
     """The sampled profiles as :class:`~pixirt.cat.v2.V2Profiles` (columns in code order)."""
     assert cands.levels is not None and cands.pix is not None

@@ -1,4 +1,4 @@
-"""The simulator's ranking and capacity internals: compiled = numpy = the engine, bit for bit.
+"""The v3 ranking and capacity step of pixirt.cat (ranking, batch): compiled = numpy = the engine, bit for bit.
 
 - the shortlist ranking: the compiled kernels (numba, optional) and the numpy path give
   the same proven rows and rankings, and a proven ranking is the engine's own
@@ -22,6 +22,7 @@ from hypothesis import strategies as hst
 from simulation_cases import INCIDENTS
 
 from pixirt import ItemBank, rules
+from pixirt.cat import ranking
 from pixirt.cat.capacity import probability, reward
 from pixirt.cat.engine import build_runtime
 from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
@@ -31,7 +32,7 @@ from pixirt.simulation.population import Population
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")
-HAVE_NUMBA = runner._kernels() is not None
+HAVE_NUMBA = ranking.kernels() is not None
 
 
 def _rules(
@@ -127,7 +128,9 @@ def _random_state(runtime, n: int, rng: np.random.Generator):
     else:
         group, answered_groups = st.skill, sel.answered_skills
     n_groups = answered_groups.shape[1]
-    counts = runner._Counts.start(st, n, group, n_groups)
+    counts = ranking.AvailableCounts.start(
+        st, np.zeros((n, st.n_items), dtype=bool), group, n_groups
+    )
     open_ = ~sel.excluded
     answered_only = answered_groups[:, group] & sel.seen_competences[:, st.competence]
     counts.alerted[:] = (sel.excluded & ~answered_only).any(axis=1)
@@ -140,7 +143,7 @@ def _random_state(runtime, n: int, rng: np.random.Generator):
 
 
 def _capacities(runtime, n: int, rng: np.random.Generator) -> np.ndarray:
-    sl = runner._shortlist(runtime)
+    sl = ranking.shortlist(runtime)
     cap = rng.uniform(-4.0, 4.0, n)
     edges = sl.lo + sl.width * rng.integers(0, sl.items.shape[0] + 1, n)
     pick = rng.random(n)
@@ -155,8 +158,8 @@ def _check_ranking(runtime, seed: int, n: int = 60, min_proven: float | None = N
     sel, counts = _random_state(runtime, n, rng)
     capacity = _capacities(runtime, n, rng)
     rows = np.arange(n)
-    sl = runner._shortlist(runtime)
-    top_np, proven_np = runner._shortlist_top(None, runtime, sel, counts, rows, capacity)
+    sl = ranking.shortlist(runtime)
+    top_np, proven_np = ranking.shortlist_top(None, runtime, sel, counts, rows, capacity)
     # the proven rankings are the engine's
     st = runtime.structure
     sel_rules = runtime.rules.selection
@@ -173,13 +176,13 @@ def _check_ranking(runtime, seed: int, n: int = 60, min_proven: float | None = N
     if min_proven is not None:
         assert ok.sum() >= min_proven * in_cells.sum()
     if HAVE_NUMBA:
-        kernels = runner._kernels()
-        top_c, proven_c = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
+        kernels = ranking.kernels()
+        top_c, proven_c = ranking.shortlist_top(kernels, runtime, sel, counts, rows, capacity)
         # (off the cells the bounds do not hold: _rank never trusts either path there)
         np.testing.assert_array_equal(proven_c & in_cells, ok)
         np.testing.assert_array_equal(top_c[ok], top_np[ok])
     # and _rank (whichever path) always returns the engine's ranking
-    ranked = runner._rank(runtime, sel, counts, rows, capacity, True)
+    ranked = ranking.rank(runtime, sel, counts, rows, capacity, True)
     np.testing.assert_array_equal(ranked, engine_top)
 
 
@@ -248,8 +251,8 @@ def test_shortlist_ranking_proves_most_pix_v3_2023_rows(pix_bank):
     rate = np.array([V3_2023.selection.minimum_success_rate_at(int(k)) for k in sel.n_answers])
     p = probability(capacity[:, None], st.a[engine_top], st.b[engine_top])
     mixed = ((p >= rate[:, None]).any(axis=1)) & ((p < rate[:, None]).any(axis=1)) & (rate > 0)
-    for kernels in [None, runner._kernels()] if HAVE_NUMBA else [None]:
-        top, proven = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
+    for kernels in [None, ranking.kernels()] if HAVE_NUMBA else [None]:
+        top, proven = ranking.shortlist_top(kernels, runtime, sel, counts, rows, capacity)
         np.testing.assert_array_equal(top[proven], engine_top[proven])
         assert (proven & mixed).sum() > 10
         assert proven.mean() > 0.9
@@ -267,8 +270,8 @@ def test_success_rate_lists_emptied_by_exclusions(pix_bank):
     sel.n_answers[:] = rng.integers(0, 16, n)
     rate = np.array([V3_2023.selection.minimum_success_rate_at(int(k)) for k in sel.n_answers])
     for r in range(n):
-        sl = runner._shortlist(runtime, rate=float(rate[r]))
-        items = sl.items[runner._cells(sl, capacity[r : r + 1])[0]]
+        sl = ranking.shortlist(runtime, rate=float(rate[r]))
+        items = sl.items[ranking.cells(sl, capacity[r : r + 1])[0]]
         gone = items[items >= 0]
         newly = ~sel.excluded[r, gone]
         sel.excluded[r, gone] = True
@@ -284,8 +287,8 @@ def test_success_rate_lists_emptied_by_exclusions(pix_bank):
         minimum_success_rate=rate,
     )
     rows = np.arange(n)
-    for kernels in [None, runner._kernels()] if HAVE_NUMBA else [None]:
-        top, proven = runner._shortlist_top(kernels, runtime, sel, counts, rows, capacity)
+    for kernels in [None, ranking.kernels()] if HAVE_NUMBA else [None]:
+        top, proven = ranking.shortlist_top(kernels, runtime, sel, counts, rows, capacity)
         np.testing.assert_array_equal(top[proven], engine_top[proven])
 
 
@@ -297,7 +300,7 @@ def test_success_rate_shortlist_bounds(pix_bank, tie_bank, bank_name, rate):
     bound when not listed; a finite lower bound means it surely meets the rate."""
     runtime = build_runtime(pix_bank if bank_name == "pix" else tie_bank, V3)
     st = runtime.structure
-    sl = runner._shortlist(runtime, rate=rate)
+    sl = ranking.shortlist(runtime, rate=rate)
     assert sl.rate == rate
     rng = np.random.default_rng(3)
     n_cells = sl.items.shape[0]
@@ -330,7 +333,7 @@ def test_shortlist_layout(pix_bank, tie_bank, bank_name, rate):
     """What the kernel relies on: block c lists competence c by non-increasing upper bound,
     and lower <= upper (the bounds themselves are checked by the rankings above)."""
     runtime = build_runtime(pix_bank if bank_name == "pix" else tie_bank, V3)
-    sl = runner._shortlist(runtime, rate=rate)
+    sl = ranking.shortlist(runtime, rate=rate)
     st = runtime.structure
     n_comp = len(st.competences)
     per = sl.items.shape[1] // n_comp
@@ -357,9 +360,9 @@ def test_kernels_skip_only_what_cannot_rank(pix_bank):
     sel, counts = _random_state(runtime, n, rng)
     capacity = rng.uniform(-3, 3, n)
     rows = np.arange(n)
-    sl = runner._shortlist(runtime)
+    sl = ranking.shortlist(runtime)
     g = ((capacity - sl.lo) / sl.width).astype(np.int64)
-    kernels = runner._kernels()
+    kernels = ranking.kernels()
     st = runtime.structure
     offsets, hit_row, hit_item, _ = kernels.shortlist_hits(
         rows, g, sl.items, sl.upper, sl.lower, sl.block_order, sl.bound,
@@ -368,7 +371,7 @@ def test_kernels_skip_only_what_cannot_rank(pix_bank):
         counts.avail_comp, counts.pool_comp, sel.recent_competences, 2, True, 5,
     )  # fmt: skip
     pool = candidate_pool(st, sel, V3.selection)
-    top, proven = runner._shortlist_top(None, runtime, sel, counts, rows, capacity)
+    top, proven = ranking.shortlist_top(None, runtime, sel, counts, rows, capacity)
     n_pooled = 0
     for i in range(n):
         hits = hit_item[offsets[i] : offsets[i + 1]]
@@ -408,7 +411,7 @@ def test_capacity_step_equals_model_update(pix_bank, seed, share):
     got = model.initial_state(n)
     for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
         getattr(got, name)[...] = getattr(state, name)
-    runner._capacity_step(model, runtime.fast.log_factor, got, rows, items, ok)
+    model.update_rows(got, rows, runtime.fast.log_factor[ok.astype(np.intp), items])
     for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
         x, y = getattr(got, name), getattr(expected, name)
         assert x.tobytes() == y.tobytes(), name
@@ -422,10 +425,10 @@ def test_chunks_are_identical_with_and_without_kernels(pix_bank, monkeypatch, pa
     cands = Population(sd=1.5).sample(300, seed=21)
     full = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=False)
     if path == "numpy":
-        monkeypatch.setattr(runner, "_USE_KERNELS", False)
+        monkeypatch.setattr(ranking, "USE_KERNELS", False)
     elif path == "no-numba":  # as if numba were not installed
-        monkeypatch.setitem(sys.modules, "pixirt.simulation._kernels", None)
-    assert (runner._kernels() is not None) == (path == "compiled" and HAVE_NUMBA)
+        monkeypatch.setitem(sys.modules, "pixirt.cat._kernels", None)
+    assert (ranking.kernels() is not None) == (path == "compiled" and HAVE_NUMBA)
     fast = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=True)
     pd.testing.assert_frame_equal(fast, full)
 
@@ -445,7 +448,7 @@ def test_kernels_compile_without_a_writable_cache(monkeypatch: pytest.MonkeyPatc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(numba, "njit", njit_without_cache)
-    spec = importlib.util.find_spec("pixirt.simulation._kernels")
+    spec = importlib.util.find_spec("pixirt.cat._kernels")
     assert spec is not None and spec.loader is not None
     fresh = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fresh)  # a new copy, not the cached module

@@ -1,6 +1,6 @@
-"""Compiled kernels of the simulator's shortlist ranking (optional: ``pip install pixirt[fast]``).
+"""Compiled kernels of the v3 shortlist ranking (optional: ``pip install pixirt[fast]``).
 
-Importing this module imports numba; :mod:`pixirt.simulation.runner` falls back to its
+Importing this module imports numba; :mod:`pixirt.cat.ranking` falls back to its
 numpy ranking when that fails. The kernels only compare and copy numbers: the
 information values ("reward") are computed between the two kernels by the engine's own
 numpy function (:func:`pixirt.cat.capacity.reward`), so the ranking is the engine's bit
