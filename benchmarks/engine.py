@@ -10,10 +10,11 @@ in-process with ``perf_counter``.
 Tools:
 
 - ``pixirt``: ``next_challenge`` + ``record`` with rules ``pix-v3`` (pool rules, EAP on
-  81 points, top-5 pick), the engine as shipped (single-session fast path);
-- ``pixirt_general``: the same engine forced onto the general, vectorised path
-  (``candidate_pool``, ``rank_by_information``, ``CapacityModel.update``,
-  ``SelectionState.record``) — same choices, shown for the speed-up;
+  81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat.batch.SessionBatch`
+  of one, ranked by the proven-exact shortlists;
+- ``pixirt_general``: the same engine with the shortlists off
+  (``engine.replay(state, fast=False)``: ``candidate_pool`` and ``rank_by_information``
+  over the whole bank) — same choices, shown for the speed-up;
 - ``catsim``: ``MaxInfoSelector.select`` + ``NumericalSearchEstimator.estimate``
   (its defaults);
 - ``mirt``: ``CATEngine(model, "MFI", MaxItemsStop(32), scoring_method="EAP")``,
@@ -65,24 +66,21 @@ def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
 
 
 def _pixirt(general: bool) -> Session:
-    from dataclasses import replace
-
     from pixirt import rules
-    from pixirt.cat.engine import build_runtime, next_challenge, record, replay, result, start
+    from pixirt.cat.engine import next_challenge, record, replay, result, start
     from pixirt.cat.state import Candidate
     from pixirt.simulation import pix_like_bank
 
     bank = pix_like_bank(0)
     v3 = rules.load("pix-v3")
-    runtime = replace(build_runtime(bank, v3), fast=None) if general else None
     a = dict(zip(bank.item_ids.tolist(), bank.a.tolist(), strict=True))
     b = dict(zip(bank.item_ids.tolist(), bank.b.tolist(), strict=True))
 
     def session(index: int, times: list[float]) -> float:
         theta = _truth(index)
         state = start(bank, v3, candidate=Candidate(f"c{index}", index), seed=SEED)
-        if runtime is not None:
-            state = replay(replace(state, runtime=runtime))
+        if general:
+            state = replay(state, fast=False)
         for step in range(TEST_LENGTH + 1):
             t0 = time.perf_counter()
             choice = next_challenge(state)

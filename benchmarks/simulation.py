@@ -1,10 +1,16 @@
-"""Simulation benchmark: whole v3 certifications on the Pix-like bank, pixirt vs catsim.
+"""Simulation benchmark: whole v2 and v3 certifications on the Pix-like bank, pixirt vs catsim.
 
-pixirt: ``simulate(Population(), pix_like_bank(0), pix-v3, n)`` — Pix's v3 selection
-(rule chain, top 5, pick 51 %) and EAP, scoring included — for n = 100,000 (one
-process; again with the numpy ranking, as without numba) and 1,000,000 (``workers=2``:
-both cores) (targets: 1M in ≤ 120 s and ≤ 8 GiB; not done above 600 s),
-``chunk_size=20_000``. Memory: the resident memory of the whole
+pixirt: ``simulate(Population(), pix_like_bank(0), rules, n)``, scoring included:
+
+- **v3** (``pix-v3``): Pix's selection (rule chain, top 5, pick 51 %) and EAP, for
+  n = 100,000 (one process; again with the numpy ranking, as without numba) and
+  1,000,000 (``workers=2``: both cores) (target: 1M in ≤ 45 s; ≤ 8 GiB);
+- **v2** (``pix-v2``): positioning profiles drawn, 3 challenges per certifiable
+  competence planned from them, answers, reproducibility rate, level table, for
+  n = 100,000 (one process) and 1,000,000 (``workers=2``) (target: 1M in ≤ 60 s,
+  ≤ 4 GiB; before this version, v2 ran one candidate at a time at about 13 ms each);
+
+``chunk_size=20_000`` (v3) and ``10_000`` (v2). Memory: the resident memory of the whole
 process tree (the parent and its worker processes, summed, sampled every 20 ms):
 ``peak_mib`` is its peak increase over the parent's before the call, ``peak_rss_mib`` its
 peak total (a sum of RSS counts the pages forked workers share with the parent once per
@@ -31,9 +37,15 @@ import numpy as np
 from benchmarks.harness import TreePeakMemory, machine, measure, run_worker, write_results
 
 CASES = {
-    "quick": [(2_000, 1, True)],
-    "full": [(100_000, 1, True), (100_000, 1, False), (1_000_000, 2, True)],
-}  # (candidates, worker processes, compiled ranking if numba is installed)
+    "quick": [(2_000, 1, True, "pix-v3"), (2_000, 1, True, "pix-v2")],
+    "full": [
+        (100_000, 1, True, "pix-v3"),
+        (100_000, 1, False, "pix-v3"),
+        (1_000_000, 2, True, "pix-v3"),
+        (100_000, 1, True, "pix-v2"),
+        (1_000_000, 2, True, "pix-v2"),
+    ],
+}  # (candidates, worker processes, compiled ranking if numba is installed, rule set)
 CATSIM_N = 1_000
 
 
@@ -49,10 +61,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         from pixirt.simulation.runner import simulate
 
         ranking.USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
+        rule_set = rules.load(str(spec.get("rules", "pix-v3")))
+        v2 = rule_set.algorithm == "v2"
         t0 = time.perf_counter()
-        simulate(
-            Population(), bank, rules.load("pix-v3"), 200, seed=99
-        )  # warm: shortlists, imports
+        simulate(Population(), bank, rule_set, 200, seed=99)  # warm: shortlists, imports
         setup = time.perf_counter() - t0
         workers = int(spec.get("workers", 1))
         with TreePeakMemory() as mem:
@@ -60,25 +72,37 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             res = simulate(
                 Population(),
                 bank,
-                rules.load("pix-v3"),
+                rule_set,
                 n,
                 seed=1,
-                chunk_size=20_000,
+                chunk_size=10_000 if v2 else 20_000,
                 workers=workers,
             )
             seconds = time.perf_counter() - t0
         f = res.frame
-        return {
+        common = {
             "seconds": round(seconds, 2),
             "setup_s": round(setup, 2),
             "peak_mib": round(mem.peak_mib, 1),
             "peak_rss_mib": round(mem.peak_rss_mib, 1),
             "candidates_per_s": round(n / seconds, 1),
             "workers": workers,
+            "rules": rule_set.id,
+            "ms_per_candidate_per_core": round(1000 * seconds * workers / n, 4),
+            "validated_share": float((f["status"] == "validated").mean()),
+            "errors": int((f["status"] == "error").sum()),
+        }
+        if v2:
+            return {
+                **common,
+                "not_certifiable_share": float((f["status"] == "not_certifiable").mean()),
+                "mean_reproducibility_rate": float(f["reproducibility_rate"].mean()),
+            }
+        return {
+            **common,
             "kernels": ranking.kernels() is not None,
             "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
             "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
-            "validated_share": float((f["status"] == "validated").mean()),
         }
     import catsim.estimation as est
     import catsim.initialization as ini
@@ -122,8 +146,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     rows = []
-    for n, workers, kernels in CASES["quick" if quick else "full"]:
-        spec = {"tool": "pixirt", "n": n, "workers": workers, "kernels": kernels}
+    for n, workers, kernels, rule_id in CASES["quick" if quick else "full"]:
+        spec = {"tool": "pixirt", "n": n, "workers": workers, "kernels": kernels, "rules": rule_id}
         row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
         rows.append(row)
         print(row, flush=True)
@@ -134,9 +158,25 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     )
     rows.append(row)
     print(row, flush=True)
-    mine = [r for r in rows if r["tool"] == "pixirt" and r["status"] == "ok"]
+    mine = [
+        r
+        for r in rows
+        if r["tool"] == "pixirt" and r["status"] == "ok" and r.get("rules", "pix-v3") == "pix-v3"
+    ]
     peer = rows[-1]
     summary: dict[str, Any] = {}
+    v2_runs = [r for r in rows if r.get("rules") == "pix-v2" and r["status"] == "ok"]
+    if v2_runs:
+        big = max(v2_runs, key=lambda r: r["n"])
+        summary["v2"] = {
+            "n": big["n"],
+            "seconds": big["seconds"],
+            "peak_rss_mib": big.get("peak_rss_mib"),
+            "ms_per_candidate_per_core": big["ms_per_candidate_per_core"],
+            "speed_ratio_vs_previous_v2": round(13.0 / big["ms_per_candidate_per_core"], 1),
+            "previous_v2_note": "v2 ran one candidate at a time at about 13 ms before",
+            "target": "1M in <= 60 s, <= 4 GiB (not done above 120 s)",
+        }
     if mine and peer["status"] == "ok":
         best = max(mine, key=lambda r: (r["n"], r.get("kernels", False)))
         summary = {
@@ -148,6 +188,8 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
             "catsim_candidates_per_s": peer["candidates_per_s"],
             "speed_ratio_vs_catsim": round(best["candidates_per_s"] / peer["candidates_per_s"], 1),
             "catsim_note": f"catsim ran on {peer['n']} candidates",
+            "target": "1M in <= 45 s",
+            **summary,
         }
     payload = {
         "benchmark": "simulation",

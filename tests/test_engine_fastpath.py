@@ -1,17 +1,16 @@
-"""The engine's single-session fast path equals the general, vectorised path, bit for bit.
+"""The engine's batch of one: the shortlist ranking equals the general path, bit for bit.
 
-The general path is the engine with its fast tables removed (``Runtime.fast = None``):
-``candidate_pool``, ``rank_by_information``, ``CapacityModel.update``,
-``SelectionState.record`` and ``streams.uniform`` + ``pick_rank``. Each fast piece is
-compared with it alone (hypothesis), then whole sessions are run in lockstep on both
-paths under many rule variants, answers, live alerts and resumptions.
+A v3 session is a :class:`~pixirt.cat.batch.SessionBatch` of one. Its general path
+(``engine.replay(state, fast=False)``) ranks with ``candidate_pool`` and
+``rank_by_information`` only; whole sessions run in lockstep on both paths under many
+rule variants, answers, live alerts and resumptions; ``update_single`` (the batch's
+in-place capacity step on one row) equals ``CapacityModel.update``.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -19,18 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pixirt import ItemBank, SessionError, rules, streams
+from pixirt import ItemBank, SessionError, rules
 from pixirt.cat import engine
 from pixirt.cat.capacity import (
     CapacityModel,
     CapacityState,
     answer_log_likelihood,
-)
-from pixirt.cat.selection import (
-    BankStructure,
-    candidate_pool,
-    pick_rank,
-    rank_by_information,
 )
 from pixirt.cat.state import Candidate, CatState
 from pixirt.rules import RuleSet
@@ -69,37 +62,29 @@ def variant(base: RuleSet, *, selection=None, capacity=None, test_length=None) -
 
 def general(state: CatState) -> CatState:
     """The same session on the general path."""
-    assert state.runtime is not None
-    return engine.replay(replace(state, runtime=replace(state.runtime, fast=None)))
+    return engine.replay(state, fast=False)
 
 
 def assert_same_work(fast: CatState, slow: CatState) -> None:
     wf, ws = fast.work, slow.work
     assert wf is not None and ws is not None
+    assert not ws.batch.fast  # the general path (the fast one where its rules allow)
     for name in ("capacity", "error_rate", "raw_capacity", "log_likelihood", "n_answers"):
         assert same_array(getattr(wf.cap, name), getattr(ws.cap, name)), name
-    runtime = fast.runtime
-    assert runtime is not None
-    sel_rules = runtime.rules.selection
-    if wf.pool is not None:
-        general_pool = candidate_pool(runtime.structure, ws.sel, sel_rules)[0]
-        assert same_array(wf.pool.pool(runtime.fast, sel_rules), general_pool)
-        rebuilt = wf.sel  # rebuilt from the pool's events, on demand
-        for name in (
-            "excluded",
-            "answered_tubes",
-            "answered_skills",
-            "seen_competences",
-            "recent_competences",
-            "n_answers",
-        ):
-            assert same_array(getattr(rebuilt, name), getattr(ws.sel, name)), name
+    for name in (
+        "excluded",
+        "answered_tubes",
+        "answered_skills",
+        "seen_competences",
+        "recent_competences",
+        "n_answers",
+    ):
+        assert same_array(getattr(wf.batch.sel, name), getattr(ws.batch.sel, name)), name
 
 
 def lockstep(fast: CatState, actions, bank: ItemBank, *, resume_every: int = 0):
     """Run one session on both paths; return the two final states and the choices."""
     slow = general(fast)
-    assert fast.runtime is not None and fast.runtime.fast is not None
     choices = []
     for k, action in enumerate(actions):
         try:
@@ -127,6 +112,7 @@ def lockstep(fast: CatState, actions, bank: ItemBank, *, resume_every: int = 0):
         if resume_every and k % resume_every == 0:
             data = json.loads(json.dumps(fast.to_dict()))
             fast = CatState.from_dict(data, bank=bank, rules=fast.runtime.rules)
+            slow = general(CatState.from_dict(data, bank=bank, rules=fast.runtime.rules))
             assert_same_work(fast, slow)
     return fast, slow, choices
 
@@ -157,86 +143,13 @@ def test_update_single_equals_update(a, b_shift, pattern, variation, until, star
             assert same_array(getattr(fast, name), getattr(slow, name)), name
 
 
-def small_structure(a, b) -> BankStructure:
-    n = len(a)
-    return BankStructure.from_bank(
-        ItemBank.from_frame(
-            pd.DataFrame(
-                {
-                    "item_id": [f"i{k}" for k in range(n)],
-                    "a": a,
-                    "b": b,
-                    "competence": "1.1",
-                    "tube": [f"t{k}" for k in range(n)],
-                }
-            )
-        )
-    )
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.data())
-def test_fast_ranking_equals_rank_by_information(data):
-    n = data.draw(st.integers(1, 40))
-    # few distinct values: many exact ties, which must resolve in bank order
-    a = data.draw(st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]), min_size=n, max_size=n))
-    b = data.draw(st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0]), min_size=n, max_size=n))
-    structure = small_structure(a, b)
-    tables = engine._fast_tables(structure, V3, CapacityModel.from_rules(V3))
-    assert tables is not None and tables.pool
-    pool = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    theta = data.draw(st.sampled_from([-3.0, -1.0, 0.0, 0.25, 0.5, 700.0, -700.0]))
-    top_n = data.draw(st.integers(1, 7))
-    if not pool.any():
-        with pytest.raises(SessionError, match="no challenge left"):
-            engine._rank_fast(tables, pool, theta, top_n, 0)
-        return
-    want = rank_by_information(np.array([theta]), structure, pool[None, :], top_n=top_n)[0]
-    got = engine._rank_fast(tables, pool, theta, top_n, 0)
-    assert got == [int(i) for i in want if i >= 0]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    seed=st.integers(0, 2**64 + 5),
-    candidate=st.integers(0, 2**40),
-    step=st.integers(0, 200),
-    n_available=st.integers(1, 5),
-    probability=st.sampled_from([0.0, 25.0, 51, 99.5, 100]),
-)
-def test_fast_pick_equals_pick_rank_on_the_stream(seed, candidate, step, n_available, probability):
-    draws = streams.uniform(seed, "v3.pick", candidate, step * 64 + np.arange(5))
-    want = int(pick_rank(draws[None, :], probability, np.array([n_available]))[0])
-    assert engine._pick(seed, candidate, step, n_available, probability) == want
-
-
-def test_fast_tables_group_every_challenge_once(bank):
-    runtime = engine.build_runtime(bank, V3)
-    fast = runtime.fast
-    assert fast is not None and fast.pool and fast.log_factor is not None
-    st_ = runtime.structure
-    for codes, groups in (
-        (st_.tube, fast.tube_items),
-        (st_.competence, fast.competence_items),
-        (st_.skill, fast.skill_items),
-    ):
-        assert sorted(np.concatenate(groups).tolist()) == list(range(bank.n_items))
-        for k, items in enumerate(groups):
-            assert np.all(codes[items] == k) and np.all(np.diff(items) > 0)
-    assert fast.log_factor.shape == (2, bank.n_items, len(runtime.model.grid))
-    assert [fast.position[c] for c in fast.ids[:5]] == [0, 1, 2, 3, 4]
-
-
-def test_the_fast_pool_is_off_where_it_does_not_apply(bank):
-    # historical minimum success rate: the general pool and ranking, capacity still fast
-    fast = engine.build_runtime(bank, V3_2023).fast
-    assert fast is not None and not fast.pool and fast.log_factor is not None
+def test_the_fast_path_serves_pix_rule_sets_and_not_historical_ones(bank):
+    assert engine.start(bank, V3, seed=0).work.batch.fast
+    assert engine.start(bank, V3_2023, seed=0).work.batch.fast
     forced = variant(V3, selection={"forced_competences": ["1.1"]})
-    assert not engine.build_runtime(bank, forced).fast.pool
-    doubles = variant(V3, capacity={"double_measures_until": 4})
-    assert engine.build_runtime(bank, doubles).fast.log_factor is None
-    assert engine.start(bank, V3, seed=0).work.pool is not None
-    assert engine.start(bank, V3_2023, seed=0).work.pool is None
+    assert not engine.start(bank, forced, seed=0).work.batch.fast
+    warm = variant(V3, selection={"warm_up_length": 2})
+    assert not engine.start(bank, warm, seed=0).work.batch.fast
 
 
 # ------------------------------------------------------------------ whole sessions
@@ -345,25 +258,37 @@ def test_abort_neutralize_keep_the_fast_state(bank):
         ch = engine.next_challenge(state)
         state = engine.record(state, ch.challenge_id, "ok")
     neutral = engine.neutralize(state, state.asked[2])
-    assert neutral.work.pool is state.work.pool
+    assert neutral.work.batch is state.work.batch
     assert engine.next_challenge(neutral) == engine.next_challenge(state)
     aborted = engine.abort(state, "candidate")
-    assert aborted.work.pool is state.work.pool
+    assert aborted.work.batch is state.work.batch
     assert engine.next_challenge(aborted) is None
 
 
 def test_old_states_are_not_changed_by_later_steps(bank):
-    """The incremental masks are copied, never written in place: a state can branch."""
+    """A step works on a copy of the batch, never in place: a state can branch."""
     state = engine.start(bank, V3, seed=9)
     for _ in range(4):
         state = engine.record(state, engine.next_challenge(state).challenge_id, "ko")
-    before = {k: getattr(state.work.pool, k).copy() for k in ("by_rule", "fresh", "allowed")}
+    batch = state.work.batch
+    before = {
+        "excluded": batch.sel.excluded.copy(),
+        "avail_comp": batch.counts.avail_comp.copy(),
+        "log_likelihood": batch.cap.log_likelihood.copy(),
+        "asked": batch.asked.copy(),
+    }
     served = engine.next_challenge(state)
     one = engine.record(state, served.challenge_id, "ok")
     two = engine.record(state, served.challenge_id, "ko")
     engine.next_challenge(one)
     engine.flag_live_alert(state, served.challenge_id)
-    for k, mask in before.items():
-        assert same_array(getattr(state.work.pool, k), mask), k
+    now = {
+        "excluded": batch.sel.excluded,
+        "avail_comp": batch.counts.avail_comp,
+        "log_likelihood": batch.cap.log_likelihood,
+        "asked": batch.asked,
+    }
+    for k, value in before.items():
+        assert same_array(now[k], value), k
     assert engine.next_challenge(state) == served
     assert one.asked == two.asked and one.statuses != two.statuses

@@ -32,17 +32,12 @@ ranking by information at the capacity, ties in bank order, top 5; the pick by
 answers. A challenge withdrawn after a validated live alert (:func:`flag_live_alert`)
 is replaced and its skill excluded.
 
-**Speed.** One session is one row of the vectorised selection and capacity functions,
-which the simulator steps for thousands of candidates at once. For a single session
-the engine keeps a fast path with the same results, bit for bit (tested against the
-general path): tables built once per (bank, rule set) (:class:`FastTables`: the items
-of each tube, competence and skill; every challenge's log-likelihood factor on the
-grid), a pool kept incrementally (:class:`PoolState`: an answer clears its tube's and
-competence's challenges instead of recomputing masks), the information computed on the
-pool only with ties resolved by first ``argmax``, the capacity updated by
-:meth:`~pixirt.cat.capacity.CapacityModel.update_single`, and only the draws the pick
-needs. Rule sets with the historical forced competences or minimum success rate use the
-general pool and ranking; those with double measures, the general capacity history.
+**One engine.** A v3 session is a batch of one of :class:`~pixirt.cat.batch.SessionBatch`
+— the very code the simulator steps for thousands of candidates at once (pool rules,
+ranking with its proven-exact shortlists, pick, EAP update, scoring) — and a v2 session
+is planned and scored by :mod:`pixirt.cat.v2` on a batch of one. Nothing here restates
+a rule: this module keeps a session's record (:class:`~pixirt.cat.state.CatState`) and
+checks the calls against it.
 """
 
 from __future__ import annotations
@@ -50,35 +45,28 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import streams
 from pixirt.cat import v2 as v2_rules
+from pixirt.cat.batch import SessionBatch, certification_of
 from pixirt.cat.capacity import CapacityModel, CapacityState
 from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
     ABORT_REASONS,
     ANSWER_STATUSES,
     Certification,
-    CertificationChallenge,
     CertificationResult,
     score,
 )
-from pixirt.cat.selection import (
-    BankStructure,
-    SelectionState,
-    candidate_pool,
-    rank_by_information,
-)
+from pixirt.cat.selection import BankStructure
 from pixirt.cat.state import Candidate, CatState, ChallengeChoice
 from pixirt.cat.v2 import V2Profiles, V2Tables
 from pixirt.exceptions import DataError, SessionError
 from pixirt.item_bank import ItemBank
-from pixirt.rules import RuleSet, SelectionRules
+from pixirt.rules import RuleSet
 
 __all__ = [
     "Runtime",
@@ -104,44 +92,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class FastTables:
-    """Lookup tables of the single-session fast path (built once per bank and rule set).
-
-    Attributes
-    ----------
-    ids
-        Challenge ids in bank order, as Python strings.
-    position
-        Challenge id → bank position.
-    tube_items, competence_items, skill_items
-        Bank positions of each tube's, competence's and skill's challenges (by code;
-        ``skill_items`` is empty when the bank has no skill).
-    a, b, a2
-        Discriminants, difficulties and squared discriminants (float64).
-    pool
-        Whether the incremental pool applies to the rules: no historical forced
-        competences or minimum success rate, a skill column when the skills rule is
-        used, finite parameters; otherwise :func:`~pixirt.cat.selection.candidate_pool`
-        and :func:`~pixirt.cat.selection.rank_by_information` are used.
-    log_factor
-        ``(2, n_items, n_grid)`` answer log-likelihood factors
-        (:meth:`~pixirt.cat.capacity.CapacityModel.log_likelihood_table`); None with the
-        historical double measures (the capacity is then recomputed from the history).
-    """
-
-    ids: tuple[str, ...]
-    position: dict[str, int]
-    tube_items: tuple[IntArray, ...]
-    competence_items: tuple[IntArray, ...]
-    skill_items: tuple[IntArray, ...]
-    a: npt.NDArray[np.float64]
-    b: npt.NDArray[np.float64]
-    a2: npt.NDArray[np.float64]
-    pool: bool
-    log_factor: npt.NDArray[np.float64] | None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
 class Runtime:
     """What the engine derives once from a bank and a rule set (not serialized)."""
 
@@ -151,144 +101,28 @@ class Runtime:
     model: CapacityModel | None
     item_type: tuple[str | None, ...]
     v2_tables: V2Tables | None
-    fast: FastTables | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PoolState:
-    """One session's v3 pool, kept incrementally (the fast path of the pool rules).
-
-    Each mask is what :func:`~pixirt.cat.selection.candidate_pool` derives from the
-    :class:`~pixirt.cat.selection.SelectionState` of the same answers, for one candidate:
-
-    Attributes
-    ----------
-    by_rule
-        Challenges not excluded (answered, withdrawn with their skill, inaccessible)
-        minus the answered tubes (or skills, with ``one_question_per_tube = false``).
-    fresh
-        Challenges not excluded minus the competences answered after the warm-up.
-    recent
-        Competence codes of the last N answers, oldest first, −1 for none.
-    n_answers
-        Answers so far.
-    events
-        ``(position, answered)`` of every challenge recorded (answered False: withdrawn
-        after a live alert), to rebuild the general state on demand.
-    allowed
-        The challenges allowed before any answer (accessibility).
-
-    The arrays are never modified once the state is built: an answer copies them.
-    """
-
-    by_rule: BoolArray
-    fresh: BoolArray
-    recent: tuple[int, ...]
-    n_answers: int
-    events: tuple[tuple[int, bool], ...]
-    allowed: BoolArray
-
-    @classmethod
-    def start(cls, allowed: BoolArray, recent: int) -> PoolState:
-        """Nothing answered; ``allowed`` is the accessibility mask."""
-        return cls(allowed.copy(), allowed.copy(), (-1,) * recent, 0, (), allowed.copy())
-
-    def answer(
-        self, tables: FastTables, pos: int, rules: SelectionRules, st: BankStructure
-    ) -> PoolState:
-        """The pool after answering the challenge at ``pos``."""
-        by_rule = self.by_rule.copy()
-        if rules.one_question_per_tube:
-            by_rule[tables.tube_items[st.tube[pos]]] = False
-        else:
-            assert st.skill is not None  # the fast path needs skills for this rule
-            by_rule[tables.skill_items[st.skill[pos]]] = False
-        by_rule[pos] = False
-        comp = int(st.competence[pos])
-        fresh = self.fresh.copy()
-        if self.n_answers >= rules.warm_up_length:
-            fresh[tables.competence_items[comp]] = False
-        fresh[pos] = False
-        recent = (*self.recent[1:], comp) if self.recent else ()
-        return PoolState(
-            by_rule,
-            fresh,
-            recent,
-            self.n_answers + 1,
-            (*self.events, (pos, True)),
-            self.allowed,
-        )
-
-    def withdraw(self, tables: FastTables, pos: int, st: BankStructure) -> PoolState:
-        """The pool after a validated live alert on ``pos``: it and its skill leave."""
-        out = []
-        for mask in (self.by_rule, self.fresh):
-            m = mask.copy()
-            m[pos] = False
-            if st.skill is not None:
-                m[tables.skill_items[st.skill[pos]]] = False
-            out.append(m)
-        return PoolState(
-            out[0],
-            out[1],
-            self.recent,
-            self.n_answers,
-            (*self.events, (pos, False)),
-            self.allowed,
-        )
-
-    def pool(self, tables: FastTables, rules: SelectionRules) -> BoolArray:
-        """The challenges the rules allow next (equal to ``candidate_pool(...)[0]``)."""
-        pool = self.by_rule
-        if (
-            rules.passage_by_all_competences
-            and self.n_answers >= rules.warm_up_length
-            and self.fresh.any()
-        ):
-            pool = self.fresh
-        n_recent = rules.challenges_between_same_competence
-        if n_recent > 0 and self.recent:
-            blocked = {c for c in self.recent[-n_recent:] if c >= 0}
-            if blocked:
-                kept = pool.copy()
-                for c in blocked:
-                    kept[tables.competence_items[c]] = False
-                if kept.any():
-                    pool = kept
-        return pool
 
 
 class Work:
-    """The estimator's and the rules' working state for one session (rebuilt by replay).
+    """A session's working state, rebuilt from its record by :func:`replay`.
 
-    ``choice`` memoizes :func:`next_challenge` (a pure function of the state), so that
-    :func:`record` does not compute the served challenge twice. On the fast path the
-    pool is kept in ``pool`` (:class:`PoolState`) and ``sel`` is rebuilt from it only
-    when read.
+    ``batch`` is the v3 session as a :class:`~pixirt.cat.batch.SessionBatch` of one
+    (None in v2), never modified once built (a step works on a copy); ``choice``
+    memoizes :func:`next_challenge` (a pure function of the state), so that
+    :func:`record` does not compute the served challenge twice.
     """
 
-    __slots__ = ("_runtime", "_sel", "cap", "choice", "computed", "pool")
+    __slots__ = ("batch", "choice", "computed")
 
-    def __init__(
-        self,
-        cap: CapacityState | None,
-        sel: SelectionState | None,
-        pool: PoolState | None = None,
-        runtime: Runtime | None = None,
-    ) -> None:
-        self.cap = cap
-        self._sel = sel
-        self.pool = pool
-        self._runtime = runtime
+    def __init__(self, batch: SessionBatch | None) -> None:
+        self.batch = batch
         self.choice: ChallengeChoice | None = None
         self.computed = False
 
     @property
-    def sel(self) -> SelectionState | None:
-        """The rules' state as :class:`~pixirt.cat.selection.SelectionState` (general path)."""
-        if self._sel is None and self.pool is not None and self._runtime is not None:
-            self._sel = _selection_state(self._runtime, self.pool)
-        return self._sel
+    def cap(self) -> CapacityState | None:
+        """The capacity estimator's state (v3)."""
+        return None if self.batch is None else self.batch.cap
 
 
 def build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
@@ -312,67 +146,12 @@ def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
         else (None,) * bank.n_items
     )
     v2_tables = None
+    model = None
     if rules.algorithm == "v2":
         v2_tables = V2Tables.of(bank, structure)
-        model = None
     else:
         model = CapacityModel.from_rules(rules)
-    return Runtime(
-        bank, rules, structure, model, item_type, v2_tables, _fast_tables(structure, rules, model)
-    )
-
-
-def _fast_tables(
-    structure: BankStructure, rules: RuleSet, model: CapacityModel | None
-) -> FastTables | None:
-    """The fast path's tables for a v3 rule set (None in v2)."""
-    sel = rules.selection
-    if rules.algorithm != "v3" or sel is None or model is None:
-        return None
-
-    def groups(codes: IntArray | None, n: int) -> tuple[IntArray, ...]:
-        if codes is None:
-            return ()
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(n + 1))
-        return tuple(np.asarray(order[bounds[k] : bounds[k + 1]], dtype=np.int64) for k in range(n))
-
-    st = structure
-    ids = tuple(str(i) for i in st.item_ids.tolist())
-    pool = (
-        not sel.forced_competences
-        and not sel.minimum_success_rate
-        and (sel.one_question_per_tube or st.skill is not None)
-        and bool(np.isfinite(st.a).all() and np.isfinite(st.b).all())
-    )
-    return FastTables(
-        ids=ids,
-        position={cid: k for k, cid in enumerate(ids)},
-        tube_items=groups(st.tube, len(st.tubes)),
-        competence_items=groups(st.competence, len(st.competences)),
-        skill_items=groups(st.skill, len(st.skills)),
-        a=st.a,
-        b=st.b,
-        a2=np.square(st.a),
-        pool=pool,
-        log_factor=None if model.double_measures_until else model.log_likelihood_table(st.a, st.b),
-    )
-
-
-def _selection_state(runtime: Runtime, pool: PoolState) -> SelectionState:
-    """The general :class:`SelectionState` of the answers a :class:`PoolState` records."""
-    st = runtime.structure
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    sel = SelectionState.start(
-        st,
-        1,
-        recent=sel_rules.challenges_between_same_competence,
-        excluded=~pool.allowed,
-    )
-    for pos, answered in pool.events:
-        sel = _record_general(runtime, sel, pos, answered)
-    return sel
+    return Runtime(bank, rules, structure, model, item_type, v2_tables)
 
 
 def _runtime(state: CatState) -> Runtime:
@@ -487,126 +266,37 @@ def _plan_v2(
 
 
 # ================================================================== replay
-def replay(state: CatState) -> CatState:
-    """Rebuild the working state of ``state`` from its answers (after loading it from JSON)."""
+def replay(state: CatState, *, fast: bool = True) -> CatState:
+    """Rebuild the working state of ``state`` from its answers (after loading it from JSON).
+
+    ``fast=False`` ranks with the general pool and ranking functions only (the
+    shortlists off): the same choices, for tests that check so.
+    """
     runtime = _runtime(state)
     if state.algorithm == "v2":
-        return replace(state, work=Work(None, None))
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None and runtime.model is not None
-    st = runtime.structure
-    allowed = _allowed(runtime, state.candidate)
-    cap = runtime.model.initial_state(1)
-    if runtime.fast is not None and runtime.fast.pool:
-        work = Work(
-            cap,
-            None,
-            PoolState.start(allowed, sel_rules.challenges_between_same_competence),
-            runtime,
-        )
-    else:
-        sel = SelectionState.start(
-            st, 1, recent=sel_rules.challenges_between_same_competence, excluded=~allowed
-        )
-        work = Work(cap, sel)
-    for k, (cid, status) in enumerate(zip(state.asked, state.statuses, strict=True)):
-        work = _advance(runtime, state.asked[:k], state.statuses[:k], work, cid, status)
-    return replace(state, work=work)
+        return replace(state, work=Work(None))
+    batch = SessionBatch.start(
+        runtime,
+        [state.candidate.index],
+        seed=state.seed,
+        accessibility=[state.candidate.accessibility],
+        fast=fast,
+    )
+    for cid, status in zip(state.asked, state.statuses, strict=True):
+        _step(batch, _position(runtime, cid), status)
+    return replace(state, work=Work(batch))
 
 
 def _position(runtime: Runtime, cid: str) -> int:
-    if runtime.fast is not None:
-        return runtime.fast.position.get(str(cid), -1)
     return int(runtime.structure.positions([cid])[0])
 
 
-def _record_general(
-    runtime: Runtime, sel: SelectionState, pos: int, answered: bool
-) -> SelectionState:
-    """:class:`SelectionState` after an answer (or a withdrawal) at ``pos``."""
-    st = runtime.structure
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    if not answered:  # validated live alert: the challenge and its skill leave the pool
-        excluded = sel.excluded.copy()
-        excluded[0, pos] = True
-        if st.skill is not None:
-            excluded[0] |= st.skill == st.skill[pos]
-        return replace(sel, excluded=excluded)
-    return sel.record(
-        item=np.array([pos]),
-        competence=st.competence[[pos]],
-        tube=st.tube[[pos]],
-        skill=None if st.skill is None else st.skill[[pos]],
-        warm_up_length=sel_rules.warm_up_length,
-    )
-
-
-def _advance(
-    runtime: Runtime,
-    asked: tuple[str, ...],
-    statuses: tuple[str | None, ...],
-    work: Work,
-    cid: str,
-    status: str | None,
-) -> Work:
-    """The working state after one more answer (``status`` None: a withdrawn challenge).
-
-    ``asked`` and ``statuses`` are the session's challenges before this one.
-    """
-    st = runtime.structure
-    fast = runtime.fast
-    assert work.cap is not None and runtime.model is not None
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
-    pos = _position(runtime, cid)
-    if work.pool is not None:
-        assert fast is not None
-        if status is None:
-            return Work(work.cap, None, work.pool.withdraw(fast, pos, st), runtime)
-        pool: PoolState | None = work.pool.answer(fast, pos, sel_rules, st)
-        sel = None
+def _step(batch: SessionBatch, pos: int, status: str | None) -> None:
+    """One more challenge in a batch of one: answered (``status``) or withdrawn (None)."""
+    if status is None:
+        batch.withdraw([0], [pos])
     else:
-        assert work.sel is not None
-        sel = _record_general(runtime, work.sel, pos, status is not None)
-        if status is None:
-            return Work(work.cap, sel)
-        pool = None
-    model = runtime.model
-    if fast is not None and fast.log_factor is not None:
-        cap = model.update_single(work.cap, fast.log_factor[int(status == "ok"), pos])
-    elif model.double_measures_until:
-        # historical pairs: recompute from all answers (only the 2023-era rule sets)
-        a, b, ok = _answers(runtime, (*asked, cid), (*statuses, status))
-        hist = model.history(a, b, ok)
-        cap = model.initial_state(1, np.array([float(hist.final_capacity)]))
-        cap = CapacityState(
-            capacity=cap.capacity,
-            error_rate=np.array([float(hist.final_error_rate)]) if len(a) else cap.error_rate,
-            raw_capacity=cap.raw_capacity,
-            log_likelihood=cap.log_likelihood,
-            n_answers=np.array([len(a)]),
-        )
-    else:
-        cap = model.update(work.cap, st.a[[pos]], st.b[[pos]], np.array([status == "ok"]))
-    return Work(cap, sel, pool, runtime if pool is not None else None)
-
-
-def _answers(
-    runtime: Runtime, asked: tuple[str, ...], statuses: tuple[str | None, ...]
-) -> tuple[list[float], list[float], list[bool]]:
-    st = runtime.structure
-    a: list[float] = []
-    b: list[float] = []
-    ok: list[bool] = []
-    for cid, s in zip(asked, statuses, strict=True):
-        if s is None:
-            continue
-        pos = _position(runtime, cid)
-        a.append(float(st.a[pos]))
-        b.append(float(st.b[pos]))
-        ok.append(s == "ok")
-    return a, b, ok
+        batch.record([0], [pos], [status == "ok"])
 
 
 # ================================================================== stepping
@@ -641,109 +331,26 @@ def _choose(state: CatState, work: Work) -> ChallengeChoice | None:
             return None
         return _choice(st, _position(runtime, state.plan[step]), step)
     sel_rules = runtime.rules.selection
-    assert sel_rules is not None and work.cap is not None
-    n_answers = state.n_answers
-    if n_answers >= sel_rules.test_length:
+    batch = work.batch
+    assert sel_rules is not None and batch is not None
+    if state.n_answers >= sel_rules.test_length:
         return None
-    capacity = float(work.cap.capacity[0])
-    top_n = sel_rules.top_n
-    if work.pool is not None:
-        assert runtime.fast is not None
-        ranked_list = _rank_fast(
-            runtime.fast, work.pool.pool(runtime.fast, sel_rules), capacity, top_n, step
+    choice = batch.choose([0])
+    if choice.chosen[0] < 0:
+        raise SessionError(
+            f"no challenge left for step {step + 1}: the selection rules exclude every challenge "
+            "of the bank (Pix's AssessmentLackOfChallengesError)"
         )
-    else:
-        assert work.sel is not None
-        pool = candidate_pool(st, work.sel, sel_rules)
-        if not pool[0].any():
-            _lack(step)
-        rate = (
-            sel_rules.minimum_success_rate_at(n_answers) if sel_rules.minimum_success_rate else None
-        )
-        ranked = rank_by_information(
-            np.array([capacity]), st, pool, top_n=top_n, minimum_success_rate=rate
-        )[0]
-        ranked_list = [int(i) for i in ranked if i >= 0]
-    rank = _pick(
-        state.seed, state.candidate.index, step, len(ranked_list), sel_rules.pick_probability
-    )
-    ids = runtime.fast.ids if runtime.fast is not None else None
+    ranked = [int(i) for i in choice.ranked[0] if i >= 0]
     return _choice(
         st,
-        ranked_list[rank],
+        int(choice.chosen[0]),
         step,
-        capacity=capacity,
-        error_rate=float(work.cap.error_rate[0]),
-        ranked=tuple(ids[i] if ids is not None else str(st.item_ids[i]) for i in ranked_list),
-        rank=rank,
+        capacity=float(batch.cap.capacity[0]),
+        error_rate=float(batch.cap.error_rate[0]),
+        ranked=tuple(str(st.item_ids[i]) for i in ranked),
+        rank=int(choice.rank[0]),
     )
-
-
-def _lack(step: int) -> NoReturn:
-    raise SessionError(
-        f"no challenge left for step {step + 1}: the selection rules exclude every challenge "
-        "of the bank (Pix's AssessmentLackOfChallengesError)"
-    )
-
-
-def _rank_fast(
-    tables: FastTables, pool: BoolArray, capacity: float, top_n: int, step: int
-) -> list[int]:
-    """The top challenges of the pool by information, best first, ties in bank order.
-
-    Equal to :func:`~pixirt.cat.selection.rank_by_information` (without the historical
-    minimum success rate) restricted to its non-negative entries: the information is the
-    same :func:`~pixirt.cat.capacity.reward`, element by element, computed on the pool
-    only; ``argmax`` returns the first of equal values, so repeated picks give the
-    stable order.
-    """
-    idx = pool.nonzero()[0]
-    if not len(idx):
-        _lack(step)
-    a = tables.a.take(idx)
-    # reward(capacity, a, b): the same operations, in place, with a² gathered
-    info = tables.b.take(idx)
-    info -= capacity
-    info *= a
-    with np.errstate(over="ignore"):
-        np.exp(info, out=info)
-    info += 1.0
-    np.reciprocal(info, out=info)
-    p = info
-    info = 1.0 - p
-    info *= p
-    info *= tables.a2.take(idx)
-    out: list[int] = []
-    for _ in range(min(top_n, len(idx))):
-        j = int(info.argmax())
-        out.append(int(idx[j]))
-        info[j] = -np.inf
-    return out
-
-
-@lru_cache(maxsize=64)
-def _stream_key(seed: int, stream: str) -> int:
-    """The per-(seed, stream) key of :mod:`pixirt.streams` (first round of the hash)."""
-    return streams._mix_int(
-        streams._mix_int((int(seed) + 0x9E3779B97F4A7C15) & _MASK) ^ streams.stream_id(stream)
-    )
-
-
-def _pick(seed: int, candidate: int, step: int, n_available: int, probability: float) -> int:
-    """The rank ``binaryTreeRandom`` picks among ``n_available``: :func:`~pixirt.cat.selection.pick_rank`.
-
-    The draws are ``streams.uniform(seed, "v3.pick", candidate, step * 64 + j)``; only
-    those that can change the outcome are computed (up to the first hit, never beyond
-    rank ``n_available − 1``).
-    """
-    key = _stream_key(seed, "v3.pick")
-    mix = streams._mix_int
-    base = candidate * 0xD1B54A32D192ED03 + step * _PICK_STRIDE
-    for j in range(n_available - 1):
-        u = float(mix(key ^ mix((base + j) & _MASK)) >> 11) * _TWO53
-        if 100.0 * u < probability:
-            return j
-    return max(n_available - 1, 0)
 
 
 def _choice(st: BankStructure, pos: int, step: int, **v3: Any) -> ChallengeChoice:
@@ -813,13 +420,13 @@ def _append(state: CatState, cid: str, status: str | None) -> CatState:
     runtime = _runtime(state)
     work = state.work
     assert work is not None
-    new_work = (
-        _advance(runtime, state.asked, state.statuses, work, cid, status)
-        if state.algorithm == "v3"
-        else Work(None, None)
-    )
+    batch = None
+    if state.algorithm == "v3":
+        assert work.batch is not None
+        batch = work.batch.copy()
+        _step(batch, _position(runtime, cid), status)
     return replace(
-        state, asked=(*state.asked, cid), statuses=(*state.statuses, status), work=new_work
+        state, asked=(*state.asked, cid), statuses=(*state.statuses, status), work=Work(batch)
     )
 
 
@@ -836,16 +443,15 @@ def abort(state: CatState, reason: str) -> CatState:
     return replace(
         state,
         abort_reason=reason,
-        work=Work(None, None) if state.algorithm == "v2" else _copy(state),
+        work=Work(None) if state.algorithm == "v2" else _copy(state),
     )
 
 
 def _copy(state: CatState) -> Work:
+    """A new working state on the same batch (the batch is never modified in place)."""
     work = state.work
     assert work is not None
-    if work.pool is not None:
-        return Work(work.cap, None, work.pool, work._runtime)
-    return Work(work.cap, work.sel)
+    return Work(work.batch)
 
 
 def neutralize(state: CatState, challenge_id: str) -> CatState:
@@ -876,35 +482,21 @@ def certification(state: CatState) -> Certification:
     are *skipped automatically* (Pix's finalization), counted as wrong.
     """
     runtime = _runtime(state)
-    st = runtime.structure
-    ids = list(state.plan) if state.algorithm == "v2" else list(state.asked)
+    v2 = state.algorithm == "v2"
+    ids = list(state.plan) if v2 else list(state.asked)
     answered = dict(zip(state.asked, state.statuses, strict=True))
-    challenges = []
-    for cid in ids:
-        pos = _position(runtime, cid)
-        status = answered.get(cid)
-        challenges.append(
-            CertificationChallenge(
-                challenge_id=cid,
-                competence=st.competences[int(st.competence[pos])],
-                tube=st.tubes[int(st.tube[pos])],
-                type=runtime.item_type[pos],
-                discriminant=float(st.a[pos]),
-                difficulty=float(st.b[pos]),
-                neutralized=cid in state.neutralized,
-                skipped_automatically=state.algorithm == "v2" and cid not in answered,
-                live_alert=cid in answered and status is None,
-                status=status,  # type: ignore[arg-type]
-            )
-        )
     profile: dict[str, Any] = {}
     if state.profile is not None:
         profile = {code: c for code, c in state.profile.competences.items()}
-    return Certification(
-        challenges=challenges,
+    return certification_of(
+        runtime,
+        runtime.structure.positions(ids),
+        [answered.get(cid) for cid in ids],
+        neutralized=[cid in state.neutralized for cid in ids],
+        abort_reason=state.abort_reason,
+        skipped=[v2 and cid not in answered for cid in ids],
+        accessibility=state.candidate.accessibility,
         profile=profile,
-        abort_reason=state.abort_reason,  # type: ignore[arg-type]
-        accessibility_adjustment=state.candidate.accessibility,
         id=state.candidate.id,
     )
 

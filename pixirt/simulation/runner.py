@@ -1,24 +1,21 @@
 """Whole certifications for simulated populations, vectorized across candidates.
 
-:func:`simulate` runs ``n`` certifications under a rule set with the engine's own
-selection and scoring code (:mod:`pixirt.cat.selection`, :mod:`pixirt.cat.capacity`,
-:mod:`pixirt.cat.scoring`): v3 candidates of a chunk step together (one numpy pass per
-step for the whole chunk), drawing the very numbers the engine draws for the same
-``(seed, candidate index, step)`` (:mod:`pixirt.streams`). Any simulated candidate can
-therefore be replayed one by one through :mod:`pixirt.cat.engine`
+:func:`simulate` draws candidates, their answers and incidents, and runs them through
+the engine's own rules over arrays — nothing here selects, estimates or scores:
+
+- **v3**: a chunk is a :class:`pixirt.cat.batch.SessionBatch` stepped together (pool
+  rules, ranking, pick, EAP update) with the very draws the engine uses for the same
+  ``(seed, candidate index, step)`` (:mod:`pixirt.streams`), then scored by
+  :meth:`~pixirt.cat.batch.SessionBatch.results`;
+- **v2**: the chunk's profiles are planned by :func:`pixirt.cat.v2.plan` and scored by
+  :func:`pixirt.cat.v2.score_batch`; a certification Pix's scoring refuses (the sanity
+  contract, a missing level rule, ...) is an ``error`` row with its reason in
+  ``comment``: the run never stops on one candidate.
+
+The engine (:mod:`pixirt.cat.engine`) runs a session as a batch of one of the same
+functions, so any simulated candidate replays one by one through it
 (:func:`replay_candidate`) with the identical challenges and result, and the results
 are identical bit for bit whatever ``chunk_size``.
-
-Scoring: a complete v3 test without abort, fraud or neutralization is scored by a
-vectorized copy of the v3 scoring (global score, mesh, competence levels, outcome);
-every other session (aborts — with the degradation of abandoned tests —, fraud, jury
-neutralizations, and all v2 sessions) goes through :func:`pixirt.cat.scoring.score`
-itself. The test suite checks the vectorized path against ``score`` candidate by
-candidate.
-
-v2 sessions are planned per candidate by the engine (:mod:`pixirt.cat.engine`) —
-profile-based selection is a few table look-ups per competence — and their answers
-drawn in one pass.
 
 Outputs: :class:`SimulationResult` holds one row per candidate (a pandas DataFrame
 with Arrow list columns for the challenges and statuses); with ``out`` it is written to
