@@ -217,6 +217,12 @@ class SessionBatch:
         """``(n,)`` answers recorded (withdrawn challenges excluded)."""
         return self.sel.n_answers
 
+    def over(self) -> BoolArray:
+        """``(n,)``: the test is complete (``test_length`` answers)."""
+        sel_rules = self.runtime.rules.selection
+        assert sel_rules is not None
+        return np.asarray(self.sel.n_answers >= sel_rules.test_length, dtype=bool)
+
     def copy(self) -> SessionBatch:
         """An independent copy (the arrays are copied)."""
         sel = self.sel

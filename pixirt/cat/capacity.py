@@ -266,6 +266,9 @@ def limit_variation(
 
 
 # --------------------------------------------------------------------------- state
+_BLOCK = 2048  # rows per block of CapacityModel.update_rows (row results do not depend on it)
+
+
 @dataclass(frozen=True, slots=True)
 class CapacityState:
     """The estimator's state for a batch of candidates (immutable; ``update`` returns a new one).
@@ -557,16 +560,16 @@ class CapacityModel:
             ``(k, n_grid)``: each answer's log-likelihood factor (a row of
             :meth:`log_likelihood_table`, equal to what :meth:`update` adds).
         """
-        everyone = len(rows) == state.n_candidates
-        ll = state.log_likelihood if everyone else state.log_likelihood[rows]
-        ll += log_factor
-        new, err, raw = self._estimate(ll, state.capacity[rows], state.n_answers[rows])
-        if not everyone:
-            state.log_likelihood[rows] = ll
-        state.capacity[rows] = new
-        state.error_rate[rows] = err
-        state.raw_capacity[rows] = raw
-        state.n_answers[rows] += 1
+        for lo in range(0, len(rows), _BLOCK):  # blocks: the temporaries stay in cache
+            r = rows[lo : lo + _BLOCK]
+            ll = state.log_likelihood[r]
+            ll += log_factor[lo : lo + _BLOCK]
+            new, err, raw = self._estimate(ll, state.capacity[r], state.n_answers[r])
+            state.log_likelihood[r] = ll
+            state.capacity[r] = new
+            state.error_rate[r] = err
+            state.raw_capacity[r] = raw
+            state.n_answers[r] += 1
 
     # -- one candidate, one answer: the engine's hot path ---------------------------------------
     def log_likelihood_table(self, a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:

@@ -54,8 +54,10 @@ __all__ = [
     "V2Profiles",
     "V2Scores",
     "V2Tables",
+    "blocked",
     "plan",
     "score_batch",
+    "tested_competences",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -326,7 +328,7 @@ class V2Profiles:
 
     def certifiable(self, v2: V2Scoring) -> BoolArray:
         """``(n,)``: at least ``minimum_certifiable_competences`` competences at level ≥ the minimum."""
-        n_ok = (self.level >= v2.minimum_competence_level).sum(axis=1)
+        n_ok = tested_competences(v2, self.level).sum(axis=1)
         return np.asarray(n_ok >= v2.minimum_certifiable_competences, dtype=bool)
 
 
@@ -413,7 +415,7 @@ def plan(
     for k, code in enumerate(structure.competences):
         comp_col[k] = where.get(code, -1)
     skill_comp = comp_col[tables.skill_competence[walk]]
-    tested = (profiles.level >= v2.minimum_competence_level) & certifiable[:, None]
+    tested = tested_competences(v2, profiles.level) & certifiable[:, None]
     tested = np.concatenate([tested, np.zeros((n, 1), dtype=bool)], axis=1)
     has = tables.skill_ptr[walk + 1] > tables.skill_ptr[walk]
     can = profiles.validated[:, walk] & tested[:, skill_comp]
@@ -609,6 +611,20 @@ class V2Scores:
         return np.where(self.outcome == OUTCOMES.index("error"), self.error, names)
 
 
+def tested_competences(v2: V2Scoring, level: npt.ArrayLike) -> BoolArray:
+    """Which competences of the profiles are tested: positioned level ≥ ``minimum_competence_level``."""
+    return np.asarray(np.asarray(level) >= v2.minimum_competence_level, dtype=bool)
+
+
+def blocked(v2: V2Scoring, level: npt.ArrayLike, pix: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """Level and pix blocked at ``max_reachable_level`` (and ``max_reachable_level · pix_per_level``)."""
+    max_pix = v2.max_reachable_level * v2.pix_per_level
+    return (
+        np.asarray(np.minimum(level, v2.max_reachable_level), dtype=np.int64),
+        np.asarray(np.minimum(pix, max_pix), dtype=np.int64),
+    )
+
+
 def js_round(x: npt.NDArray[np.float64]) -> IntArray:
     """JavaScript's ``Math.round`` over an array: ``floor(x)`` + 1 when the fraction is ≥ 0.5."""
     f = np.floor(x)
@@ -686,7 +702,7 @@ def score_batch(
     px = np.asarray(pix, dtype=np.int64)
     n, n_comp = lv.shape
     comp = np.asarray(competence, dtype=np.int64)
-    tested = lv >= v2.minimum_competence_level
+    tested = tested_competences(v2, lv)
     rows = np.arange(n)[:, None]
     inside = np.asarray(valid, dtype=bool) & (comp >= 0)
     cc = np.where(inside, comp, 0)
@@ -746,10 +762,8 @@ def score_batch(
     action = np.where(tested, action, -1)
     level_out = np.where(action == 0, lv, np.where(action == 1, lv - 1, -1))
     pix_out = np.where(action == 0, px, np.where(action == 1, px - v2.pix_per_level, 0))
-    max_pix = v2.max_reachable_level * v2.pix_per_level
-    blocked_level = np.minimum(level_out, v2.max_reachable_level)
-    blocked_pix = np.minimum(pix_out, max_pix)
-    blocked = tested & ((blocked_level != level_out) | (blocked_pix != pix_out))
+    blocked_level, blocked_pix = blocked(v2, level_out, pix_out)
+    was_blocked = tested & ((blocked_level != level_out) | (blocked_pix != pix_out))
     level_out = np.where(tested, blocked_level, -1)
     score_out = np.where(tested, blocked_pix, 0)
     pix_score = score_out.sum(axis=1)
@@ -804,7 +818,7 @@ def score_batch(
         action=np.asarray(action, dtype=np.int64),
         level=np.asarray(level_out, dtype=np.int64),
         score=np.asarray(score_out, dtype=np.int64),
-        blocked=np.asarray(blocked, dtype=bool),
+        blocked=np.asarray(was_blocked, dtype=bool),
         pix_score=np.asarray(pix_score, dtype=np.int64),
         outcome=outcome,
         comment=comment,

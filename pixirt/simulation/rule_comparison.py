@@ -1438,51 +1438,22 @@ def _truth(
     return _truth_v2(rules, codes, population, bank, n, seed)
 
 
-def _step_function(
-    f: Callable[[float], float], breaks: Sequence[float], x: FloatArray
-) -> FloatArray:
-    """Evaluate ``f``, constant on every ``[b_j, b_{j+1})``, at ``x`` with one call per piece."""
-    b = np.unique(np.asarray([v for v in breaks if math.isfinite(v)], dtype=np.float64))
-    points = np.concatenate([[b[0] - 1.0] if len(b) else [0.0], b])
-    values = np.array([f(float(v)) for v in points], dtype=np.float64)
-    return np.asarray(values[np.searchsorted(b, x, side="right")], dtype=np.float64)
-
-
 def _truth_v3(rules: RuleSet, theta: FloatArray, codes: tuple[str, ...]) -> _Truth:
-    """What the rules give the true ability, without measurement error."""
-    from pixirt.cat.scoring import (
-        competence_level,
-        mesh_from_score,
-        mesh_index_from_capacity,
-        pix_score_from_capacity,
-    )
+    """What the rules give the true ability, without measurement error (a complete test)."""
+    from pixirt.cat import scale
 
     v3 = rules.v3
-    pix = np.array([pix_score_from_capacity(float(t), v3) for t in theta], dtype=np.float64)
-    breaks = [b for iv in v3.intervals for b in (iv.min, iv.max)]
-    mesh = _step_function(
-        lambda c: -1.0 if (k := mesh_index_from_capacity(c, v3)) is None else float(k),
-        breaks,
-        theta,
-    )
-    zero = pix == 0
-    reject = zero if v3.reject_when == "zero_score" else zero | (mesh < 0)
+    complete = np.full(len(theta), max(v3.minimum_answers, rules.selection.test_length))  # type: ignore[union-attr]
+    decided = scale.outcomes(theta, v3, n_answers=complete)
+    reject = decided.outcome_names() != "validated"
     level = np.zeros((len(theta), len(codes)))
     for k, code in enumerate(codes):
-        if code not in v3.competence_intervals:
-            continue
-        rows = v3.competence_intervals[code]
-
-        def lv(c: float, code: str = code) -> float:
-            out = competence_level(c, v3, code)
-            return 0.0 if out is None else float(out)
-
-        level[:, k] = _step_function(lv, [b for r in rows for b in (r.min, r.max)], theta)
+        if code in v3.competence_intervals:
+            level[:, k] = np.maximum(scale.competence_levels(theta, v3, code), 0)
     level[reject] = 0.0
     names = np.array([m.name for m in v3.meshes], dtype=object)
-    global_idx = np.array([mesh_from_score(int(s), v3) for s in pix], dtype=np.int64)
-    glob = np.where(reject, NO_LEVEL, names[global_idx]).astype(object)
-    return _Truth(pix=pix, level=level, global_level=glob)
+    glob = np.where(reject, NO_LEVEL, names[decided.global_mesh]).astype(object)
+    return _Truth(pix=decided.pix_score.astype(np.float64), level=level, global_level=glob)
 
 
 def _truth_v2(
@@ -1494,6 +1465,8 @@ def _truth_v2(
     seed: int,
 ) -> _Truth:
     """v2: the levels and pix an error-free positioning gives (true competence abilities)."""
+    from pixirt.cat import v2 as v2_rules
+
     v2 = rules.v2
     exact = (
         replace(population, positioning_noise=0.0)
@@ -1515,9 +1488,10 @@ def _truth_v2(
             [cands.pix[:, j].astype(np.float64) if j >= 0 else np.zeros(size) for j in col],
             axis=1,
         )
-        tested = lv >= v2.minimum_competence_level
-        lv = np.where(tested, np.minimum(lv, v2.max_reachable_level), 0.0)
-        px = np.where(tested, np.minimum(px, v2.max_reachable_level * v2.pix_per_level), 0.0)
+        tested = v2_rules.tested_competences(v2, lv)
+        lv_max, px_max = v2_rules.blocked(v2, lv, px)
+        lv = np.where(tested, lv_max, 0.0)
+        px = np.where(tested, px_max, 0.0)
         levels[lo : lo + size] = lv
         pix[lo : lo + size] = px.sum(axis=1)
     return _Truth(pix=pix, level=levels, global_level=None)

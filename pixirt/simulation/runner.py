@@ -483,16 +483,13 @@ def _run_v3(
     runtime: Runtime, cands: Candidates, responder: Responder, seed: int, *, fast: bool = True
 ) -> pd.DataFrame:
     """A chunk of v3 certifications: the engine's batch, stepped with drawn answers and incidents."""
-    sel_rules = runtime.rules.selection
-    assert sel_rules is not None
     st = runtime.structure
     bank = runtime.bank
     idx = cands.index
-    length = sel_rules.test_length
     inc = responder.incidents(seed, idx)
-    limit = np.where(inc.abort_after >= 0, np.minimum(inc.abort_after, length), length)
+    leaves = inc.abort_after >= 0  # the candidate leaves after `abort_after` answers
     batch = SessionBatch.start(runtime, idx, seed=seed, fast=fast)
-    active = limit > batch.n_answers
+    active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
     while active.any():
         rows = np.flatnonzero(active)
         choice = batch.choose(rows)
@@ -511,14 +508,14 @@ def _run_v3(
         ok = responder.answers(seed, idx[rows], step, p)
         batch.withdraw(rows[alert], chosen[alert])
         batch.record(rows[~alert], chosen[~alert], ok[~alert])
-        active = limit > batch.n_answers
+        active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
 
     asked, status = batch.asked, batch.status
     # jury neutralizations, decided per asked step
     neutral = responder.neutralized(seed, idx[:, None], np.arange(asked.shape[1])[None, :]) & (
         status >= 0
     )
-    aborted = (inc.abort_after >= 0) & (batch.n_answers < length)
+    aborted = leaves & ~batch.over()
     abort_reason = np.where(aborted, inc.abort_reason, "").astype(object)
     res = batch.results(
         neutralized=neutral,
