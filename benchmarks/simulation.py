@@ -10,7 +10,12 @@ pixirt: ``simulate(Population(), pix_like_bank(0), rules, n)``, scoring included
   n = 100,000 (one process) and 1,000,000 (``workers=2``) (target: 1M in ≤ 60 s,
   ≤ 4 GiB; before this version, v2 ran one candidate at a time at about 13 ms each);
 
-``chunk_size=20_000`` (v3) and ``10_000`` (v2). Memory: the resident memory of the whole
+``chunk_size=20_000`` (v3) and ``10_000`` (v2).
+
+Side by side in the same run, the version before "one engine" (git ``BASELINE_REF``,
+extracted from this repository's history into a temporary folder; skipped without git):
+v3 on 1,000,000 candidates with ``workers=2``, and v2 on 2,000 candidates (it planned
+and scored one candidate at a time). Memory: the resident memory of the whole
 process tree (the parent and its worker processes, summed, sampled every 20 ms):
 ``peak_mib`` is its peak increase over the parent's before the call, ``peak_rss_mib`` its
 peak total (a sum of RSS counts the pages forked workers share with the parent once per
@@ -47,9 +52,38 @@ CASES = {
     ],
 }  # (candidates, worker processes, compiled ranking if numba is installed, rule set)
 CATSIM_N = 1_000
+#: The commit before each rule moved into pixirt/cat (issue "One engine"): the baseline.
+BASELINE_REF = "3b056cf"
+BASELINE_CASES = [(1_000_000, 2, True, "pix-v3"), (2_000, 1, True, "pix-v2")]
+
+
+def _baseline_tree(ref: str) -> str | None:
+    """``pixirt/`` at ``ref``, extracted into a temporary folder (None without git or history)."""
+    import subprocess
+    import tarfile
+    import tempfile
+    from io import BytesIO
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        blob = subprocess.run(
+            ["git", "-C", str(root), "archive", "--format=tar", ref, "pixirt"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    where = tempfile.mkdtemp(prefix="pixirt-baseline-")
+    with tarfile.open(fileobj=BytesIO(blob)) as tar:
+        tar.extractall(where, filter="data")
+    return where
 
 
 def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("path"):  # the baseline version, first on the path
+        sys.path.insert(0, str(spec["path"]))
     from pixirt import rules
     from pixirt.simulation import pix_like_bank
     from pixirt.simulation.population import Population
@@ -57,10 +91,18 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     bank = pix_like_bank(0)
     n = int(spec["n"])
     if spec["tool"] == "pixirt":
-        from pixirt.cat import ranking
         from pixirt.simulation.runner import simulate
 
-        ranking.USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
+        try:
+            from pixirt.cat import ranking
+        except ImportError:  # the baseline: the ranking lived in the simulator
+            from pixirt.simulation import runner
+
+            runner._USE_KERNELS = bool(spec.get("kernels", True))  # type: ignore[attr-defined]
+            kernels_on = runner._kernels() is not None  # type: ignore[attr-defined]
+        else:
+            ranking.USE_KERNELS = bool(spec.get("kernels", True))  # False: the numpy ranking
+            kernels_on = ranking.kernels() is not None
         rule_set = rules.load(str(spec.get("rules", "pix-v3")))
         v2 = rule_set.algorithm == "v2"
         t0 = time.perf_counter()
@@ -100,7 +142,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             }
         return {
             **common,
-            "kernels": ranking.kernels() is not None,
+            "kernels": kernels_on,
             "capacity_rmse": float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2))),
             "capacity_corr": float(np.corrcoef(f["capacity"], f["true_theta"])[0, 1]),
         }
@@ -151,6 +193,20 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
         row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
         rows.append(row)
         print(row, flush=True)
+    baseline = None if quick else _baseline_tree(BASELINE_REF)
+    for n, workers, kernels, rule_id in BASELINE_CASES if baseline else []:
+        spec = {
+            "tool": "pixirt",
+            "version": f"baseline {BASELINE_REF}",
+            "path": baseline,
+            "n": n,
+            "workers": workers,
+            "kernels": kernels,
+            "rules": rule_id,
+        }
+        row = run_worker("benchmarks.simulation", spec, timeout=max(timeout, 900.0))
+        rows.append(row)
+        print(row, flush=True)
     row = run_worker(
         "benchmarks.simulation",
         {"tool": "catsim", "n": 200 if quick else CATSIM_N},
@@ -158,14 +214,18 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
     )
     rows.append(row)
     print(row, flush=True)
+    current = [r for r in rows if "version" not in r]
+    before = {
+        r["rules"]: r for r in rows if "version" in r and r["status"] == "ok"
+    }  # the baseline's runs
     mine = [
         r
-        for r in rows
+        for r in current
         if r["tool"] == "pixirt" and r["status"] == "ok" and r.get("rules", "pix-v3") == "pix-v3"
     ]
     peer = rows[-1]
     summary: dict[str, Any] = {}
-    v2_runs = [r for r in rows if r.get("rules") == "pix-v2" and r["status"] == "ok"]
+    v2_runs = [r for r in current if r.get("rules") == "pix-v2" and r["status"] == "ok"]
     if v2_runs:
         big = max(v2_runs, key=lambda r: r["n"])
         summary["v2"] = {
@@ -173,10 +233,14 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
             "seconds": big["seconds"],
             "peak_rss_mib": big.get("peak_rss_mib"),
             "ms_per_candidate_per_core": big["ms_per_candidate_per_core"],
-            "speed_ratio_vs_previous_v2": round(13.0 / big["ms_per_candidate_per_core"], 1),
-            "previous_v2_note": "v2 ran one candidate at a time at about 13 ms before",
             "target": "1M in <= 60 s, <= 4 GiB (not done above 120 s)",
         }
+        if "pix-v2" in before:
+            old = before["pix-v2"]["ms_per_candidate_per_core"]
+            summary["v2"]["baseline_ms_per_candidate_per_core"] = old
+            summary["v2"]["speed_ratio_vs_baseline"] = round(
+                old / big["ms_per_candidate_per_core"], 1
+            )
     if mine and peer["status"] == "ok":
         best = max(mine, key=lambda r: (r["n"], r.get("kernels", False)))
         summary = {
@@ -188,9 +252,14 @@ def run(*, quick: bool = False, timeout: float = 900.0) -> dict[str, Any]:
             "catsim_candidates_per_s": peer["candidates_per_s"],
             "speed_ratio_vs_catsim": round(best["candidates_per_s"] / peer["candidates_per_s"], 1),
             "catsim_note": f"catsim ran on {peer['n']} candidates",
-            "target": "1M in <= 45 s",
+            "target": "1M in <= 45 s, and no slower than the baseline",
             **summary,
         }
+        if "pix-v3" in before:
+            summary["baseline_seconds"] = before["pix-v3"]["seconds"]
+            summary["seconds_ratio_vs_baseline"] = round(
+                best["seconds"] / before["pix-v3"]["seconds"], 3
+            )
     payload = {
         "benchmark": "simulation",
         "machine": machine(),

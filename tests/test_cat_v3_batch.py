@@ -4,7 +4,8 @@
   rejected, by the simulator as by the engine (it validated them all before);
 - the score scale over arrays == the per-certification functions;
 - batch == engine == ``replay_candidate`` for random rule variants (hypothesis): warm-up,
-  forced competences, success rates, lengths below the minimum answers, incidents.
+  forced competences, success rates, historical double measures, lengths below the
+  minimum answers, incidents.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def v3_variants(draw):
     top_n = draw(st.integers(1, 6))
     pick = draw(st.sampled_from([51, 51, 100, 20]))
     rate = draw(st.sampled_from([None, None, 0.8, 0.6]))
+    doubles = draw(st.sampled_from([0, 0, 0, 4]))
 
     def edit(data):
         sel = data["selection"]
@@ -122,6 +124,7 @@ def v3_variants(draw):
                 {"type": "linear", "start": 6, "end": 12, "start_value": rate, "end_value": 0.5},
             ]
         data["scoring"]["v3"]["minimum_answers"] = minimum
+        data["capacity"]["double_measures_until"] = doubles
 
     return edited(base, edit)
 

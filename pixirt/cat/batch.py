@@ -443,7 +443,7 @@ class SessionBatch:
         pix, mesh = decided.pix_score.copy(), decided.mesh_index.copy()
         status = decided.outcome_names()
         comment = decided.comment_names()
-        global_level = np.array([m.name for m in v3.meshes], dtype=object)[decided.global_mesh]
+        global_level = decided.global_level_names(v3)
         levels = {
             code: np.where(lv >= 0, lv, np.nan)
             for code in v3.competence_intervals

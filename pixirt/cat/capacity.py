@@ -561,11 +561,15 @@ class CapacityModel:
             :meth:`log_likelihood_table`, equal to what :meth:`update` adds).
         """
         for lo in range(0, len(rows), _BLOCK):  # blocks: the temporaries stay in cache
-            r = rows[lo : lo + _BLOCK]
+            r: npt.NDArray[np.intp] | slice = rows[lo : lo + _BLOCK]
+            assert isinstance(r, np.ndarray)
+            if len(r) and int(r[-1]) - int(r[0]) + 1 == len(r):  # a run of rows: views
+                r = slice(int(r[0]), int(r[-1]) + 1)
             ll = state.log_likelihood[r]
             ll += log_factor[lo : lo + _BLOCK]
             new, err, raw = self._estimate(ll, state.capacity[r], state.n_answers[r])
-            state.log_likelihood[r] = ll
+            if not isinstance(r, slice):
+                state.log_likelihood[r] = ll
             state.capacity[r] = new
             state.error_rate[r] = err
             state.raw_capacity[r] = raw

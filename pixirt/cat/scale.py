@@ -16,6 +16,7 @@ batch of one) and puts them into words; the simulator applies them to a chunk.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OUTCOMES",
     "V3Outcomes",
+    "competence_level_table",
     "competence_levels",
     "mesh_indices",
     "meshes_from_scores",
@@ -147,6 +149,18 @@ def competence_levels(capacity: npt.ArrayLike, v3: V3Scoring, competence: str) -
     return np.asarray(np.where(row >= 0, levels[np.maximum(row, 0)], -1), dtype=np.int64)
 
 
+def competence_level_table(
+    capacity: npt.ArrayLike, v3: V3Scoring, competences: Sequence[str]
+) -> IntArray:
+    """``(n, len(competences))`` levels at each capacity (−1: none, or no intervals for it)."""
+    c = np.asarray(capacity, dtype=np.float64)
+    out = np.full((len(c), len(competences)), -1, dtype=np.int64)
+    for k, code in enumerate(competences):  # 16 competences: a loop over columns
+        if code in v3.competence_intervals:
+            out[:, k] = competence_levels(c, v3, code)
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class V3Outcomes:
     """Outcomes of a batch of v3 certifications.
@@ -179,12 +193,16 @@ class V3Outcomes:
         """``(n,)`` comment keys (None for none)."""
         return np.asarray((*COMMENTS, None), dtype=object)[self.comment]
 
+    def global_level_names(self, v3: V3Scoring) -> npt.NDArray[np.object_]:
+        """``(n,)`` the name of the mesh each score reaches (``BEGINNER_2``, ...)."""
+        return np.array([m.name for m in v3.meshes], dtype=object)[self.global_mesh]
+
 
 def outcomes(
     capacity: npt.ArrayLike,
     v3: V3Scoring,
     *,
-    n_answers: npt.ArrayLike,
+    n_answers: npt.ArrayLike | None,
     fraud: npt.ArrayLike = False,
     cancelled: npt.ArrayLike = False,
     technical_abort: npt.ArrayLike = False,
@@ -198,7 +216,8 @@ def outcomes(
     v3
         The rule set's ``[scoring.v3]``.
     n_answers
-        ``(n,)`` answers counted for the minimum-answers rule.
+        ``(n,)`` answers counted for the minimum-answers rule; None: complete tests
+        (the rule never applies).
     fraud, cancelled, technical_abort
         ``(n,)`` (or scalars) jury decisions and a technical abort.
 
@@ -215,7 +234,11 @@ def outcomes(
     pix = pix_scores(c, v3)
     mesh = mesh_indices(c, v3)
     zero = pix == 0
-    few = np.asarray(n_answers, dtype=np.int64) < v3.minimum_answers
+    few = (
+        np.zeros(n, dtype=bool)
+        if n_answers is None
+        else np.asarray(n_answers, dtype=np.int64) < v3.minimum_answers
+    )
     tech = np.broadcast_to(np.asarray(technical_abort, dtype=bool), n)
     if v3.reject_when == "zero_score":
         reject, reject_rule = zero, RULES.index("zero_score")

@@ -1443,16 +1443,11 @@ def _truth_v3(rules: RuleSet, theta: FloatArray, codes: tuple[str, ...]) -> _Tru
     from pixirt.cat import scale
 
     v3 = rules.v3
-    complete = np.full(len(theta), max(v3.minimum_answers, rules.selection.test_length))  # type: ignore[union-attr]
-    decided = scale.outcomes(theta, v3, n_answers=complete)
+    decided = scale.outcomes(theta, v3, n_answers=None)
     reject = decided.outcome_names() != "validated"
-    level = np.zeros((len(theta), len(codes)))
-    for k, code in enumerate(codes):
-        if code in v3.competence_intervals:
-            level[:, k] = np.maximum(scale.competence_levels(theta, v3, code), 0)
+    level = np.maximum(scale.competence_level_table(theta, v3, codes), 0).astype(np.float64)
     level[reject] = 0.0
-    names = np.array([m.name for m in v3.meshes], dtype=object)
-    glob = np.where(reject, NO_LEVEL, names[decided.global_mesh]).astype(object)
+    glob = np.where(reject, NO_LEVEL, decided.global_level_names(v3)).astype(object)
     return _Truth(pix=decided.pix_score.astype(np.float64), level=level, global_level=glob)
 
 

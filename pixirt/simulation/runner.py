@@ -274,16 +274,7 @@ def simulate(
     if not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
     responder = responder or Responder()
-    runtime = build_runtime(bank, rules)
-    if rules.algorithm == "v3":
-        cap_rules = rules.capacity
-        assert cap_rules is not None
-        if cap_rules.double_measures_until:
-            raise DataError(
-                "the vectorized simulator does not run historical double measures; "
-                "replay such sessions through pixirt.cat.engine",
-                field="capacity.double_measures_until",
-            )
+    runtime = build_runtime(bank, rules)  # checks the bank against the rules first
     from pixirt import __version__
 
     if not isinstance(workers, int) or workers < 1:
