@@ -73,13 +73,21 @@ def _bits_small(
     seed: int, stream: str, candidate: npt.NDArray[Any], step: npt.NDArray[Any]
 ) -> npt.NDArray[np.uint64]:
     """:func:`bits` with Python integers (same arithmetic modulo 2**64), for a handful of values."""
-    key = _mix_int(_mix_int((int(seed) + 0x9E3779B97F4A7C15) & _MASK) ^ stream_id(stream))
-    c_b, t_b = np.broadcast_arrays(candidate, step)
+    key = _stream_key(int(seed), stream)
+    shape = np.broadcast_shapes(candidate.shape, step.shape)
+    cs = np.broadcast_to(candidate, shape).ravel().tolist()
+    ts = np.broadcast_to(step, shape).ravel().tolist()
     flat = [
         _mix_int(key ^ _mix_int((int(c) * 0xD1B54A32D192ED03 + int(t)) & _MASK))
-        for c, t in zip(c_b.ravel().tolist(), t_b.ravel().tolist(), strict=True)
+        for c, t in zip(cs, ts, strict=True)
     ]
-    return np.asarray(flat, dtype=np.uint64).reshape(c_b.shape)
+    return np.asarray(flat, dtype=np.uint64).reshape(shape)
+
+
+@lru_cache(maxsize=256)
+def _stream_key(seed: int, stream: str) -> int:
+    """The per-(seed, stream) key (the first round of the hash), kept for repeated calls."""
+    return _mix_int(_mix_int((seed + 0x9E3779B97F4A7C15) & _MASK) ^ stream_id(stream))
 
 
 @lru_cache(maxsize=256)

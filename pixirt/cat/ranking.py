@@ -315,7 +315,8 @@ def shortlist_top(
 def cells(sl: Shortlist, capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """The shortlist cell of each capacity (clipped to the grid's cells)."""
     n_cells = sl.items.shape[0]
-    return np.clip(((capacity - sl.lo) / sl.width).astype(np.int64), 0, n_cells - 1)
+    cell = ((capacity - sl.lo) / sl.width).astype(np.int64)
+    return np.minimum(np.maximum(cell, 0), n_cells - 1)
 
 
 def _plain_top(
