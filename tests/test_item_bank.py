@@ -180,3 +180,24 @@ def test_subset_keeps_scale_and_order():
     assert sub.item_ids.tolist() == ["q3", "q1"]
     assert sub.latent_variance == 2.0
     assert sub.metadata["competence"].tolist() == ["2.3", "1.1"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_follow_the_users_umask(tmp_path, umask, mode):
+    """Colleagues on a shared server can read what pixirt writes (not always 0600)."""
+    import os
+
+    from pixirt import rules
+    from pixirt.simulation import Population, simulate
+
+    old = os.umask(umask)
+    try:
+        bank_path = tmp_path / "bank.csv"
+        pix_like_bank(0).subset(["ch00001", "ch00002"]).write(bank_path)
+        sims = simulate(
+            Population(), pix_like_bank(0), rules.load("pix-v3"), 5, out=tmp_path / "s.parquet"
+        )
+    finally:
+        os.umask(old)
+    for path in (bank_path, sims.path):
+        assert path is not None and (path.stat().st_mode & 0o777) == mode, path

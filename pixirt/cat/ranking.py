@@ -316,7 +316,7 @@ def cells(sl: Shortlist, capacity: npt.NDArray[np.float64]) -> npt.NDArray[np.in
     """The shortlist cell of each capacity (clipped to the grid's cells)."""
     n_cells = sl.items.shape[0]
     cell = ((capacity - sl.lo) / sl.width).astype(np.int64)
-    return np.minimum(np.maximum(cell, 0), n_cells - 1)
+    return np.asarray(np.minimum(np.maximum(cell, 0), n_cells - 1), dtype=np.int64)
 
 
 def _plain_top(
