@@ -133,7 +133,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "A single group of candidates: no comparison between groups.",
     },
     "flag_sentence": {
-        "fr": "Le groupe « {hurt} » est plus pénalisé que le groupe « {other} » — {metric} : {c_hurt} contre {c_other}, soit {gap} de plus au détriment de « {hurt} » ({ci}).",
+        "fr": "Le groupe « {hurt} » est plus pénalisé que le groupe « {other} » — {metric} : {c_hurt} contre {c_other}, soit {gap} de plus au détriment du groupe « {hurt} » ({ci}).",
         "en": "Group “{hurt}” is hurt more than group “{other}” — {metric}: {c_hurt} against {c_other}, {gap} more to the detriment of “{hurt}” ({ci}).",
     },
     "flag_cond_vanishes": {
@@ -160,8 +160,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "The proposed rules change the questions asked: the real answers no longer apply. Each past candidate therefore re-takes the test in simulation, under both rule sets, at the ability estimated from their real answers. The results are those of similar simulated candidates, not those these people would have obtained.",
     },
     "note_scoring_errors": {
-        "fr": "{k} résultats n'ont pas pu être calculés (session que les règles ne savent pas noter) : ils figurent comme « erreur ».",
+        "fr": "{k} résultats n'ont pas pu être calculés (sessions que les règles ne savent pas noter) : ils figurent comme « erreur ».",
         "en": "{k} results could not be computed (sessions the rules cannot score): they appear as “error”.",
+    },
+    "note_scoring_errors_one": {
+        "fr": "1 résultat n'a pas pu être calculé (une session que les règles ne savent pas noter) : il figure comme « erreur ».",
+        "en": "1 result could not be computed (a session the rules cannot score): it appears as “error”.",
     },
     "note_no_true_ability": {
         "fr": "Sessions réelles : la compétence réelle des candidats est inconnue, la qualité de la mesure n'est pas évaluée.",
@@ -607,10 +611,14 @@ def _describe_one(
     m = _TABLE.match(change.path)
     if m:
         q, ok, neu, band = m.groups()
-        if lang == "fr":
-            head = f"Table des niveaux, {q} questions dont {ok} réussies et {neu} neutralisées"
+        n_q, n_ok, n_neu = int(q), int(ok), int(neu)
+        if lang == "fr":  # French: 0 and 1 take the singular
+            head = (
+                f"Table des niveaux, {q} question{'s' if n_q > 1 else ''} dont {ok} "
+                f"réussie{'s' if n_ok > 1 else ''} et {neu} neutralisée{'s' if n_neu > 1 else ''}"
+            )
         else:
-            head = f"Level table, {q} questions with {ok} right and {neu} neutralized"
+            head = f"Level table, {q} question{'s' if n_q != 1 else ''} with {ok} right and {neu} neutralized"
         if band:
             head += ", " + _BANDS.get(band, {}).get(lang, band)
         return head + arrow
@@ -844,7 +852,11 @@ def _notes(c: Comparison, lang: Lang) -> list[str]:
             if code == "rescored_only" and not c.selection_changed:
                 out.append(text(key, lang))
             elif code != "rescored_only":
-                out.append(text(key, lang, k=_count(value, lang)))
+                one = f"{key}_one"
+                if value == 1 and one in _TEXT:
+                    out.append(text(one, lang))
+                else:
+                    out.append(text(key, lang, k=_count(value, lang)))
     if c.source == "simulation" and c.selection_changed:
         if c.retest_noise.empty:
             out.append(text("note_selection_simulation", lang))
