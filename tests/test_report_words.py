@@ -84,3 +84,15 @@ def test_a_group_is_named_as_a_group_in_the_flag_sentence():
         ci="IC 95 % : 5 à 15 points",
     )
     assert "au détriment du groupe « lycéens »" in sentence
+
+
+def test_the_french_report_says_what_changed_in_french(v2_comparison):
+    import re
+
+    from pixirt.simulation.report import render_html
+
+    page = render_html(v2_comparison, "fr")
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert "modifié" in cells
+    assert not {"changed", "added", "removed"} & set(cells)
+    assert "2 différences champ par champ" in page  # the id and the table row

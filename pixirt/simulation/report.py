@@ -1036,10 +1036,14 @@ def _rules_section(c: Comparison, lang: Lang) -> str:
         f"<p><b>{html.escape(text('baseline_rules', lang, id=c.baseline.id))}</b> — <code>{c.baseline.hash[:12]}</code> ({html.escape(c.baseline.source)}); "
         f"<b>{html.escape(text('proposed_rules', lang, id=c.proposed.id))}</b> — <code>{c.proposed.hash[:12]}</code> ({html.escape(c.proposed.source)})</p>"
     )
+    kinds = {
+        "fr": {"changed": "modifié", "added": "ajouté", "removed": "supprimé"},
+        "en": {"changed": "changed", "added": "added", "removed": "removed"},
+    }[lang]
     rows = [
         (
             ch.path,
-            ch.kind,
+            kinds.get(ch.kind, ch.kind),
             _value(ch.before, lang)
             if not isinstance(ch.before, list | dict)
             else str(ch.before)[:80],
@@ -1053,10 +1057,11 @@ def _rules_section(c: Comparison, lang: Lang) -> str:
         else ("field", "kind", "before", "after")
     )
     table = _table(pd.DataFrame(rows, columns=list(labels))) if rows else ""
+    many = len(rows) > 1
     summary = (
-        f"{len(rows)} différences champ par champ"
+        f"{len(rows)} différence{'s' if many else ''} champ par champ"
         if lang == "fr"
-        else f"{len(rows)} field-by-field differences"
+        else f"{len(rows)} field-by-field difference{'s' if len(rows) != 1 else ''}"
     )
     return (
         head + words + (f"<details><summary>{summary}</summary>{table}</details>" if rows else "")
