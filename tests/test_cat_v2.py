@@ -322,3 +322,12 @@ def test_score_batch_rows_are_independent(batch):
         for code, comp in alone.competences.items():
             assert int(scores.level[i, col[code]]) == comp.level
             assert int(scores.score[i, col[code]]) == comp.score
+
+
+def test_a_certification_without_profile_is_scored_not_crashed():
+    """No tested competence (found by the service's fuzzing): every challenge is ignored."""
+    cert = Certification(challenges=[CertificationChallenge("c1", "1.1", status="ok")], profile={})
+    result = score(cert, rules.load("pix-v2"))
+    assert result.status == "rejected" and result.reproducibility_rate == 0
+    assert result.comment == "REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS"
+    assert dict(result.competences) == {}

@@ -698,14 +698,20 @@ def score_batch(
     V2Scores
         Every count, rule and outcome; refusals of Pix's scoring are ``error`` outcomes.
     """
-    lv = np.asarray(level, dtype=np.int64)
-    px = np.asarray(pix, dtype=np.int64)
-    n, n_comp = lv.shape
-    comp = np.asarray(competence, dtype=np.int64)
+    given = np.asarray(level, dtype=np.int64)
+    n, n_given = given.reshape(len(given), -1).shape
+    # one more column, never tested, for the challenges of competences not in the profile
+    lv = np.zeros((n, n_given + 1), dtype=np.int64)
+    px = np.zeros((n, n_given + 1), dtype=np.int64)
+    lv[:, :n_given] = given.reshape(n, n_given)
+    px[:, :n_given] = np.asarray(pix, dtype=np.int64).reshape(n, n_given)
+    n_comp = n_given + 1
+    comp = np.asarray(competence, dtype=np.int64).reshape(n, -1)
     tested = tested_competences(v2, lv)
+    tested[:, n_given] = False
     rows = np.arange(n)[:, None]
-    inside = np.asarray(valid, dtype=bool) & (comp >= 0)
-    cc = np.where(inside, comp, 0)
+    inside = np.asarray(valid, dtype=bool).reshape(comp.shape) & (comp >= 0) & (comp < n_given)
+    cc = np.where(inside, comp, n_given)
     on = inside & tested[rows, cc]
     ans = np.asarray(answered, dtype=bool) & on
     ok = np.asarray(correct, dtype=bool) & on
@@ -812,13 +818,13 @@ def score_batch(
         reproducibility_rate=np.asarray(rr, dtype=np.int64),
         trusted=np.asarray(trusted, dtype=bool),
         needed=needed,
-        tested=tested,
-        counts=counts,
-        table_row=np.asarray(table_row, dtype=np.int64),
-        action=np.asarray(action, dtype=np.int64),
-        level=np.asarray(level_out, dtype=np.int64),
-        score=np.asarray(score_out, dtype=np.int64),
-        blocked=np.asarray(was_blocked, dtype=bool),
+        tested=tested[:, :n_given],
+        counts=counts[:, :n_given],
+        table_row=np.asarray(table_row, dtype=np.int64)[:, :n_given],
+        action=np.asarray(action, dtype=np.int64)[:, :n_given],
+        level=np.asarray(level_out, dtype=np.int64)[:, :n_given],
+        score=np.asarray(score_out, dtype=np.int64)[:, :n_given],
+        blocked=np.asarray(was_blocked, dtype=bool)[:, :n_given],
         pix_score=np.asarray(pix_score, dtype=np.int64),
         outcome=outcome,
         comment=comment,
