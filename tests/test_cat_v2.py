@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simulation_cases import TWO_GROUPS, incidents_at
 
 from pixirt import ScoringError, rules
 from pixirt.cat import Candidate, start
@@ -23,7 +24,6 @@ from pixirt.cat.profile import CompetenceProfile, Profile
 from pixirt.cat.scoring import Certification, CertificationChallenge, PositionedCompetence, score
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
 from pixirt.simulation.runner import replay_candidate, simulate
 
 SLOW = settings(
@@ -103,15 +103,8 @@ def test_batch_equals_engine_and_replay(bank, variant, seed, rates):
         ruleset = rules.RuleSet.from_dict(data)
     except Exception:  # a variant the rule validation refuses: nothing to run
         return
-    neutral, abandon, technical, fraud = rates
-    responder = Responder(
-        neutralize_rate=neutral,
-        abandon_rate=abandon,
-        technical_abort_rate=technical,
-        fraud_rate=fraud,
-        abandon_after=(0, 40),
-    )
-    pop = Population(groups={"a": (0.5, -0.5), "b": (0.5, 0.5)})
+    responder = incidents_at((0.0, *rates))
+    pop = TWO_GROUPS
     frame = simulate(pop, bank, ruleset, 30, seed=seed, chunk_size=11, responder=responder).frame
     for i in range(30):
         row = frame.iloc[i]

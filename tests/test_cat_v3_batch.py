@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simulation_cases import TWO_GROUPS, incidents_at
 
 from pixirt import rules
 from pixirt.cat import scale
@@ -25,7 +26,6 @@ from pixirt.cat.scoring import (
 )
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
 from pixirt.simulation.runner import replay_candidate, simulate
 
 
@@ -138,16 +138,8 @@ def v3_variants(draw):
     rates=st.tuples(*(st.sampled_from([0.0, 0.05, 0.2]) for _ in range(5))),
 )
 def test_batch_equals_engine_and_replay(bank, ruleset, seed, rates):
-    alert, neutral, abandon, technical, fraud = rates
-    responder = Responder(
-        live_alert_rate=alert,
-        neutralize_rate=neutral,
-        abandon_rate=abandon,
-        technical_abort_rate=technical,
-        fraud_rate=fraud,
-        abandon_after=(0, 40),
-    )
-    pop = Population(groups={"a": (0.5, -0.5), "b": (0.5, 0.5)})
+    responder = incidents_at(rates)
+    pop = TWO_GROUPS
     frame = simulate(pop, bank, ruleset, 12, seed=seed, chunk_size=5, responder=responder).frame
     for i in range(12):
         state, result = replay_candidate(pop, bank, ruleset, i, seed=seed, responder=responder)

@@ -398,14 +398,18 @@ def _true_ability(
     competence_code: npt.NDArray[np.int64],
     runtime: Runtime,
 ) -> npt.NDArray[np.float64]:
-    """True ability answering a challenge of the bank competence ``competence_code`` (per row)."""
+    """True ability answering challenges of the bank competences ``competence_code``.
+
+    ``competence_code`` is ``(n,)`` (one challenge per candidate row) or ``(n, width)``.
+    """
+    code = np.asarray(competence_code)
+    rows = np.arange(len(cands)).reshape((-1,) + (1,) * (code.ndim - 1))
     if responder.ability == "general":
-        return np.asarray(cands.theta, dtype=np.float64)
+        theta = np.asarray(cands.theta, dtype=np.float64).reshape(rows.shape)
+        return np.asarray(np.broadcast_to(theta, code.shape), dtype=np.float64)
     names = runtime.structure.competences
     col = np.array([cands.competences.index(names[int(k)]) for k in range(len(names))])
-    return np.asarray(
-        cands.competence_theta[np.arange(len(cands)), col[competence_code]], dtype=np.float64
-    )
+    return np.asarray(cands.competence_theta[rows, col[code]], dtype=np.float64)
 
 
 _PROCESS_RUNTIMES: dict[tuple[str, str], Runtime] = {}  # a worker process's runtimes
@@ -595,7 +599,7 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     valid = steps[None, :] < length[:, None]
     pos = np.where(valid, items, 0)
     # answers: drawn at each planned challenge, the first ``abort_after`` given
-    theta = _true_ability_grid(cands, responder, st.competence[pos], runtime)
+    theta = _true_ability(cands, responder, st.competence[pos], runtime)
     p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
     ok = responder.answers(seed, idx[:, None], steps[None, :], p) & valid
     limit = inc.abort_after
@@ -681,25 +685,6 @@ class _LazyIds:
 
     def __len__(self) -> int:
         return int(self._items.shape[0])
-
-
-def _true_ability_grid(
-    cands: Candidates,
-    responder: Responder,
-    competence_code: npt.NDArray[np.int64],
-    runtime: Runtime,
-) -> npt.NDArray[np.float64]:
-    """:func:`_true_ability` for a ``(n, width)`` grid of bank competence codes."""
-    if responder.ability == "general":
-        return np.broadcast_to(
-            np.asarray(cands.theta, dtype=np.float64)[:, None], competence_code.shape
-        )
-    names = runtime.structure.competences
-    col = np.array([cands.competences.index(names[int(k)]) for k in range(len(names))])
-    return np.asarray(
-        cands.competence_theta[np.arange(len(cands))[:, None], col[competence_code]],
-        dtype=np.float64,
-    )
 
 
 # ---------------------------------------------------------------------- output
