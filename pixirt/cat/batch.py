@@ -278,10 +278,16 @@ class SessionBatch:
         chosen = np.where(n_avail > 0, ranked[np.arange(len(r)), rank], -1)
         return Choices(r, ranked, rank, chosen)
 
-    def _widen(self) -> None:
-        width = self.asked.shape[1]
-        self.asked = np.pad(self.asked, ((0, 0), (0, width)), constant_values=-1)
-        self.status = np.pad(self.status, ((0, 0), (0, width)), constant_values=-2)
+    def _served(self, r: IntArray, ch: IntArray, code: npt.ArrayLike) -> None:
+        """Note the challenges served to rows ``r`` and their answer codes (widening as needed)."""
+        if self.n_asked[r].max() >= self.asked.shape[1]:  # many live alerts
+            width = self.asked.shape[1]
+            self.asked = np.pad(self.asked, ((0, 0), (0, width)), constant_values=-1)
+            self.status = np.pad(self.status, ((0, 0), (0, width)), constant_values=-2)
+        step = self.n_asked[r]
+        self.asked[r, step] = ch
+        self.status[r, step] = code
+        self.n_asked[r] += 1
 
     def record(self, rows: npt.ArrayLike, items: npt.ArrayLike, correct: npt.ArrayLike) -> None:
         """Answers to the challenges served to ``rows`` (sorted, distinct), in place.
@@ -294,12 +300,7 @@ class SessionBatch:
         ok = np.asarray(correct, dtype=bool).reshape(-1)
         if not len(r):
             return
-        if self.n_asked[r].max() >= self.asked.shape[1]:
-            self._widen()
-        step = self.n_asked[r]
-        self.asked[r, step] = ch
-        self.status[r, step] = ok.astype(np.int8)
-        self.n_asked[r] += 1
+        self._served(r, ch, ok.astype(np.int8))
         runtime = self.runtime
         st = runtime.structure
         sel_rules = runtime.rules.selection
@@ -339,12 +340,7 @@ class SessionBatch:
         ch = np.asarray(items, dtype=np.int64).reshape(-1)
         if not len(r):
             return
-        if self.n_asked[r].max() >= self.asked.shape[1]:
-            self._widen()
-        step = self.n_asked[r]
-        self.asked[r, step] = ch
-        self.status[r, step] = -1
-        self.n_asked[r] += 1
+        self._served(r, ch, np.int8(-1))
         st = self.runtime.structure
         sel, counts = self.sel, self.counts
         group, _ = _group(self.runtime)
