@@ -324,3 +324,23 @@ def test_a_certification_without_profile_is_scored_not_crashed():
     assert result.status == "rejected" and result.reproducibility_rate == 0
     assert result.comment == "REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS"
     assert dict(result.competences) == {}
+
+
+def test_compare_counts_refused_certifications_and_goes_on(bank):
+    from pixirt.simulation import compare
+
+    proposed = rules.load("pix-v2").to_dict()
+    proposed["id"] = "pix-v2-rr55"
+    proposed["scoring"]["v2"]["reproducibility"]["minimum_to_be_certified"] = 55
+    c = compare(
+        "pix-v2",
+        rules.RuleSet.from_dict(proposed),
+        bank=bank,
+        n=1000,
+        seed=1,
+        n_retest=0,
+        n_bootstrap=100,
+    )
+    errors = dict(c.notes).get("scoring_errors", 0)
+    assert errors >= 1  # candidate 732 under the current rules at least
+    assert "error" in set(c.outcomes.index) | set(c.outcomes.columns)
