@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pixirt.simulation.rule_comparison import Comparison
 
 __all__ = [
+    "assumption_lines",
     "describe_changes",
     "first_screen_html",
     "flag_sentences",
@@ -158,6 +159,47 @@ _TEXT: dict[str, dict[str, str]] = {
     "note_counterfactual": {
         "fr": "Les règles proposées changent les questions posées : les vraies réponses ne s'appliquent plus. Chaque candidat passé repasse donc le test en simulation, sous les deux règles, à la compétence estimée d'après ses vraies réponses. Les résultats sont ceux de candidats simulés semblables, pas ceux qu'auraient obtenus ces personnes.",
         "en": "The proposed rules change the questions asked: the real answers no longer apply. Each past candidate therefore re-takes the test in simulation, under both rule sets, at the ability estimated from their real answers. The results are those of similar simulated candidates, not those these people would have obtained.",
+    },
+    "assumptions": {"fr": "Hypothèses", "en": "Assumptions"},
+    "assume_synthetic": {
+        "fr": "Données synthétiques : candidats simulés ({population}) répondant à {bank} ; les biais mesurés viennent aussi de ces hypothèses, pas seulement des règles.",
+        "en": "Synthetic data: simulated candidates ({population}) answering {bank}; the biases measured also come from these assumptions, not only from the rules.",
+    },
+    "assume_real": {
+        "fr": "Données réelles : {n} sessions passées.",
+        "en": "Real data: {n} past sessions.",
+    },
+    "assume_bank_synthetic": {
+        "fr": "la banque Pix-like intégrée, simulée ({k} questions)",
+        "en": "the built-in simulated Pix-like bank ({k} challenges)",
+    },
+    "assume_bank_given": {
+        "fr": "la banque fournie ({k} questions, empreinte {hash})",
+        "en": "the bank given ({k} challenges, hash {hash})",
+    },
+    "assume_population": {
+        "fr": "compétence générale de moyenne {mean} et d'écart-type {sd}",
+        "en": "general ability of mean {mean} and standard deviation {sd}",
+    },
+    "assume_groups": {
+        "fr": "groupes : {groups}",
+        "en": "groups: {groups}",
+    },
+    "assume_incidents": {
+        "fr": "Incidents simulés : {rates}.",
+        "en": "Simulated incidents: {rates}.",
+    },
+    "assume_no_incident": {
+        "fr": "Aucun incident simulé : ni neutralisation, ni abandon, ni interruption technique, ni fraude, ni alerte en direct.",
+        "en": "No incident simulated: no neutralization, abandon, technical abort, fraud or live alert.",
+    },
+    "assume_draws": {
+        "fr": "Tirages : graine {seed}, {n} candidats, {retest} repassant le test ; règles {base} ({base_hash}) et {prop} ({prop_hash}).",
+        "en": "Draws: seed {seed}, {n} candidates, {retest} sitting it twice; rules {base} ({base_hash}) and {prop} ({prop_hash}).",
+    },
+    "assume_inactive": {
+        "fr": "Attention : « {what} » ne peut pas agir sous ces hypothèses : {missing}. Ce changement ne montre donc aucun effet ici.",
+        "en": "Warning: “{what}” cannot act under these assumptions: {missing}. This change therefore shows no effect here.",
     },
     "note_scoring_errors": {
         "fr": "{k} résultats n'ont pas pu être calculés (sessions que les règles ne savent pas noter) : ils figurent comme « erreur ».",
@@ -905,6 +947,112 @@ def _group_table(c: Comparison, lang: Lang) -> str:
     )
 
 
+_RATES = {
+    "neutralize_rate": {"fr": "neutralisations", "en": "neutralizations"},
+    "abandon_rate": {"fr": "abandons", "en": "abandons"},
+    "technical_abort_rate": {"fr": "interruptions techniques", "en": "technical aborts"},
+    "fraud_rate": {"fr": "fraude", "en": "fraud"},
+    "live_alert_rate": {"fr": "alertes en direct", "en": "live alerts"},
+}
+_MISSING = {
+    "neutralize_rate": {
+        "fr": "aucune neutralisation n'est simulée",
+        "en": "no neutralization is simulated",
+    },
+    "abandon_rate": {"fr": "aucun abandon n'est simulé", "en": "no abandon is simulated"},
+    "technical_abort_rate": {
+        "fr": "aucune interruption technique n'est simulée",
+        "en": "no technical abort is simulated",
+    },
+}
+
+
+def assumption_lines(c: Comparison, lang: Lang = "fr") -> tuple[list[str], list[str]]:
+    """What the comparison assumes, in words, and the warnings on changes it cannot show.
+
+    Returns
+    -------
+    tuple of lists
+        The assumption lines (data, incidents, draws) and the warnings (a changed rule no
+        simulated incident can set off).
+    """
+    a = c.assumptions
+    if not a:
+        return [], []
+    lines: list[str] = []
+    if a.get("data") == "synthetic":
+        bank = a.get("bank") or {}
+        bank_words = (
+            text("assume_bank_synthetic", lang, k=_count(int(bank.get("n_items", 0)), lang))
+            if bank.get("synthetic")
+            else text(
+                "assume_bank_given",
+                lang,
+                k=_count(int(bank.get("n_items", 0)), lang),
+                hash=str(bank.get("hash", ""))[:12],
+            )
+        )
+        pop = a.get("population") or {}
+        who = text(
+            "assume_population",
+            lang,
+            mean=format_number(float(pop.get("mean", 0.0)), 1, lang),
+            sd=format_number(float(pop.get("sd", 1.0)), 1, lang),
+        )
+        groups = pop.get("groups") or {}
+        if len(groups) > 1:
+            parts = [
+                f"« {g} » {format_percent(float(v[0]), lang, 0)}, {format_number(float(v[1]), 1, lang, signed=True)}"
+                if lang == "fr"
+                else f"“{g}” {format_percent(float(v[0]), lang, 0)}, {format_number(float(v[1]), 1, lang, signed=True)}"
+                for g, v in groups.items()
+            ]
+            who += " ; " if lang == "fr" else "; "
+            who += text("assume_groups", lang, groups=", ".join(parts))
+        lines.append(text("assume_synthetic", lang, population=who, bank=bank_words))
+        resp = a.get("responder") or {}
+        rates = [
+            f"{_RATES[k][lang]} {format_percent(float(resp.get(k, 0.0)), lang)}"
+            for k in _RATES
+            if float(resp.get(k, 0.0)) > 0
+        ]
+        lines.append(
+            text("assume_incidents", lang, rates=", ".join(rates))
+            if rates
+            else text("assume_no_incident", lang)
+        )
+    else:
+        lines.append(text("assume_real", lang, n=_count(int(a.get("n", c.n)), lang)))
+    r = a.get("rules") or {}
+    base, prop = r.get("baseline") or {}, r.get("proposed") or {}
+    lines.append(
+        text(
+            "assume_draws",
+            lang,
+            seed=a.get("seed"),
+            n=_count(int(a.get("n", c.n)), lang),
+            retest=_count(int(a.get("n_retest", 0)), lang),
+            base=base.get("id", ""),
+            base_hash=str(base.get("hash", ""))[:12],
+            prop=prop.get("id", ""),
+            prop_hash=str(prop.get("hash", ""))[:12],
+        )
+    )
+    warnings = []
+    by_path = {ch.path: ch for ch in c.rules_diff}
+    for item in a.get("inactive") or []:
+        change = by_path.get(str(item["path"]))
+        what = (
+            _describe_one(change, lang, c.baseline.content, c.proposed.content)
+            if change is not None
+            else str(item["path"])
+        )
+        missing = " ; " if lang == "fr" else "; "
+        missing = missing.join(_MISSING[k][lang] for k in item["needs"] if k in _MISSING)
+        warnings.append(text("assume_inactive", lang, what=what, missing=missing))
+    return lines, warnings
+
+
 def first_screen_html(c: Comparison, lang: Lang = "fr") -> str:
     """The first screen as an HTML fragment (also the notebook display of a comparison)."""
     source = text(f"source_{c.source}", lang, n=_count(c.n, lang))
@@ -931,13 +1079,22 @@ def first_screen_html(c: Comparison, lang: Lang = "fr") -> str:
     else:
         verdict = f"<p class=ok>{html.escape(text('no_flag', lang))}</p>"
     notes = "".join(f"<p class=note>{html.escape(x)}</p>" for x in _notes(c, lang))
+    assumed, warnings = assumption_lines(c, lang)
+    notes += "".join(f"<p class=note>{html.escape(x)}</p>" for x in warnings)
+    box = (
+        f"<div class=assumptions id=assumptions><h2>{html.escape(text('assumptions', lang))}</h2><ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in assumed)
+        + "</ul></div>"
+        if assumed
+        else ""
+    )
     who = _group_table(c, lang) if len(c.groups) >= 1 else ""
     return (
         '<section id="first-screen" class=first>'
         f"<h1>{html.escape(text('title', lang))} : {html.escape(c.baseline.id)} → {html.escape(c.proposed.id)}</h1>".replace(
             " : ", f"{NNBSP}: " if lang == "fr" else ": "
         )
-        + f"<p class=lede>{html.escape(source)}</p>{notes}"
+        + f"<p class=lede>{html.escape(source)}</p>{notes}{box}"
         f"<div class=cards>{cards}</div>"
         "<div class=cols>"
         f"<div class=col id=what-changes><h2>{html.escape(text('what_changes', lang))}</h2>{change_list}"
@@ -953,8 +1110,12 @@ def summary_text(c: Comparison, lang: Lang = "fr") -> str:
         f"{text('title', lang)}: {c.baseline.id} → {c.proposed.id}",
         text(f"source_{c.source}", lang, n=_count(c.n, lang)),
         *_notes(c, lang),
-        "",
     ]
+    assumed, warnings = assumption_lines(c, lang)
+    lines += warnings
+    if assumed:
+        lines += [text("assumptions", lang) + ":", *(f"  - {x}" for x in assumed)]
+    lines.append("")
     for _, title, big, sub in _cards(c, lang):
         lines.append(f"  {title}: {big} — {sub}")
     lines += ["", text("what_changes", lang) + ":"]
@@ -1421,6 +1582,8 @@ section{background:#fff;border-radius:10px;padding:14px 18px;margin:12px 0;box-s
 .first{border-top:5px solid #3d68ff}
 .lede{margin:0 0 8px;color:#44546a}
 .note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;margin:6px 0;font-size:.92rem}
+.assumptions{background:#f4f7fb;border:1px solid #d5dde8;border-radius:6px;padding:4px 12px;margin:8px 0;font-size:.9rem}
+.assumptions h2{font-size:1rem;margin:4px 0}.assumptions ul{margin:4px 0;padding-left:18px}
 .cards{display:grid;grid-template-columns:repeat(5,1fr);gap:10px;margin:10px 0}
 .card{background:#f7f9ff;border:1px solid #dfe5f5;border-radius:8px;padding:8px 10px}
 .card-title{font-size:.85rem;color:#44546a;font-weight:600}

@@ -73,9 +73,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -265,6 +266,13 @@ class Comparison:
         Provenance.
     seconds
         Wall time.
+    assumptions
+        What the numbers assume, for the report's first screen and its JSON: ``data``
+        (``synthetic`` for a simulation, else the source), ``bank`` (hash, size, whether
+        it is the built-in synthetic Pix-like bank), ``population``, ``responder`` (misfit
+        and incident rates), ``seed``, ``n``, ``n_retest``, the rule sets' ids and hashes,
+        and ``inactive``: the changed rules the simulated incidents cannot set off (a
+        neutralization rule with no neutralization simulated), each with the rate it needs.
     candidates
         One row per candidate with both rule sets' results (not in :meth:`to_dict`).
     """
@@ -298,6 +306,7 @@ class Comparison:
     bank_hash: str | None
     pixirt_version: str
     seconds: float = 0.0
+    assumptions: dict[str, Any] | None = None
     candidates: pd.DataFrame | None = field(default=None, repr=False)
 
     # -- numbers -------------------------------------------------------------------------
@@ -489,6 +498,7 @@ class Comparison:
             "bank_hash": self.bank_hash,
             "pixirt_version": self.pixirt_version,
             "seconds": self.seconds,
+            "assumptions": self.assumptions,
             "headline": _json_map(self.headline()),
         }
         for name in _TABLES:
@@ -552,6 +562,7 @@ class Comparison:
                 bank_hash=data["bank_hash"],
                 pixirt_version=str(data["pixirt_version"]),
                 seconds=float(data["seconds"]),
+                assumptions=data.get("assumptions"),
                 **tables,
             )
         except KeyError as exc:
@@ -1034,7 +1045,83 @@ def compare(
         t0=t0,
         progress=report_progress,
         n_items=bank.n_items,
+        assumptions=_assumptions(
+            "synthetic",
+            base_rules,
+            prop_rules,
+            bank=bank,
+            population=_population_dict(population),
+            responder=responder,
+            seed=seed,
+            n=n,
+            n_retest=n_retest,
+        ),
     )
+
+
+#: Changed rules that act only through a simulated incident: (path pattern, the rates
+#: of which one at least must be positive).
+_INCIDENT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"^\[scoring\.v2\.table\]\(\d+, \d+, [1-9]\d*\)", ("neutralize_rate",)),
+    (r"^scoring\.v2\.trust_ratio$", ("neutralize_rate",)),
+    (r"^scoring\.v3\.degrade_abandoned$", ("abandon_rate",)),
+    (r"^scoring\.v3\.minimum_answers$", ("abandon_rate", "technical_abort_rate")),
+)
+
+
+def _inactive_changes(diff: RuleSetDiff, responder: Responder | None) -> list[dict[str, Any]]:
+    """The changed rules no simulated incident can set off (none for real sessions)."""
+    if responder is None:
+        return []
+    out = []
+    for change in diff:
+        for pattern, rates in _INCIDENT_RULES:
+            if re.match(pattern, change.path) and not any(getattr(responder, r) > 0 for r in rates):
+                out.append({"path": change.path, "needs": list(rates)})
+                break
+    return out
+
+
+def _assumptions(
+    data: str,
+    baseline: RuleSet,
+    proposed: RuleSet,
+    *,
+    bank: ItemBank | None,
+    population: dict[str, Any] | None,
+    responder: Responder | None,
+    seed: int,
+    n: int,
+    n_retest: int,
+) -> dict[str, Any]:
+    """What the comparison assumes (see :attr:`Comparison.assumptions`)."""
+    from pixirt.simulation.bank import pix_like_bank
+
+    responder_dict = None
+    if responder is not None:
+        responder_dict = {
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(responder).items()
+        }
+    return {
+        "data": data,
+        "bank": None
+        if bank is None
+        else {
+            "hash": bank.hash,
+            "n_items": bank.n_items,
+            "synthetic": bank.hash == pix_like_bank(0).hash,
+        },
+        "population": population,
+        "responder": responder_dict,
+        "seed": seed,
+        "n": n,
+        "n_retest": n_retest,
+        "rules": {
+            "baseline": {"id": baseline.id, "hash": baseline.hash},
+            "proposed": {"id": proposed.id, "hash": proposed.hash},
+        },
+        "inactive": _inactive_changes(rules_mod.diff(baseline, proposed), responder),
+    }
 
 
 def _error_notes(*frames: pd.DataFrame) -> tuple[tuple[str, int], ...]:
@@ -1328,6 +1415,17 @@ def _compare_past(
         t0=t0,
         progress=progress,
         n_items=bank.n_items if bank is not None else 0,
+        assumptions=_assumptions(
+            source,
+            base_rules,
+            prop_rules,
+            bank=bank,
+            population=None,
+            responder=None,
+            seed=seed,
+            n=n,
+            n_retest=0,
+        ),
     )
 
 
@@ -1600,6 +1698,7 @@ def _analyse(
     t0: float,
     progress: Progress = _no_progress,
     n_items: int = 0,
+    assumptions: dict[str, Any] | None = None,
 ) -> Comparison:
     from pixirt import __version__
 
@@ -1828,6 +1927,7 @@ def _analyse(
         pixirt_version=__version__,
         seconds=time.perf_counter() - t0,
         candidates=candidates,
+        assumptions=assumptions,
     )
 
 
