@@ -460,7 +460,9 @@ class RuleSet(_Model):
         return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> RuleSet:
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: str = "<dict>", strict: bool = True
+    ) -> RuleSet:
         """Validate a rule set given as nested mappings (the parsed TOML or :meth:`to_dict`).
 
         Parameters
@@ -469,6 +471,12 @@ class RuleSet(_Model):
             The content.
         source
             Name used in error messages and kept as :attr:`source`.
+        strict
+            Also refuse rule sets that are well formed but cannot work as a certification:
+            a test shorter than its minimum answers (every candidate rejected), a v2 level
+            table without a row for a reachable combination of counts (Pix would refuse
+            those certifications). ``strict=False`` accepts them, to study what they would
+            do; :func:`load` is always strict.
 
         Returns
         -------
@@ -485,6 +493,8 @@ class RuleSet(_Model):
         except ValidationError as exc:
             raise RuleError(_format_validation_error(exc, source)) from None
         problems = _consistency_problems(rs)
+        if strict and not problems:
+            problems = _soundness_problems(rs)
         if problems:
             raise RuleError("\n".join(f"{source} {_format_path(p)}: {m}" for p, m in problems))
         rs._source = source
@@ -679,6 +689,43 @@ def _consistency_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
                 (
                     ("capacity", "default_capacity"),
                     f"must lie on the grid [{cap.grid_min}, {cap.grid_max}]",
+                )
+            )
+    return problems
+
+
+def _soundness_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
+    """Rule sets well formed but unable to work as a certification (``strict`` validation)."""
+    problems: list[tuple[Loc, str]] = []
+    if rs.scoring.v3 is not None and rs.selection is not None:
+        if rs.selection.test_length < rs.scoring.v3.minimum_answers:
+            problems.append(
+                (
+                    ("selection", "test_length"),
+                    f"{rs.selection.test_length} questions is fewer than scoring.v3.minimum_answers "
+                    f"({rs.scoring.v3.minimum_answers}): every candidate would be rejected for "
+                    "too few answers",
+                )
+            )
+    if rs.scoring.v2 is not None:
+        v2 = rs.scoring.v2
+        rows = {row.key for row in v2.table}
+        per = v2.challenges_per_competence
+        missing = [
+            (ch, ok, neu)
+            for ch in range(1, per + 1)
+            for neu in range(ch + 1)
+            for ok in range(min(ch - neu, per) + 1)
+            if (ch, ok, neu) not in rows
+        ]
+        if missing:
+            shown = ", ".join(f"({c}, {o}, {n})" for c, o, n in missing[:4])
+            more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+            problems.append(
+                (
+                    ("scoring", "v2", "table"),
+                    f"no row for the reachable counts (challenges, correct, neutralized) {shown}{more}: "
+                    "Pix would refuse such certifications (MissingCertifiedLevelRuleError)",
                 )
             )
     return problems

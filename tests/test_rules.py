@@ -440,7 +440,7 @@ def test_diff_names_table_rows_by_their_counts():
         }
     )
     data["scoring"]["v2"]["reproducibility"]["middle_band_minimum"] = 65
-    b = rules.RuleSet.from_dict(data)
+    b = rules.RuleSet.from_dict(data, strict=False)  # rows for 1 challenge removed
     d = rules.diff(a, b)
     changes = {c.path: c for c in d}
     assert changes["id"].before == "pix-v2" and changes["id"].after == "pix-v2-jury-2026"
@@ -495,3 +495,56 @@ def test_docs_describe_every_field():
     doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     missing = sorted(n for n in _field_names(rules.RuleSet) if f"`{n}`" not in doc)
     assert not missing, f"docs/rules.md does not document {missing}"
+
+
+# --------------------------------------------------------------------------- sound rule sets
+def test_a_test_shorter_than_its_minimum_answers_is_refused_naming_the_field(tmp_path):
+    data = rules.load("pix-v3").to_dict()
+    data["id"] = "pix-v3-short"
+    data["selection"]["test_length"] = 15
+    with pytest.raises(RuleError, match=r"\[selection\]\.test_length: 15 questions is fewer than"):
+        rules.RuleSet.from_dict(data)
+    # in a TOML file too, naming the file
+    from importlib import resources
+
+    text = resources.files("pixirt").joinpath("rulesets/pix-v3.toml").read_text(encoding="utf-8")
+    assert 'id = "pix-v3"' in text and "test_length = 32" in text
+    path = tmp_path / "short.toml"
+    path.write_text(
+        text.replace('id = "pix-v3"', 'id = "pix-v3-short"').replace(
+            "test_length = 32", "test_length = 15"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError, match=r"short\.toml \[selection\]\.test_length"):
+        rules.load(path)
+    # accepted on request, to study what it would do
+    assert rules.RuleSet.from_dict(data, strict=False).selection.test_length == 15
+
+
+def test_a_level_table_missing_a_reachable_row_is_refused():
+    data = rules.load("pix-v2").to_dict()
+    data["id"] = "pix-v2-cut"
+    data["scoring"]["v2"]["table"] = [
+        r
+        for r in data["scoring"]["v2"]["table"]
+        if (r["challenges"], r["correct"], r["neutralized"]) != (3, 1, 1)
+    ]
+    with pytest.raises(RuleError, match=r"\[scoring\.v2\]\.table: no row for .*\(3, 1, 1\)"):
+        rules.RuleSet.from_dict(data)
+    # every shipped rule set is sound
+    for name in rules.available():
+        rules.RuleSet.from_dict(rules.load(name).to_dict())
+
+
+def test_a_test_longer_than_the_bank_can_serve_is_refused_before_any_work():
+    from pixirt import DataError
+    from pixirt.simulation import Population, pix_like_bank, simulate
+
+    data = rules.load("pix-v3").to_dict()
+    data["id"] = "pix-v3-400"
+    data["selection"]["test_length"] = 400
+    long = rules.RuleSet.from_dict(data)
+    with pytest.raises(DataError, match=r"at most 143 questions.*400") as info:
+        simulate(Population(), pix_like_bank(0), long, 10)
+    assert info.value.field == "selection.test_length"

@@ -52,6 +52,8 @@ __all__ = [
     "BankStructure",
     "SelectionState",
     "candidate_pool",
+    "check_test_length",
+    "most_answers",
     "pick_probabilities",
     "pick_rank",
     "rank_by_information",
@@ -442,6 +444,47 @@ def _stable_top_row(key: FloatArray, k: int) -> npt.NDArray[np.intp]:
     order = order[key[order] < np.inf]
     out[: len(order)] = order
     return out
+
+
+def most_answers(structure: BankStructure, rules: SelectionRules) -> int:
+    """The most answers a session can get from this bank under these rules.
+
+    One question per tube (or, without that rule, per skill) bounds a session by the
+    bank's number of tubes (or skills); the competence rules only reorder or fall back.
+
+    Parameters
+    ----------
+    structure
+        The coded bank.
+    rules
+        The rule set's ``[selection]`` table.
+
+    Returns
+    -------
+    int
+        The bound (before accessibility and live alerts, which can only lower it).
+    """
+    if rules.one_question_per_tube or structure.skill is None:
+        return len(structure.tubes)
+    return len(structure.skills)
+
+
+def check_test_length(structure: BankStructure, rules: SelectionRules) -> None:
+    """Refuse a test longer than the bank can serve under the rules (:func:`most_answers`).
+
+    Raises
+    ------
+    DataError
+        Naming ``selection.test_length``: every candidate would run out of challenges.
+    """
+    most = most_answers(structure, rules)
+    if most < rules.test_length:
+        raise DataError(
+            f"the bank can serve at most {most} questions under these selection rules "
+            f"(one per tube or skill), fewer than the test's {rules.test_length}: every "
+            "candidate would run out of challenges",
+            field="selection.test_length",
+        )
 
 
 def pick_probabilities(pick_probability: float, n: int) -> FloatArray:

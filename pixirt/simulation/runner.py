@@ -44,6 +44,7 @@ from pixirt.cat import v2 as v2_rules
 from pixirt.cat.batch import SessionBatch
 from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import score
+from pixirt.cat.selection import check_test_length
 from pixirt.cat.state import Candidate, CatState
 from pixirt.cat.v2 import V2Profiles, code_key
 from pixirt.exceptions import DataError
@@ -275,6 +276,8 @@ def simulate(
         raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
     responder = responder or Responder()
     runtime = build_runtime(bank, rules)  # checks the bank against the rules first
+    if rules.selection is not None:
+        check_test_length(runtime.structure, rules.selection)
     from pixirt import __version__
 
     if not isinstance(workers, int) or workers < 1:
