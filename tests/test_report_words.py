@@ -96,3 +96,26 @@ def test_the_french_report_says_what_changed_in_french(v2_comparison):
     assert "modifié" in cells
     assert not {"changed", "added", "removed"} & set(cells)
     assert "2 différences champ par champ" in page  # the id and the table row
+
+
+def test_the_first_screen_lists_every_changed_value():
+    """Not "Paliers du score global : 6 valeurs modifiées" alone: each value, old → new."""
+    data = rules.load("pix-v3").to_dict()
+    data["id"] = "pix-v3-bands"
+    bounds = data["scoring"]["v3"]["intervals"]
+    # three band boundaries move: each is the max of a band and the min of the next
+    new_values = [-1.3, -0.45, 0.7]
+    for k, value in enumerate(new_values):
+        bounds[k]["max"] = value
+        bounds[k + 1]["min"] = value
+    proposed = rules.RuleSet.from_dict(data)
+    lines = describe_changes(
+        rules.diff(rules.load("pix-v3"), proposed),
+        "fr",
+        before=rules.load("pix-v3").to_dict(),
+        after=data,
+    )
+    joined = " ".join(lines)
+    assert "6 valeurs modifiées" in joined
+    for value in new_values:
+        assert f"→ {str(value).replace('.', ',').replace('-', '−')}" in joined, value

@@ -713,21 +713,24 @@ def describe_changes(
             label = _FIELDS.get(key, {}).get(lang)
             if label is None:
                 label = _describe_one(items[0], lang, before, after).split(" :")[0].split(":")[0]
+            # every value, old → new, after the count
+            values = " ; " if lang == "fr" else "; "
+            values = values.join(_describe_one(c, lang, before, after) for c in items)
             if topic == "competence_intervals":
                 codes = sorted({m.group(1) for c in items if (m := _COMP.match(c.path))})
                 if lang == "fr":
                     lines.append(
-                        f"{label}{NNBSP}: {len(items)} valeurs modifiées, {len(codes)} compétence{'s' if len(codes) > 1 else ''} ({', '.join(codes[:6])}{'…' if len(codes) > 6 else ''})"
+                        f"{label}{NNBSP}: {len(items)} valeurs modifiées, {len(codes)} compétence{'s' if len(codes) > 1 else ''} — {values}"
                     )
                 else:
                     lines.append(
-                        f"{label}: {len(items)} values changed in {len(codes)} competence{'s' if len(codes) > 1 else ''} ({', '.join(codes[:6])}{'…' if len(codes) > 6 else ''})"
+                        f"{label}: {len(items)} values changed in {len(codes)} competence{'s' if len(codes) > 1 else ''} — {values}"
                     )
             else:
                 lines.append(
-                    f"{label}{NNBSP}: {len(items)} valeurs modifiées"
+                    f"{label}{NNBSP}: {len(items)} valeurs modifiées — {values}"
                     if lang == "fr"
-                    else f"{label}: {len(items)} values changed"
+                    else f"{label}: {len(items)} values changed — {values}"
                 )
             continue
         lines.extend(_describe_one(c, lang, before, after) for c in items)
@@ -1062,7 +1065,7 @@ def first_screen_html(c: Comparison, lang: Lang = "fr") -> str:
         for cid, title, big, sub in _cards(c, lang)
     )
     changes = describe_changes(
-        c.rules_diff, lang, before=c.baseline.content, after=c.proposed.content, limit=7
+        c.rules_diff, lang, before=c.baseline.content, after=c.proposed.content
     )
     change_list = (
         "<ul class=changes>" + "".join(f"<li>{html.escape(x)}</li>" for x in changes) + "</ul>"
@@ -1120,7 +1123,7 @@ def summary_text(c: Comparison, lang: Lang = "fr") -> str:
         lines.append(f"  {title}: {big} — {sub}")
     lines += ["", text("what_changes", lang) + ":"]
     changes = describe_changes(
-        c.rules_diff, lang, before=c.baseline.content, after=c.proposed.content, limit=7
+        c.rules_diff, lang, before=c.baseline.content, after=c.proposed.content
     )
     lines += [f"  - {x}" for x in changes] or [f"  {text('no_rule_change', lang)}"]
     lines += ["", text("who_hurt", lang)]
