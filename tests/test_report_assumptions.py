@@ -89,3 +89,25 @@ def test_a_neutralization_rule_without_simulated_neutralization_is_flagged(
         {"path": "[scoring.v2.table](3, 1, 1).rr_80_and_above", "needs": ["neutralize_rate"]}
     ]
     assert assumption_lines(with_incidents, "fr")[1] == []  # neutralizations are simulated
+
+
+def test_a_highly_exposed_challenge_is_flagged_on_the_first_screen():
+    """Pix's v3 start serves the same few challenges first: far above a 20 % exposure."""
+    data = rules.load("pix-v3").to_dict()
+    data["id"] = "pix-v3-28"
+    data["selection"]["test_length"] = 28
+    c = compare(
+        "pix-v3",
+        rules.RuleSet.from_dict(data),
+        bank=pix_like_bank(0),
+        n=300,
+        seed=2,
+        n_retest=0,
+        n_bootstrap=100,
+    )
+    top = float(c.exposure["max_exposure"].max())
+    assert top > 0.2
+    page = first_screen_html(c, "fr")
+    assert "une même question est posée à" in page
+    assert "au-delà de 20\u202f%" in page
+    assert "one challenge is served to" in summary_text(c, "en")

@@ -161,6 +161,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "The proposed rules change the questions asked: the real answers no longer apply. Each past candidate therefore re-takes the test in simulation, under both rule sets, at the ability estimated from their real answers. The results are those of similar simulated candidates, not those these people would have obtained.",
     },
     "assumptions": {"fr": "Hypothèses", "en": "Assumptions"},
+    "note_exposure": {
+        "fr": "Exposition : sous les règles {rules}, une même question est posée à {share} des candidats (au-delà de {limit}, une question risque de circuler entre candidats).",
+        "en": "Exposure: under the {rules} rules, one challenge is served to {share} of the candidates (above {limit}, a challenge may leak between candidates).",
+    },
     "assume_synthetic": {
         "fr": "Données synthétiques : candidats simulés ({population}) répondant à {bank} ; les biais mesurés viennent aussi de ces hypothèses, pas seulement des règles.",
         "en": "Synthetic data: simulated candidates ({population}) answering {bank}; the biases measured also come from these assumptions, not only from the rules.",
@@ -889,8 +893,27 @@ def _cards(c: Comparison, lang: Lang) -> list[tuple[str, str, str, str]]:
     ]
 
 
+#: Exposure above which the first screen warns (a usual ceiling in adaptive testing).
+EXPOSURE_ALERT = 0.20
+
+
 def _notes(c: Comparison, lang: Lang) -> list[str]:
     out = []
+    if not c.exposure.empty:
+        for r in _rows(c.exposure):
+            if float(r["max_exposure"]) > EXPOSURE_ALERT:
+                who = {"baseline": {"fr": "actuelles", "en": "current"}}.get(
+                    str(r["rules"]), {"fr": "proposées", "en": "proposed"}
+                )[lang]
+                out.append(
+                    text(
+                        "note_exposure",
+                        lang,
+                        rules=who,
+                        share=format_percent(float(r["max_exposure"]), lang, 0),
+                        limit=format_percent(EXPOSURE_ALERT, lang, 0),
+                    )
+                )
     for code, value in c.notes:
         key = f"note_{code}"
         if key in _TEXT:
