@@ -119,3 +119,16 @@ def test_the_first_screen_lists_every_changed_value():
     assert "6 valeurs modifiées" in joined
     for value in new_values:
         assert f"→ {str(value).replace('.', ',').replace('-', '−')}" in joined, value
+
+
+def test_the_glossary_states_what_a_95_percent_interval_is(v2_comparison):
+    from pixirt.simulation.report import render_html
+
+    fr = render_html(v2_comparison, "fr")
+    assert (
+        "répétée sur de nombreux tirages de candidats, encadre la vraie valeur 95 fois sur 100"
+        in fr
+    )
+    assert "la valeur vraie de l'écart s'y trouve 95 fois sur 100" not in fr  # a misstatement
+    en = render_html(v2_comparison, "en")
+    assert "brackets the true value 95 times out of 100" in en

@@ -1563,7 +1563,7 @@ def _glossary(lang: Lang) -> str:
         [
             (
                 "IC 95 %",
-                "intervalle de confiance : la valeur vraie de l'écart s'y trouve 95 fois sur 100.",
+                "intervalle de confiance : calculé par une méthode qui, répétée sur de nombreux tirages de candidats, encadre la vraie valeur 95 fois sur 100 ; un intervalle donné la contient ou non, on ne le sait pas.",
             ),
             ("point", "point de pourcentage : de 80 % à 78 %, le taux baisse de 2 points."),
             (
@@ -1580,7 +1580,7 @@ def _glossary(lang: Lang) -> str:
         else [
             (
                 "95% CI",
-                "confidence interval: the true value of the difference lies in it 95 times out of 100.",
+                "confidence interval: computed by a method that, repeated over many draws of candidates, brackets the true value 95 times out of 100; a given interval contains it or not, we do not know which.",
             ),
             ("point", "percentage point: from 80% to 78%, the rate drops by 2 points."),
             (
