@@ -601,6 +601,7 @@ class Comparison:
         colors = ["#c0392b" if m < 0 else "#2e86c1" if m > 0 else "#95a5a6" for m in mid]
         ax.bar(mid, counts, width=width, color=colors)
         ax.set_yscale("symlog", linthresh=1)
+        _numbers(lang, ax.xaxis, ax.yaxis)
         ax.set_xlabel(report.text("fig_score_changes_x", lang))
         ax.set_ylabel(report.text("candidates", lang))
         ax.set_title(report.text("fig_score_changes", lang))
@@ -620,6 +621,7 @@ class Comparison:
             ("proposed", "#3d68ff", self.proposed.id),
         ):
             ax.stairs(sc[col].to_numpy(), edges, color=color, linewidth=2, label=label)
+        _numbers(lang, ax.xaxis, ax.yaxis)
         ax.set_xlabel(report.text("pix_score", lang))
         ax.set_ylabel(report.text("candidates", lang))
         ax.set_title(report.text("fig_scores", lang))
@@ -661,6 +663,7 @@ class Comparison:
             ax.scatter(val, y, color=colors, zorder=3)
             ax.axvline(0, color="#bdc3c7", linewidth=1)
             ax.set_yticks(y, labels)
+            _numbers(lang, ax.xaxis)
             ax.set_title(report.text(title, lang), fontsize=10)
             ax.margins(x=0.15)
         fig.tight_layout()
@@ -718,6 +721,7 @@ class Comparison:
                 ax.plot(x, part[col].to_numpy(dtype=float), marker="o", color=color, label=label)
             if col == "score_bias":
                 ax.axhline(0, color="#bdc3c7", linewidth=1)
+            _numbers(lang, ax.xaxis, ax.yaxis)
             ax.set_xlabel(report.text("true_ability", lang))
             ax.set_title(report.text(title, lang), fontsize=10)
         axs[0].legend(fontsize=8)
@@ -742,6 +746,7 @@ class Comparison:
             if len(curve):
                 ax.plot(np.arange(1, len(curve) + 1), 100 * curve, color=color, label=label)
         ax.set_xscale("log")
+        _numbers(lang, ax.xaxis, ax.yaxis)
         ax.set_xlabel(report.text("fig_exposure_x", lang))
         ax.set_ylabel(report.text("fig_exposure_y", lang))
         ax.set_title(report.text("fig_exposure", lang))
@@ -2322,12 +2327,37 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     return cast("Figure", ax.figure), ax
 
 
+def _numbers(lang: Lang, *axes: Any) -> None:
+    """Tick labels in the report's language (``1 234,5`` in French), never an offset or 1e−17.
+
+    ``axes`` are matplotlib ``Axis`` objects (``ax.xaxis``, ``ax.yaxis``) holding numbers.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    from pixirt.simulation import report
+
+    def label(value: float, _pos: int | None = None) -> str:
+        if not math.isfinite(value):
+            return ""
+        scale = max(1.0, abs(value))
+        for decimals in (0, 1, 2, 3):  # the fewest decimals that show the tick exactly
+            if abs(value - round(value, decimals)) <= 1e-9 * scale:
+                break
+        return report.format_number(value, decimals, lang)
+
+    for axis in axes:
+        axis.set_major_formatter(FuncFormatter(label))
+        if axis.get_scale() in ("log", "symlog"):
+            axis.set_minor_formatter(NullFormatter())
+
+
 def _heatmap(ax: Axes, mat: npt.NDArray[Any], rows: list[str], cols: list[str]) -> None:
     shown = np.log1p(mat.astype(np.float64))
-    ax.imshow(shown, cmap="Blues", aspect="auto")
+    top = float(shown.max()) if shown.size else 0.0
+    # the colour scale starts at 0: a matrix of one value (one outcome) is not blank
+    ax.imshow(shown, cmap="Blues", aspect="auto", vmin=0.0, vmax=top if top > 0 else 1.0)
     ax.set_xticks(np.arange(len(cols)), cols, rotation=30, ha="right")
     ax.set_yticks(np.arange(len(rows)), rows)
-    top = shown.max() if shown.size else 0.0
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
             if mat[i, j]:
