@@ -6,8 +6,14 @@
   :func:`deneutralize` — over a JSON-serializable :class:`CatState`;
 - :mod:`pixirt.cat.capacity`: the EAP capacity estimator of v3, vectorised over candidates;
 - :mod:`pixirt.cat.selection`: the v3 candidate-pool rules and the ranking by information;
+- :mod:`pixirt.cat.ranking`: the same ranking, fast (shortlists proven exact, optional
+  numba kernels);
+- :mod:`pixirt.cat.batch`: v3 sessions stepped together (:class:`~pixirt.cat.batch.SessionBatch`;
+  a session of the engine is a batch of one, the simulator steps chunks of thousands);
+- :mod:`pixirt.cat.v2`: the classic certification over arrays (planning, scoring);
+- :mod:`pixirt.cat.scale`: the v3 score scale and outcomes over arrays;
 - :mod:`pixirt.cat.scoring`: :func:`score` a :class:`Certification` with a rule set into a
-  :class:`CertificationResult` (v2 and v3, as Pix does it);
+  :class:`CertificationResult` (v2 and v3, as Pix does it), with the rules that fired in words;
 - :mod:`pixirt.cat.stages` and :mod:`pixirt.cat.adaptive`: a generic CAT for non-Pix
   tests (:class:`AdaptiveTest` with pluggable selectors, estimators, stopping rules),
   each plug-in checkable with :mod:`pixirt.testing`.
