@@ -47,6 +47,7 @@ __all__ = [
     "format_number",
     "format_percent",
     "format_points",
+    "multiplicity_note",
     "render_html",
     "summary_text",
     "write_report",
@@ -144,6 +145,22 @@ _TEXT: dict[str, dict[str, str]] = {
     "flag_cond_shrinks": {
         "fr": "À compétence réelle égale, l'écart tombe à {gap} ({ci}) : il vient surtout de la différence de niveau entre les groupes.",
         "en": "At equal true ability the gap falls to {gap} ({ci}): it comes mostly from the groups' different levels.",
+    },
+    "flag_cond_chance": {
+        "fr": "À compétence réelle égale, l'écart est de {gap} ({ci}), mais il ne se distingue plus du hasard une fois tenu compte des {k} écarts examinés : rien ne montre que des candidats de même niveau soient traités différemment.",
+        "en": "At equal true ability the gap is {gap} ({ci}), but it no longer stands out from chance once the {k} gaps examined are accounted for: nothing shows candidates of the same level being treated differently.",
+    },
+    "flag_mixed": {
+        "fr": "Entre les groupes « {a} » et « {b} », les écarts signalés vont dans des sens opposés ({details}) : aucun des deux groupes n'est pénalisé sur tous les indicateurs.",
+        "en": "Between groups “{a}” and “{b}”, the gaps flagged point in opposite directions ({details}): neither group is hurt on every measure.",
+    },
+    "flag_mixed_item": {
+        "fr": "{metric} au détriment du groupe « {hurt} »",
+        "en": "{metric} to the detriment of “{hurt}”",
+    },
+    "multiplicity": {
+        "fr": "{k} écarts examinés ({pairs} paire{s} de groupes × {metrics} indicateurs) : un écart n'est signalé que si son intervalle, élargi pour tenir compte de ces comparaisons multiples (Bonferroni), exclut zéro.",
+        "en": "{k} gaps examined ({pairs} pair{s} of groups × {metrics} measures): a gap is flagged only when its interval, widened for these multiple comparisons (Bonferroni), excludes zero.",
     },
     "flag_cond_stays": {
         "fr": "À compétence réelle égale, il reste un écart de {gap} ({ci}) : la différence de niveau entre les groupes ne l'explique pas entièrement.",
@@ -793,8 +810,33 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
     if c.gaps.empty:
         return []
     flagged = c.gaps[c.gaps["flagged"].astype(bool)]
+    n_tests = len(c.gaps)
     out: list[tuple[int, float, str]] = []
+    # the group each flag says is hurt more, per pair: opposite directions are one "mixed" line
+    by_pair: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for row in _rows(flagged):
+        metric = str(row["metric"])
+        hurt_sign = -1 if metric in ("pass_rate", "mean_score") else 1
+        hurt = row["group_a"] if float(row["gap"]) * hurt_sign > 0 else row["group_b"]
+        pair = (str(row["group_a"]), str(row["group_b"]))
+        by_pair.setdefault(pair, []).append((metric, str(hurt)))
+    mixed = {pair for pair, items in by_pair.items() if len({h for _, h in items}) > 1}
+    for pair in sorted(mixed):
+        details = ", ".join(
+            text("flag_mixed_item", lang, metric=text(f"gap_{m}", lang), hurt=group_label(h, lang))
+            for m, h in sorted(by_pair[pair], key=lambda x: _FLAG_ORDER.index(x[0]))
+        )
+        sentence = text(
+            "flag_mixed",
+            lang,
+            a=group_label(pair[0], lang),
+            b=group_label(pair[1], lang),
+            details=details,
+        )
+        out.append((-1, 0.0, sentence))
+    for row in _rows(flagged):
+        if (str(row["group_a"]), str(row["group_b"])) in mixed:
+            continue
         metric = str(row["metric"])
         hurt_sign = -1 if metric in ("pass_rate", "mean_score") else 1
         a_hurt = float(row["gap"]) * hurt_sign > 0
@@ -824,10 +866,14 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
         if math.isfinite(cond):
             clo, chi = sorted((float(row["cond_low"]) * orient, float(row["cond_high"]) * orient))
             alo, ahi = float(row["cond_adj_low"]), float(row["cond_adj_high"])
+            # unequal treatment at equal ability only when the interval widened for the
+            # gaps examined excludes 0 (a plain interval excludes it by chance 1 time in 20)
             if clo <= 0 <= chi:
                 key = "flag_cond_vanishes"
             elif alo <= 0 <= ahi and abs(cond) < abs(float(row["gap"])) / 2:
                 key = "flag_cond_shrinks"
+            elif alo <= 0 <= ahi:
+                key = "flag_cond_chance"
             else:
                 key = "flag_cond_stays"
             sentence += " " + text(
@@ -835,10 +881,28 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
                 lang,
                 gap=mag(cond * orient),
                 ci=_ci(clo, chi, c.confidence_level, lang, mag),
+                k=_count(n_tests, lang),
             )
         out.append((_FLAG_ORDER.index(metric), -abs(gap), sentence))
     out.sort(key=lambda t: (t[0], t[1]))
     return [s for _, _, s in out]
+
+
+def multiplicity_note(c: Comparison, lang: Lang = "fr") -> str | None:
+    """How many gaps were examined and how the flags account for it (None below 2 gaps)."""
+    n_tests = len(c.gaps)
+    if n_tests < 2:
+        return None
+    pairs = len({(str(r["group_a"]), str(r["group_b"])) for r in _rows(c.gaps)})
+    metrics = len({str(r["metric"]) for r in _rows(c.gaps)})
+    return text(
+        "multiplicity",
+        lang,
+        k=_count(n_tests, lang),
+        pairs=_count(pairs, lang),
+        s="s" if pairs > 1 else "",
+        metrics=_count(metrics, lang),
+    )
 
 
 # ====================================================================== first screen
@@ -1104,6 +1168,9 @@ def first_screen_html(c: Comparison, lang: Lang = "fr") -> str:
         )
     else:
         verdict = f"<p class=ok>{html.escape(text('no_flag', lang))}</p>"
+    many = multiplicity_note(c, lang) if len(c.groups) >= 2 else None
+    if many:
+        verdict += f"<p class=howto>{html.escape(many)}</p>"
     notes = "".join(f"<p class=note>{html.escape(x)}</p>" for x in _notes(c, lang))
     assumed, warnings = assumption_lines(c, lang)
     notes += "".join(f"<p class=note>{html.escape(x)}</p>" for x in warnings)
@@ -1157,6 +1224,9 @@ def summary_text(c: Comparison, lang: Lang = "fr") -> str:
         lines += [f"  ! {s}" for s in flags]
     else:
         lines.append("  " + text("no_flag", lang))
+    many = multiplicity_note(c, lang) if len(c.groups) >= 2 else None
+    if many:
+        lines.append("  " + many)
     return "\n".join(lines).replace(NNBSP, " ").replace(NBSP, " ")
 
 

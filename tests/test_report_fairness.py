@@ -1,0 +1,100 @@
+"""Fairness statements the numbers support.
+
+Cases from the issue "A report the jury can trust": groups that differ only by mean
+ability cannot be treated unequally at equal ability, yet the report said "il reste un
+écart … ne l'explique pas entièrement" on chance (a plain interval excludes 0 one time in
+20); two red flags in opposite directions; no word on how many gaps were examined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from pixirt.simulation import pix_like_bank
+from pixirt.simulation.population import Population
+from pixirt.simulation.report import first_screen_html, flag_sentences, summary_text
+from pixirt.simulation.rule_comparison import compare
+
+COLUMNS = [
+    "metric", "group_a", "group_b", "change_a", "change_b", "gap", "low", "high",
+    "adj_low", "adj_high", "cond_gap", "cond_low", "cond_high", "cond_adj_low",
+    "cond_adj_high", "flagged", "watch",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def two_groups():
+    return compare(
+        "pix-v3",
+        "pix-v3-2023",
+        population=Population(groups={"lycéens": (0.5, -0.3), "adultes": (0.5, 0.3)}),
+        bank=pix_like_bank(0),
+        n=200,
+        seed=3,
+        n_retest=0,
+        n_bootstrap=100,
+    )
+
+
+def with_gaps(c, rows):
+    return replace(c, gaps=pd.DataFrame(rows, columns=COLUMNS))
+
+
+def row(metric, gap, *, cond, cond_adj, flagged=True, change_a=-0.05):
+    """A gap between "lycéens" (a) and "adultes" (b); intervals as (low, high)."""
+    return [
+        metric, "lycéens", "adultes", change_a, change_a - gap, gap,
+        gap - 0.01, gap + 0.01, gap - 0.015, gap + 0.015,
+        cond[0], cond[1], cond[2], cond_adj[0], cond_adj[1], flagged, False,
+    ]  # fmt: skip
+
+
+def test_a_conditional_gap_that_chance_explains_is_not_called_unequal_treatment(two_groups):
+    # plain interval at equal ability excludes 0, the one widened for the gaps does not
+    c = with_gaps(
+        two_groups,
+        [
+            row("pass_rate", -0.02, cond=(-0.012, -0.02, -0.004), cond_adj=(-0.025, 0.001)),
+            row("mean_score", 1.0, cond=(0.5, 0.1, 0.9), cond_adj=(-0.1, 1.1), flagged=False),
+        ],
+    )
+    fr = " ".join(flag_sentences(c, "fr"))
+    assert "ne l'explique pas entièrement" not in fr
+    assert "ne se distingue plus du hasard une fois tenu compte des 2 écarts examinés" in fr
+    en = " ".join(flag_sentences(c, "en"))
+    assert "no longer stands out from chance" in en
+
+
+def test_a_conditional_gap_beyond_the_widened_interval_is_still_reported(two_groups):
+    c = with_gaps(
+        two_groups,
+        [row("pass_rate", -0.02, cond=(-0.015, -0.022, -0.008), cond_adj=(-0.024, -0.004))],
+    )
+    assert "ne l'explique pas entièrement" in " ".join(flag_sentences(c, "fr"))
+
+
+def test_flags_in_opposite_directions_are_one_mixed_statement(two_groups):
+    # pass rate: "lycéens" lose more; mean score: "adultes" lose more
+    c = with_gaps(
+        two_groups,
+        [
+            row("pass_rate", -0.02, cond=(-0.02, -0.03, -0.01), cond_adj=(-0.035, -0.005)),
+            row("mean_score", 3.0, cond=(3.0, 1.0, 5.0), cond_adj=(0.5, 5.5), change_a=1.0),
+        ],
+    )
+    sentences = flag_sentences(c, "fr")
+    assert len(sentences) == 1
+    assert "vont dans des sens opposés" in sentences[0]
+    assert "au détriment du groupe « lycéens »" in sentences[0]
+    assert "au détriment du groupe « adultes »" in sentences[0]
+    assert "est plus pénalisé que" not in sentences[0]
+
+
+def test_the_number_of_gaps_examined_is_said(two_groups):
+    assert len(two_groups.gaps) == 3  # one pair of groups × 3 measures
+    page = first_screen_html(two_groups, "fr")
+    assert "3 écarts examinés (1 paire de groupes × 3 indicateurs)" in page
+    assert "3 gaps examined (1 pair of groups × 3 measures)" in summary_text(two_groups, "en")
