@@ -111,3 +111,15 @@ def test_a_highly_exposed_challenge_is_flagged_on_the_first_screen():
     assert "une même question est posée à" in page
     assert "au-delà de 20\u202f%" in page
     assert "one challenge is served to" in summary_text(c, "en")
+
+
+def test_measurement_biases_are_labelled_as_coming_from_the_simulator(with_incidents):
+    """The current v2 rules showed a −102 pix bias, an artefact of the simulated positioning."""
+    from pixirt.simulation.report import render_html
+
+    page = render_html(with_incidents, "fr")
+    quality = page[page.index('id="quality"') :]
+    assert "viennent des règles et des hypothèses du simulateur" in quality[:4000]
+    assert "come from the rules and from the simulator" in render_html(
+        with_incidents, "en"
+    )

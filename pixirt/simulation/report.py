@@ -178,6 +178,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "The proposed rules change the questions asked: the real answers no longer apply. Each past candidate therefore re-takes the test in simulation, under both rule sets, at the ability estimated from their real answers. The results are those of similar simulated candidates, not those these people would have obtained.",
     },
     "assumptions": {"fr": "Hypothèses", "en": "Assumptions"},
+    "quality_assumed": {
+        "fr": "Ces biais et erreurs viennent des règles et des hypothèses du simulateur (comment les candidats simulés répondent, comment leur positionnement est tiré, la banque simulée) : ils ne mesurent pas la certification réelle. Lisez l'écart entre les deux règles, mesuré sur les mêmes candidats, plutôt que le niveau de chacune.",
+        "en": "These biases and errors come from the rules and from the simulator's assumptions (how simulated candidates answer, how their positioning is drawn, the simulated bank): they do not measure the real certification. Read the difference between the two rule sets, measured on the same candidates, rather than the level of each.",
+    },
     "note_exposure": {
         "fr": "Exposition : sous les règles {rules}, une même question est posée à {share} des candidats (au-delà de {limit}, une question risque de circuler entre candidats).",
         "en": "Exposure: under the {rules} rules, one challenge is served to {share} of the candidates (above {limit}, a challenge may leak between candidates).",
@@ -1532,8 +1536,10 @@ def _quality_section(c: Comparison, lang: Lang) -> str:
         if lang == "fr"
         else f"<p>In simulation each candidate's true ability is known. The <b>true score</b> is the score the rules would give that true ability without measurement error; the <b>true level</b> likewise (v2: the level of an error-free positioning). <b>Consistency</b> compares the levels of two independent sittings of the first {_count(c.n_retest, lang)} candidates (same candidates, new answer draws).</p>"
     )
+    caveat = f"<p class=note>{html.escape(text('quality_assumed', lang))}</p>"
     return (
         intro
+        + caveat
         + _table(pd.DataFrame(rows, columns=list(labels)))
         + _png(c.plot_quality(lang=lang), text("sec_quality", lang), lang)
     )
