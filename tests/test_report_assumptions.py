@@ -120,6 +120,4 @@ def test_measurement_biases_are_labelled_as_coming_from_the_simulator(with_incid
     page = render_html(with_incidents, "fr")
     quality = page[page.index('id="quality"') :]
     assert "viennent des règles et des hypothèses du simulateur" in quality[:4000]
-    assert "come from the rules and from the simulator" in render_html(
-        with_incidents, "en"
-    )
+    assert "come from the rules and from the simulator" in render_html(with_incidents, "en")

@@ -134,3 +134,44 @@ def test_counterfactual_reruns_sessions_at_estimated_ability(bank):
     right = [sum(ch.status == "ok" for ch in c.challenges) for c in certs]
     assert np.corrcoef(right, out["estimated_theta"])[0, 1] > 0.5
     assert np.corrcoef(out["estimated_theta"], out["capacity"])[0, 1] > 0.5
+
+
+def test_counterfactual_keeps_the_real_jury_decisions(bank):
+    """Real fraud and cancellations follow the candidates into the new test (not 9/9 validated)."""
+    from dataclasses import replace as dc_replace
+
+    r = rules.load("pix-v3")
+    certs = []
+    for i in range(9):
+        state = engine.start(bank, r, candidate=Candidate(f"c{i}", i), seed=5)
+        for k in range(32):
+            ch = engine.next_challenge(state)
+            state = engine.record(state, ch.challenge_id, "ok" if (k + i) % 3 else "ko")
+        cert = engine.certification(state)
+        if i in (1, 4):
+            cert = dc_replace(cert, fraud=True)
+        if i == 7:
+            cert = dc_replace(cert, cancelled=True)
+        certs.append(cert)
+    real = [score(c, r, bank=bank).status for c in certs]
+    assert real.count("validated") == 6
+    d = r.to_dict()
+    d["id"] = "shorter"
+    d["selection"]["test_length"] = 24
+    out = counterfactual(certs, rules.RuleSet.from_dict(d), bank, seed=3)
+    assert list(out["status"]).count("validated") == 6
+    assert list(out.loc[[1, 4], "comment"]) == ["FRAUD", "FRAUD"]
+    assert out.loc[7, "status"] == "cancelled"
+    assert bool(out.loc[1, "fraud"]) and not bool(out.loc[0, "fraud"])
+
+
+def test_observed_population_checks_the_jury_columns():
+    import pandas as pd
+
+    from pixirt import DataError
+    from pixirt.simulation.population import Population
+
+    table = pd.DataFrame({"candidate_id": ["a", "b"], "theta": [0.0, 1.0], "fraud": [True, "yes"]})
+    with pytest.raises(DataError, match="expected true or false") as info:
+        Population.from_frame(table, path="past.csv")
+    assert info.value.row == 2 and info.value.field == "fraud"

@@ -190,8 +190,10 @@ class Population:
         ----------
         df
             Columns ``candidate_id`` and ``theta`` (the ability their answers are drawn
-            at), optional ``group``, ``theta_<code>``, and for v2 profiles ``level_<code>``,
-            ``pix_<code>`` and ``skills_<code>`` (validated skills, ``;``-separated).
+            at), optional ``group``, ``theta_<code>``, for v2 profiles ``level_<code>``,
+            ``pix_<code>`` and ``skills_<code>`` (validated skills, ``;``-separated), and
+            the real jury decisions ``fraud`` and ``cancelled`` (true/false: applied to
+            every simulated test of the candidate, as the jury applied them).
         path
             Source file, named in errors.
 
@@ -233,6 +235,17 @@ class Population:
                     row = int(np.flatnonzero(bad)[0]) + 1
                     raise DataError(
                         f"expected a finite number, got {df[col].iloc[row - 1]!r}",
+                        path=path,
+                        row=row,
+                        field=name,
+                    )
+            if name in ("fraud", "cancelled"):
+                values = df[col].to_numpy(dtype=object)
+                bad = np.array([not isinstance(v, bool | np.bool_) for v in values])
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0]) + 1
+                    raise DataError(
+                        f"expected true or false, got {values[row - 1]!r}",
                         path=path,
                         row=row,
                         field=name,
@@ -463,6 +476,8 @@ class Candidates:
         The bank's skills (sorted) and the position of each one's competence in ``competences``.
     challenge_ids
         The bank's item ids (what ``answered`` indexes).
+    fraud, cancelled
+        Real jury decisions per candidate (observed populations), or None.
     """
 
     index: npt.NDArray[np.int64]
@@ -478,6 +493,8 @@ class Candidates:
     skill_names: tuple[str, ...] = ()
     skill_competence: npt.NDArray[np.int64] | None = None
     challenge_ids: tuple[Any, ...] = ()
+    fraud: npt.NDArray[np.bool_] | None = None
+    cancelled: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return len(self.index)
@@ -587,6 +604,8 @@ class ObservedPopulation:
             competence_theta=comp,
             competences=tuple(codes),
             seed=int(seed),
+            fraud=rows["fraud"].to_numpy(dtype=bool) if "fraud" in rows else None,
+            cancelled=rows["cancelled"].to_numpy(dtype=bool) if "cancelled" in rows else None,
         )
         if bank is None:
             return cands

@@ -173,12 +173,22 @@ def counterfactual(
     scores = score_persons(log, bank.subset(list(log.item_ids)), "EAP", prior=(0.0, 1.0))
     theta = np.zeros(len(certs))  # sessions without any usable answer: the population mean
     theta[scores["person_id"].to_numpy(dtype=np.int64)] = scores["theta"].to_numpy()
-    table = pd.DataFrame({"candidate_id": ids, "theta": theta})
+    table = pd.DataFrame(
+        {
+            "candidate_id": ids,
+            "theta": theta,
+            # the jury's real decisions follow each candidate into the new test
+            "fraud": [bool(c.fraud) for c in certs],
+            "cancelled": [bool(c.cancelled) for c in certs],
+        }
+    )
     for k, cert in enumerate(certs):
         for code, comp in cert.profile.items():
             table.loc[k, f"level_{code}"] = comp.level
             table.loc[k, f"pix_{code}"] = comp.pix
-    population = Population.from_frame(table.fillna(0))
+    population = Population.from_frame(
+        table.fillna({c: 0 for c in table.columns if c.startswith(("level_", "pix_"))})
+    )
     kwargs = {} if responder is None else {"responder": responder}
     result = simulate(population, bank, rules, len(certs), seed=seed, **kwargs)
     out = result.frame

@@ -515,10 +515,12 @@ def _run_v3(
     )
     aborted = leaves & ~batch.over()
     abort_reason = np.where(aborted, inc.abort_reason, "").astype(object)
+    fraud, cancelled = _jury(cands, inc.fraud)
     res = batch.results(
         neutralized=neutral,
         abort_reason=abort_reason,
-        fraud=inc.fraud,
+        fraud=fraud,
+        cancelled=cancelled,
         ids=cands.candidate_ids,
     )
     cols = _base_frame(cands)
@@ -527,7 +529,7 @@ def _run_v3(
     cols["statuses"] = _ragged(_STATUS_NAMES, status + 1, status >= -1)
     cols["neutralized"] = _ragged(ids, asked, neutral)
     cols["abort_reason"] = abort_reason.astype(str)
-    cols["fraud"] = inc.fraud
+    cols["fraud"] = fraud
     cols["status"] = res.status.astype(str)
     cols["comment"] = res.comment
     cols["pix_score"] = res.pix_score
@@ -539,6 +541,19 @@ def _run_v3(
     for code, lv in res.levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
+
+
+def _jury(
+    cands: Candidates, drawn_fraud: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Fraud and cancellation per candidate: the drawn incidents and the real jury decisions."""
+    fraud = np.asarray(drawn_fraud, dtype=bool)
+    if cands.fraud is not None:
+        fraud = fraud | cands.fraud
+    cancelled = (
+        np.zeros(len(cands), dtype=bool) if cands.cancelled is None else cands.cancelled.copy()
+    )
+    return fraud, cancelled
 
 
 def _ragged(
@@ -591,10 +606,10 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     bank = runtime.bank
     tables = runtime.v2_tables
     assert tables is not None
-    n = len(cands)
     idx = cands.index
     inc = responder.incidents(seed, idx)
     profiles = _v2_profiles(cands, runtime)
+    fraud, cancelled = _jury(cands, inc.fraud)
     planned = v2_rules.plan(profiles, st, tables, v2, seed=seed)
     items, length = planned.items, planned.length
     width = items.shape[1]
@@ -625,8 +640,8 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         neutralized=neutral,
         skipped_automatically=valid & ~answered,
         qrocm_dep=tables.qrocm_dep[pos],
-        fraud=inc.fraud,
-        cancelled=np.zeros(n, dtype=bool),
+        fraud=fraud,
+        cancelled=cancelled,
         technical_abort=aborted & (inc.abort_reason == "technical"),
         competences=profiles.competences,
         challenge_ids=_LazyIds(st.item_ids, items),
@@ -636,7 +651,7 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     for k, code in enumerate(profiles.competences):
         cols[f"level_{code}"] = profiles.level[:, k].astype(cands.levels.dtype)  # type: ignore[union-attr]
         cols[f"pix_{code}"] = profiles.pix[:, k].astype(cands.pix.dtype)  # type: ignore[union-attr]
-    cols["fraud"] = inc.fraud
+    cols["fraud"] = fraud
     ids = st.item_ids
     status_code = np.where(answered, ok.astype(np.int8), -1)
     cols["challenges"] = _ragged(ids, pos, valid)
