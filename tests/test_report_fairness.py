@@ -8,6 +8,7 @@ ability cannot be treated unequally at equal ability, yet the report said "il re
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -98,3 +99,30 @@ def test_the_number_of_gaps_examined_is_said(two_groups):
     page = first_screen_html(two_groups, "fr")
     assert "3 écarts examinés (1 paire de groupes × 3 indicateurs)" in page
     assert "3 gaps examined (1 pair of groups × 3 measures)" in summary_text(two_groups, "en")
+
+
+def test_no_interval_on_a_handful_of_sessions():
+    """4 past sessions: intervals would mean nothing; a plain warning instead."""
+    from pixirt import rules
+    from pixirt.cat import Candidate, engine
+
+    bank = pix_like_bank(0)
+    v3 = rules.load("pix-v3")
+    certs = []
+    for i in range(4):
+        state = engine.start(bank, v3, candidate=Candidate(f"c{i}", i), seed=8)
+        for k in range(32):
+            ch = engine.next_challenge(state)
+            state = engine.record(state, ch.challenge_id, "ok" if (k + i) % 3 else "ko")
+        certs.append(engine.certification(state))
+    data = v3.to_dict()
+    data["id"] = "pix-v3-reject-below"
+    data["scoring"]["v3"]["reject_when"] = "below_minimum_mesh"
+    c = compare(v3, rules.RuleSet.from_dict(data), past_sessions=certs, bank=bank, n_bootstrap=100)
+    assert ("small_sample", 4) in c.notes
+    assert c.differences["low"].isna().all() and not c.gaps["flagged"].any()
+    page = first_screen_html(c, "fr")
+    assert "Seulement 4 sessions" in page
+    assert re.search(r"IC 95.{0,3}%.{0,3}:", page) is None  # no interval (the help text names one)
+    assert "sans intervalle" in page
+    assert "Only 4 sessions" in summary_text(c, "en")

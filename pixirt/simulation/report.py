@@ -226,6 +226,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "fr": "Attention : « {what} » ne peut pas agir sous ces hypothèses : {missing}. Ce changement ne montre donc aucun effet ici.",
         "en": "Warning: “{what}” cannot act under these assumptions: {missing}. This change therefore shows no effect here.",
     },
+    "note_small_sample": {
+        "fr": "Seulement {k} sessions : c'est trop peu pour des intervalles de confiance qui aient un sens. Aucun intervalle n'est donné et aucun écart entre groupes n'est signalé ; les chiffres décrivent ces sessions-là, pas une population.",
+        "en": "Only {k} sessions: too few for meaningful confidence intervals. No interval is given and no gap between groups is flagged; the figures describe these sessions, not a population.",
+    },
+    "ci_none": {"fr": "sans intervalle", "en": "no interval"},
     "note_scoring_errors": {
         "fr": "{k} résultats n'ont pas pu être calculés (sessions que les règles ne savent pas noter) : ils figurent comme « erreur ».",
         "en": "{k} results could not be computed (sessions the rules cannot score): they appear as “error”.",
@@ -558,7 +563,7 @@ def _pix(x: float, lang: Lang, decimals: int = 1, *, signed: bool = False) -> st
 def _ci(lo: float, hi: float, level: float, lang: Lang, fmt: Fmt) -> str:
     """``IC 95 % : −3,7 à −2,1 points``: the unit said once, after the upper bound."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
-        return text("ci", lang, level=format_percent(level, lang, 0), lo="–", hi="–")
+        return text("ci_none", lang)
     low, high = fmt(lo), fmt(hi)
     if NBSP in low and NBSP in high:
         low = low.split(NBSP)[0]

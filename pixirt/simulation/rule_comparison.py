@@ -129,6 +129,8 @@ CHANGE_METRICS: tuple[str, ...] = (
 )
 #: Metrics whose group gaps are examined for fairness, and the direction that hurts.
 GAP_METRICS: dict[str, int] = {"pass_rate": -1, "mean_score": -1, "worse_off": 1}
+#: Fewer candidates (or sessions) than this: no interval is given, and no gap flagged.
+MIN_SAMPLE = 30
 #: Metrics of the ``quality`` table.
 QUALITY_METRICS: tuple[str, ...] = (
     "score_bias",
@@ -1901,6 +1903,20 @@ def _analyse(
     by_ability = _quality_by_ability(b, p, shared)
     exposure, curves = _exposure_tables(b, p, n_items)
     candidates = _candidates_frame(b, p, shared, paired)
+    if n < MIN_SAMPLE:  # too few for a bootstrap interval to mean anything: none is given
+        differences, changes, quality = (
+            t.assign(low=math.nan, high=math.nan) for t in (differences, changes, quality)
+        )
+        gaps = gaps.assign(
+            **{
+                c: math.nan
+                for c in ("low", "high", "adj_low", "adj_high", "cond_low", "cond_high",
+                          "cond_adj_low", "cond_adj_high")
+            },
+            flagged=False,
+            watch=False,
+        )  # fmt: skip
+        notes = (*notes, ("small_sample", n))
     return Comparison(
         baseline=RuleSetInfo.of(baseline_rules),
         proposed=RuleSetInfo.of(proposed_rules),
