@@ -344,3 +344,58 @@ def test_compare_counts_refused_certifications_and_goes_on(bank):
     errors = dict(c.notes).get("scoring_errors", 0)
     assert errors >= 1  # candidate 732 under the current rules at least
     assert "error" in set(c.outcomes.index) | set(c.outcomes.columns)
+
+
+def test_a_technical_abort_neutralizes_the_unanswered_challenges(bank):
+    """Pix's auto-jury (process-auto-jury.js): a technical abort neutralizes what is left.
+
+    9 correct answers, then a technical abort with 6 of 15 challenges unanswered: 9
+    non-neutralized challenges are fewer than ceil(0.66 × 15) = 10, so Pix cancels the
+    certification (too many neutralized); skipping them instead validated it.
+    """
+    from pixirt.cat import abort, next_challenge, record, result
+
+    profile = Profile(
+        {code: CompetenceProfile(3, 24, skills) for code, skills in _five_competences(bank).items()}
+    )
+    state = start(bank, rules.load("pix-v2"), profile=profile, seed=3)
+    assert len(state.plan) == 15
+    for _ in range(9):
+        state = record(state, next_challenge(state).challenge_id, "ok")
+    technical = result(abort(state, "technical"))
+    assert (technical.status, technical.comment) == ("cancelled", "CANCELLED_DUE_TO_NEUTRALIZATION")
+    assert technical.trusted is False and technical.reproducibility_rate == 100
+    # a candidate who leaves: the 6 are skipped, counted wrong (RR 60)
+    left = result(abort(state, "candidate"))
+    assert left.reproducibility_rate == 60 and left.trusted is True
+
+
+def _five_competences(bank):
+    """Skills of levels 1–3 of five competences (a profile at level 3 everywhere)."""
+    meta = bank.metadata
+    out = {}
+    for code in ("1.1", "1.2", "2.1", "3.1", "4.1"):
+        part = meta[(meta["competence"] == code) & (meta["level"] <= 3)]
+        out[code] = tuple(sorted(set(part["skill"])))
+    return out
+
+
+def test_the_simulator_finalizes_technical_aborts_as_the_engine(bank):
+    from simulation_cases import incidents_at
+
+    responder = incidents_at((0.0, 0.0, 0.0, 0.3, 0.0))  # technical aborts only
+    frame = simulate(
+        Population(), bank, rules.load("pix-v2"), 120, seed=6, responder=responder
+    ).frame
+    tech = frame[(frame["abort_reason"] == "technical") & (frame["status"] != "not_certifiable")]
+    assert len(tech) > 10
+    assert (tech["comment"] == "CANCELLED_DUE_TO_NEUTRALIZATION").any()
+    for i in tech.index[:5]:
+        _, res = replay_candidate(
+            Population(), bank, rules.load("pix-v2"), int(i), seed=6, responder=responder
+        )
+        assert (res.status, res.comment, res.pix_score) == (
+            frame.loc[i, "status"],
+            _nan_to_none(frame.loc[i, "comment"]),
+            frame.loc[i, "pix_score"],
+        )

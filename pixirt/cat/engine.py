@@ -488,13 +488,22 @@ def certification(state: CatState) -> Certification:
     profile: dict[str, Any] = {}
     if state.profile is not None:
         profile = {code: c for code, c in state.profile.competences.items()}
+    neutralized = np.array([cid in state.neutralized for cid in ids], dtype=bool)
+    skipped = np.zeros(len(ids), dtype=bool)
+    if v2:  # the finalization of an unfinished test (pix-rules.md, auto-jury)
+        skipped, left = v2_rules.finalize(
+            [[True] * len(ids)],
+            [[cid in answered for cid in ids]],
+            [state.abort_reason == "technical"],
+        )
+        skipped, neutralized = skipped[0], neutralized | left[0]
     return certification_of(
         runtime,
         runtime.structure.positions(ids),
         [answered.get(cid) for cid in ids],
-        neutralized=[cid in state.neutralized for cid in ids],
+        neutralized=neutralized,
         abort_reason=state.abort_reason,
-        skipped=[v2 and cid not in answered for cid in ids],
+        skipped=skipped,
         accessibility=state.candidate.accessibility,
         profile=profile,
         id=state.candidate.id,

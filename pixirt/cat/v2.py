@@ -55,6 +55,7 @@ __all__ = [
     "V2Scores",
     "V2Tables",
     "blocked",
+    "finalize",
     "plan",
     "score_batch",
     "tested_competences",
@@ -623,6 +624,33 @@ def blocked(v2: V2Scoring, level: npt.ArrayLike, pix: npt.ArrayLike) -> tuple[In
         np.asarray(np.minimum(level, v2.max_reachable_level), dtype=np.int64),
         np.asarray(np.minimum(pix, max_pix), dtype=np.int64),
     )
+
+
+def finalize(
+    valid: npt.ArrayLike, answered: npt.ArrayLike, technical_abort: npt.ArrayLike
+) -> tuple[BoolArray, BoolArray]:
+    """What the session's finalization does to the challenges left unanswered.
+
+    Pix's auto-jury completes an unfinished v2 test (``process-auto-jury.js``,
+    ``_autoCompleteUnfinishedTest``): after an abort for a reason tied to the candidate
+    the unanswered challenges are *skipped automatically* (counted wrong); after a
+    technical abort they are *neutralized*.
+
+    Parameters
+    ----------
+    valid, answered
+        ``(n, width)``: the cell holds a planned challenge; it was answered.
+    technical_abort
+        ``(n,)``: the session ended on a technical abort.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(skipped_automatically, neutralized)``, ``(n, width)`` each.
+    """
+    left = np.asarray(valid, dtype=bool) & ~np.asarray(answered, dtype=bool)
+    tech = np.asarray(technical_abort, dtype=bool).reshape(-1, 1)
+    return left & ~tech, left & tech
 
 
 def js_round(x: npt.NDArray[np.float64]) -> IntArray:

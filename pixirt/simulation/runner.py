@@ -625,6 +625,8 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     answered = steps[None, :] < n_given[:, None]
     neutral = answered & responder.neutralized(seed, idx[:, None], steps[None, :])
     aborted = (limit >= 0) & (limit < length)
+    technical = aborted & (inc.abort_reason == "technical")
+    skipped, left_neutralized = v2_rules.finalize(valid, answered, technical)
     comp_col = np.full(len(st.competences), -1, dtype=np.int64)
     where = {c: k for k, c in enumerate(profiles.competences)}
     for k, code in enumerate(st.competences):
@@ -637,12 +639,12 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         valid=valid,
         answered=answered,
         correct=ok & answered,
-        neutralized=neutral,
-        skipped_automatically=valid & ~answered,
+        neutralized=neutral | left_neutralized,
+        skipped_automatically=skipped,
         qrocm_dep=tables.qrocm_dep[pos],
         fraud=fraud,
         cancelled=cancelled,
-        technical_abort=aborted & (inc.abort_reason == "technical"),
+        technical_abort=technical,
         competences=profiles.competences,
         challenge_ids=_LazyIds(st.item_ids, items),
     )
@@ -656,7 +658,7 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     status_code = np.where(answered, ok.astype(np.int8), -1)
     cols["challenges"] = _ragged(ids, pos, valid)
     cols["statuses"] = _ragged(_STATUS_NAMES, status_code + 1, valid)
-    cols["neutralized"] = _ragged(ids, pos, neutral)
+    cols["neutralized"] = _ragged(ids, pos, neutral)  # the jury's (finalization's are implied)
     cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
     status = scores.outcome_names()
     comment = scores.comment_names()
