@@ -18,9 +18,9 @@ and score are blocked at ``max_reachable_level``. Outcome precedence: cancelled,
 not trusted, technical abort with RR < 50, RR < 50, then validated (rejected when the
 score is 0).
 
-**v3** (§3): challenges with a validated live alert are removed, as are (our choice, the
-spec is silent) challenges neutralized by the jury, which still count as answered so
-they never trigger or lengthen a degradation; the capacity is Pix's EAP
+**v3** (§3): challenges with a validated live alert are removed; a jury neutralization
+changes nothing (Pix's v3 scoring reads the asked challenges without live alerts and
+every answer, never the neutralization); the capacity is Pix's EAP
 (:mod:`pixirt.cat.capacity`) from ``default_capacity``; a test abandoned by the
 candidate with at least ``minimum_answers`` answers is degraded by simulating the
 missing answers as SKIPPED on the best challenges of the bank; the capacity gives the
@@ -1236,7 +1236,7 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
         c for c in cert.challenges if not c.live_alert and (c.answered or c.skipped_automatically)
     ]
     neutralized = [c for c in answered if c.neutralized]
-    kept = [c for c in answered if not c.neutralized]
+    kept = answered  # v3 scoring does not read neutralization (Pix)
     unanswered = [
         c.challenge_id
         for c in cert.challenges
@@ -1248,7 +1248,7 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
         )
     if neutralized:
         trace.append(
-            "Neutralized by the jury, removed from the capacity but counted as answered: "
+            "Neutralized by the jury, which v3 scoring does not read (Pix): kept in the capacity: "
             + ", ".join(c.challenge_id for c in neutralized)
             + "."
         )
