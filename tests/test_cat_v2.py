@@ -157,14 +157,11 @@ def test_batch_plan_equals_one_by_one(bank):
             others = bank.metadata.index[bank.metadata["skill"] == skill].tolist()
             answered += [c for c in others if c not in answered][:1]
         edited.append(Profile(comps, tuple(answered)))
-    access = np.arange(60) % 5 == 0
-    batch = v2_rules.V2Profiles.from_profiles(
-        edited, runtime.structure, index=cands.index, accessibility=access
-    )
+    access = np.arange(60) % 5 == 0  # candidates needing accessible challenges
+    batch = v2_rules.V2Profiles.from_profiles(edited, runtime.structure, index=cands.index)
     planned = v2_rules.plan(
         batch, runtime.structure, runtime.v2_tables, rules.load("pix-v2").v2, seed=9
     )
-    accessible = bank.metadata["accessible"].to_numpy()
     for i, p in enumerate(edited):
         if not p.is_certifiable():
             assert planned.length[i] == 0 and not planned.certifiable[i]
@@ -180,10 +177,10 @@ def test_batch_plan_equals_one_by_one(bank):
             candidate=Candidate("x", int(cands.index[i])),
             seed=9,
         ).plan
-        if not access[i] and list(p.answered_challenges) == list(profiles[i].answered_challenges):
-            assert list(alone) == list(original)  # listing order and duplicates change nothing
-        if access[i]:
-            assert all(accessible[runtime.structure.positions(alone)])
+        if list(p.answered_challenges) == list(profiles[i].answered_challenges):
+            # listing order, duplicates and a need for accessible challenges change nothing:
+            # Pix's v2 selection draws among all operative challenges
+            assert list(alone) == list(original)
 
 
 def test_plan_prefers_fresh_challenges_and_falls_back_when_all_were_answered(bank):
@@ -399,3 +396,28 @@ def test_the_simulator_finalizes_technical_aborts_as_the_engine(bank):
             _nan_to_none(frame.loc[i, "comment"]),
             frame.loc[i, "pix_score"],
         )
+
+
+def test_v2_selection_does_not_filter_accessible_challenges(bank):
+    """Pix's v2 selection draws among all operative challenges (certification-challenges-service.js)."""
+    profiles, cands = _profiles(bank, 30, seed=9)
+    accessible = bank.metadata["accessible"].to_numpy()
+    position = {c: k for k, c in enumerate(bank.item_ids.tolist())}
+    served_inaccessible = 0
+    for i, p in enumerate(profiles):
+        if not p.is_certifiable():
+            continue
+        index = int(cands.index[i])
+        needs = start(
+            bank,
+            rules.load("pix-v2"),
+            profile=p,
+            candidate=Candidate("a", index, accessibility=True),
+            seed=4,
+        ).plan
+        plain = start(
+            bank, rules.load("pix-v2"), profile=p, candidate=Candidate("b", index), seed=4
+        ).plan
+        assert needs == plain
+        served_inaccessible += sum(not accessible[position[c]] for c in needs)
+    assert served_inaccessible > 0  # the case exists in the Pix-like bank

@@ -244,12 +244,7 @@ def _plan_v2(
 ) -> tuple[str, ...]:
     """The whole v2 test, 3 challenges per certifiable competence (§2.1): a batch of one."""
     v2 = runtime.rules.v2
-    profiles = V2Profiles.from_profiles(
-        [profile],
-        runtime.structure,
-        index=[candidate.index],
-        accessibility=[candidate.accessibility],
-    )
+    profiles = V2Profiles.from_profiles([profile], runtime.structure, index=[candidate.index])
     if not profiles.certifiable(v2)[0]:
         n_ok = len(profile.certifiable_competences(v2.minimum_competence_level))
         raise DataError(
@@ -257,8 +252,6 @@ def _plan_v2(
             f"a v2 certification needs at least {v2.minimum_certifiable_competences}",
             field="profile",
         )
-    if candidate.accessibility:
-        _allowed(runtime, candidate)  # names the missing column
     assert runtime.v2_tables is not None
     planned = v2_rules.plan(profiles, runtime.structure, runtime.v2_tables, v2, seed=seed)
     items = planned.items[0, : planned.length[0]]

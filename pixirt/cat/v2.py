@@ -99,12 +99,8 @@ class V2Tables:
     skill_ptr, skill_items
         CSR of each skill's challenges (bank positions, in bank order); skill codes are
         those of :class:`~pixirt.cat.selection.BankStructure`.
-    accessible_ptr, accessible_items
-        The same for accessible challenges only (None when the bank has no
-        ``accessible`` column).
-    item_skill, item_rank, accessible_rank
-        ``(n_items,)`` each challenge's skill code and its rank in its skill's list (in
-        the accessible list; −1 when not accessible).
+    item_skill, item_rank
+        ``(n_items,)`` each challenge's skill code and its rank in its skill's list.
     skill_level, skill_tube, skill_competence
         Each skill's level, tube code and competence code (from its first challenge).
     qrocm_dep
@@ -119,11 +115,8 @@ class V2Tables:
 
     skill_ptr: IntArray
     skill_items: IntArray
-    accessible_ptr: IntArray | None
-    accessible_items: IntArray | None
     item_skill: IntArray
     item_rank: IntArray
-    accessible_rank: IntArray | None
     skill_level: IntArray
     skill_tube: IntArray
     skill_competence: IntArray
@@ -173,15 +166,6 @@ class V2Tables:
                 )
             item_rank = np.empty(len(skill), dtype=np.int64)
             item_rank[order] = np.arange(len(skill)) - ptr[skill[order]]
-            acc_ptr = acc_items = acc_rank = None
-            if structure.accessible is not None:
-                acc = structure.accessible[order]
-                acc_items = np.asarray(order[acc], dtype=np.int64)
-                acc_counts = np.bincount(skill[acc_items], minlength=n_skills)
-                acc_ptr = np.zeros(n_skills + 1, dtype=np.int64)
-                np.cumsum(acc_counts, out=acc_ptr[1:])
-                acc_rank = np.full(len(skill), -1, dtype=np.int64)
-                acc_rank[acc_items] = np.arange(len(acc_items)) - acc_ptr[skill[acc_items]]
             skill_level = level[first] if n_skills else np.zeros(0, dtype=np.int64)
             skill_comp = structure.competence[first] if n_skills else np.zeros(0, dtype=np.int64)
             by_code = sorted(
@@ -211,11 +195,8 @@ class V2Tables:
             return cls(
                 skill_ptr=ptr,
                 skill_items=np.asarray(order, dtype=np.int64),
-                accessible_ptr=acc_ptr,
-                accessible_items=acc_items,
                 item_skill=np.asarray(skill, dtype=np.int64),
                 item_rank=item_rank,
-                accessible_rank=acc_rank,
                 skill_level=skill_level,
                 skill_tube=structure.tube[first] if n_skills else np.zeros(0, dtype=np.int64),
                 skill_competence=skill_comp,
@@ -254,8 +235,9 @@ class V2Profiles:
         bank position. Usually empty.
     index
         ``(n,)`` candidate indices keying the draws.
-    accessibility
-        ``(n,)``: the candidate needs accessible challenges.
+
+    A candidate's need for accessible challenges plays no part in v2: Pix's v2 selection
+    (``certification-challenges-service.js``) draws among all operative challenges.
     """
 
     competences: tuple[str, ...]
@@ -266,7 +248,6 @@ class V2Profiles:
     extra_row: IntArray
     extra_item: IntArray
     index: IntArray
-    accessibility: BoolArray
 
     def __len__(self) -> int:
         return int(self.level.shape[0])
@@ -278,7 +259,6 @@ class V2Profiles:
         structure: BankStructure,
         *,
         index: npt.ArrayLike | None = None,
-        accessibility: npt.ArrayLike | None = None,
     ) -> V2Profiles:
         """Profiles (:class:`~pixirt.cat.profile.Profile`) as arrays, coded against a bank."""
         codes = sorted({c for p in profiles for c in p.competences}, key=code_key)
@@ -316,9 +296,6 @@ class V2Profiles:
             extra_row=np.asarray(extra_row, dtype=np.int64),
             extra_item=np.asarray(extra_item, dtype=np.int64),
             index=np.zeros(n, dtype=np.int64) if index is None else np.asarray(index, np.int64),
-            accessibility=np.zeros(n, dtype=bool)
-            if accessibility is None
-            else np.asarray(accessibility, dtype=bool),
         )
 
     def answered_at(self, rows: IntArray, skills: IntArray) -> IntArray:
@@ -404,11 +381,6 @@ def plan(
     n, n_comp = profiles.level.shape
     per = v2.challenges_per_competence
     certifiable = profiles.certifiable(v2)
-    if profiles.accessibility.any() and tables.accessible_ptr is None:
-        raise DataError(
-            "the candidate needs accessible challenges but the bank has no 'accessible' column",
-            field="accessible",
-        )
     # the bank's skills in walk order: competence, level from the top, name
     walk = tables.walk
     comp_col = np.full(len(structure.competences) + 1, -1, dtype=np.int64)
@@ -420,11 +392,7 @@ def plan(
     tested = np.concatenate([tested, np.zeros((n, 1), dtype=bool)], axis=1)
     has = tables.skill_ptr[walk + 1] > tables.skill_ptr[walk]
     can = profiles.validated[:, walk] & tested[:, skill_comp]
-    if tables.accessible_ptr is not None and profiles.accessibility.any():
-        has_acc = tables.accessible_ptr[walk + 1] > tables.accessible_ptr[walk]
-        can &= np.where(profiles.accessibility[:, None], has_acc[None, :], has[None, :])
-    else:
-        can &= has[None, :]
+    can &= has[None, :]
     # the walk stops after the level where `per` skills are collected: a skill is reached
     # when its competence has fewer than `per` skills at higher levels (counts per
     # (competence, level) group of the walk)
@@ -473,22 +441,13 @@ def plan(
 def _draw(profiles: V2Profiles, tables: V2Tables, r: IntArray, s: IntArray, seed: int) -> IntArray:
     """One challenge per (row, skill): uniform among the skill's challenges not answered in positioning.
 
-    The skill's challenges (accessible ones for a candidate who needs them) are listed in
-    bank order; those answered in positioning leave the list unless that empties it; the
+    The skill's challenges are listed in bank order; those answered in positioning leave the list unless that empties it; the
     draw ``u`` takes the ``floor(u · size)``-th of the list. Computed by ranks: the
     ``j``-th challenge left is the ``j``-th of the list shifted past each answered one.
     """
     if not len(r):
         return np.zeros(0, dtype=np.int64)
-    acc = profiles.accessibility[r]
-    use_acc = tables.accessible_ptr is not None and bool(acc.any())
-    if use_acc:
-        assert tables.accessible_ptr is not None and tables.accessible_rank is not None
-        ptr = np.where(acc, tables.accessible_ptr[s], tables.skill_ptr[s])
-        end = np.where(acc, tables.accessible_ptr[s + 1], tables.skill_ptr[s + 1])
-    else:
-        acc = np.zeros(len(r), dtype=bool)
-        ptr, end = tables.skill_ptr[s], tables.skill_ptr[s + 1]
+    ptr, end = tables.skill_ptr[s], tables.skill_ptr[s + 1]
     count = end - ptr
     # the answered challenges' ranks in each list (−1: none, or not in the list)
     ex_entry = [np.arange(len(r))]
@@ -511,11 +470,7 @@ def _draw(profiles: V2Profiles, tables: V2Tables, r: IntArray, s: IntArray, seed
     e_entry, e_item = e_entry[known], e_item[known]
     same = tables.item_skill[e_item] == s[e_entry]
     e_entry, e_item = e_entry[same], e_item[same]
-    e_acc = acc[e_entry]
     e_rank = tables.item_rank[e_item]
-    if use_acc:
-        assert tables.accessible_rank is not None
-        e_rank = np.where(e_acc, tables.accessible_rank[e_item], e_rank)
     keep = e_rank >= 0
     e_entry, e_rank = e_entry[keep], e_rank[keep]
     if len(ex_entry) > 1:  # further answered challenges: each once, in rank order per entry
@@ -536,12 +491,7 @@ def _draw(profiles: V2Profiles, tables: V2Tables, r: IntArray, s: IntArray, seed
         at = k == step
         hit = e_rank[at] <= idx[e_entry[at]]
         idx[e_entry[at][hit]] += 1
-    pos = ptr + idx
-    out = tables.skill_items[np.where(acc, 0, pos)]
-    if use_acc:
-        assert tables.accessible_items is not None
-        out = np.where(acc, tables.accessible_items[np.where(acc, pos, 0)], out)
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray(tables.skill_items[ptr + idx], dtype=np.int64)
 
 
 # =========================================================================== scoring

@@ -584,7 +584,6 @@ def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
     # the bank's skill codes → the sampled columns (every bank skill is a sampled column)
     column = {str(x): k for k, x in enumerate(cands.skill_names)}
     take = np.array([column[name] for name in st.skills], dtype=np.int64)
-    n = len(cands)
     return V2Profiles(
         competences=tuple(cands.competences[k] for k in order),
         level=np.asarray(cands.levels[:, order], dtype=np.int64),
@@ -594,7 +593,6 @@ def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
         extra_row=np.zeros(0, dtype=np.int64),
         extra_item=np.zeros(0, dtype=np.int64),
         index=np.asarray(cands.index, dtype=np.int64),
-        accessibility=np.zeros(n, dtype=bool),
     )
 
 
