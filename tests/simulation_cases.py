@@ -31,3 +31,18 @@ def incidents_at(rates):
         fraud_rate=fraud,
         abandon_after=(0, 40),
     )
+
+
+def played_v3(bank, rule_set, n, *, seed, right=lambda i, k: (k + i) % 3 != 0):
+    """``n`` complete v3 sessions run through the engine; candidate ``i`` answers question
+    ``k`` right when ``right(i, k)``. Returns their certifications."""
+    from pixirt.cat import Candidate, engine
+
+    certs = []
+    for i in range(n):
+        state = engine.start(bank, rule_set, candidate=Candidate(f"c{i}", i), seed=seed)
+        while (ch := engine.next_challenge(state)) is not None:
+            status = "ok" if right(i, state.n_answers) else "ko"
+            state = engine.record(state, ch.challenge_id, status)
+        certs.append(engine.certification(state))
+    return certs

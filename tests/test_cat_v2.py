@@ -20,7 +20,7 @@ from pixirt import ScoringError, rules
 from pixirt.cat import Candidate, start
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.engine import build_runtime
-from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.cat.profile import CompetenceProfile, Profile, code_key
 from pixirt.cat.scoring import Certification, CertificationChallenge, PositionedCompetence, score
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
@@ -227,7 +227,7 @@ def certifications(draw):
         draw(
             st.lists(st.sampled_from(["1.1", "1.2", "2.1", "3.4", "5.2"]), min_size=1, unique=True)
         ),
-        key=v2_rules.code_key,
+        key=code_key,
     )
     profile = {}
     for code in codes:
@@ -266,7 +266,7 @@ def certifications(draw):
 def test_score_batch_rows_are_independent(batch):
     """One padded batch of many certifications == each certification scored alone."""
     v2 = rules.load("pix-v2").v2
-    codes = sorted({c for cert in batch for c in cert.profile}, key=v2_rules.code_key)
+    codes = sorted({c for cert in batch for c in cert.profile}, key=code_key)
     col = {c: k for k, c in enumerate(codes)}
     width = max(len(c.challenges) for c in batch) + 1
     n = len(batch)

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+from simulation_cases import played_v3
 
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
@@ -104,17 +105,10 @@ def test_the_number_of_gaps_examined_is_said(two_groups):
 def test_no_interval_on_a_handful_of_sessions():
     """4 past sessions: intervals would mean nothing; a plain warning instead."""
     from pixirt import rules
-    from pixirt.cat import Candidate, engine
 
     bank = pix_like_bank(0)
     v3 = rules.load("pix-v3")
-    certs = []
-    for i in range(4):
-        state = engine.start(bank, v3, candidate=Candidate(f"c{i}", i), seed=8)
-        for k in range(32):
-            ch = engine.next_challenge(state)
-            state = engine.record(state, ch.challenge_id, "ok" if (k + i) % 3 else "ko")
-        certs.append(engine.certification(state))
+    certs = played_v3(bank, v3, 4, seed=8)
     data = v3.to_dict()
     data["id"] = "pix-v3-reject-below"
     data["scoring"]["v3"]["reject_when"] = "below_minimum_mesh"

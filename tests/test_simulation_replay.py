@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from simulation_cases import played_v3
 
 from pixirt import DataError, rules
 from pixirt.cat import engine
@@ -116,13 +117,8 @@ def test_simulate_and_replay_commands(bank, tmp_path, capsys):
 
 def test_counterfactual_reruns_sessions_at_estimated_ability(bank):
     r = rules.load("pix-v3")
-    certs = []
-    for i in range(8):  # candidate i answers right about (i + 1) / 9 of the time
-        state = engine.start(bank, r, candidate=Candidate(f"c{i}", i), seed=4)
-        for k in range(32):
-            ch = engine.next_challenge(state)
-            state = engine.record(state, ch.challenge_id, "ok" if (k * 7 + i) % 9 <= i else "ko")
-        certs.append(engine.certification(state))
+    # candidate i answers right about (i + 1) / 9 of the time
+    certs = played_v3(bank, r, 8, seed=4, right=lambda i, k: (k * 7 + i) % 9 <= i)
     d = rules.load("pix-v3").to_dict()
     d["id"] = "shorter"
     d["selection"]["test_length"] = 24
@@ -142,12 +138,7 @@ def test_counterfactual_keeps_the_real_jury_decisions(bank):
 
     r = rules.load("pix-v3")
     certs = []
-    for i in range(9):
-        state = engine.start(bank, r, candidate=Candidate(f"c{i}", i), seed=5)
-        for k in range(32):
-            ch = engine.next_challenge(state)
-            state = engine.record(state, ch.challenge_id, "ok" if (k + i) % 3 else "ko")
-        cert = engine.certification(state)
+    for i, cert in enumerate(played_v3(bank, r, 9, seed=5)):
         if i in (1, 4):
             cert = dc_replace(cert, fraud=True)
         if i == 7:

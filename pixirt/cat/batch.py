@@ -412,10 +412,10 @@ class SessionBatch:
         Returns
         -------
         V3Results
-            Complete sessions without incident are scored by the scale over arrays
-            (:func:`pixirt.cat.scale.outcomes`); every other one by
-            :func:`~pixirt.cat.scoring.score` (degradation of an abandoned test, fraud,
-            neutralization, cancellation): the same rules.
+            Sessions are scored by the scale over arrays (:func:`pixirt.cat.scale.outcomes`:
+            jury decisions, technical aborts, minimum answers); those abandoned by the
+            candidate, whose capacity may be degraded, by :func:`~pixirt.cat.scoring.score`:
+            the same rules. Jury neutralizations change nothing in v3.
         """
         n = len(self)
         rules = self.runtime.rules
@@ -435,17 +435,26 @@ class SessionBatch:
         capacity = self.cap.capacity.copy()
         error_rate = self.cap.error_rate.copy()
         n_answers = self.sel.n_answers.copy()
-        decided = scale.outcomes(capacity, v3, n_answers=n_answers)
+        decided = scale.outcomes(
+            capacity,
+            v3,
+            n_answers=n_answers,
+            fraud=fr,
+            cancelled=ca,
+            technical_abort=abort == "technical",
+        )
         pix, mesh = decided.pix_score.copy(), decided.mesh_index.copy()
         status = decided.outcome_names()
         comment = decided.comment_names()
         global_level = decided.global_level_names(v3)
+        codes = list(v3.competence_intervals)
+        table = scale.competence_level_table(capacity, v3, codes).astype(np.float64)
         levels = {
-            code: np.where(lv >= 0, lv, np.nan)
-            for code in v3.competence_intervals
-            for lv in [scale.competence_levels(capacity, v3, code).astype(np.float64)]
+            code: np.where(table[:, k] >= 0, table[:, k], np.nan) for k, code in enumerate(codes)
         }
-        clean = (abort == "") & ~fr & ~ca & ~neutral.any(axis=1)
+        # the outcome rules apply to the batch's capacities as they are, except after an
+        # abandon by the candidate, whose capacity may be degraded: those go to the scorer
+        clean = abort != "candidate"
         for i in np.flatnonzero(~clean).tolist():  # unusual sessions: the scorer of one
             res = self.score_row(
                 i,

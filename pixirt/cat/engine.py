@@ -227,18 +227,6 @@ def start(
     return replay(state)
 
 
-def _allowed(runtime: Runtime, candidate: Candidate) -> npt.NDArray[np.bool_]:
-    allowed = np.ones(runtime.structure.n_items, dtype=bool)
-    if candidate.accessibility:
-        if runtime.structure.accessible is None:
-            raise DataError(
-                "the candidate needs accessible challenges but the bank has no 'accessible' column",
-                field="accessible",
-            )
-        allowed &= runtime.structure.accessible
-    return allowed
-
-
 def _plan_v2(
     runtime: Runtime, profile: Profile, candidate: Candidate, seed: int
 ) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pixirt.exceptions import DataError
 
-__all__ = ["CompetenceProfile", "Profile"]
+__all__ = ["CompetenceProfile", "Profile", "code_key"]
 
 MIN_CERTIFIABLE_LEVEL = 1
 MIN_CERTIFIABLE_COMPETENCES = 5
@@ -67,7 +67,7 @@ class Profile:
         """Codes of the competences at level ≥ ``min_level``, in code order."""
         return sorted(
             (code for code, comp in self.competences.items() if comp.level >= min_level),
-            key=_code_key,
+            key=code_key,
         )
 
     def is_certifiable(
@@ -83,7 +83,7 @@ class Profile:
         return {
             "competences": {
                 code: self.competences[code].to_dict()
-                for code in sorted(self.competences, key=_code_key)
+                for code in sorted(self.competences, key=code_key)
             },
             "answered_challenges": list(self.answered_challenges),
         }
@@ -152,5 +152,6 @@ def _int_field(
     return value
 
 
-def _code_key(code: str) -> tuple[int | str, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in code.split("."))
+def code_key(code: str) -> tuple[int | str, ...]:
+    """Sort key of competence codes: ``"1.10"`` after ``"1.9"``."""
+    return tuple(int(p) if p.isdigit() else p for p in str(code).split("."))

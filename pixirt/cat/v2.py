@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import streams
+from pixirt.cat.profile import code_key
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -82,11 +83,6 @@ class ChallengeIds(Protocol):
     """Per row, the challenge ids of the cells (read only to name them in an error)."""
 
     def __getitem__(self, row: int, /) -> Sequence[str]: ...
-
-
-def code_key(code: str) -> tuple[int | str, ...]:
-    """Sort key of competence codes: ``"1.10"`` after ``"1.9"``."""
-    return tuple(int(p) if p.isdigit() else p for p in str(code).split("."))
 
 
 # =========================================================================== the bank

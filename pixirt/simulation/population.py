@@ -50,6 +50,17 @@ __all__ = ["Candidates", "ObservedPopulation", "Population", "PositioningAnswers
 FloatArray = npt.NDArray[np.float64]
 
 
+def _refuse_first(
+    bad: npt.NDArray[np.bool_], expected: str, column: pd.Series, path: str | None, field: str
+) -> None:
+    """A :class:`DataError` naming the first bad row of a table column, if any."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise DataError(
+            f"expected {expected}, got {column.iloc[row - 1]!r}", path=path, row=row, field=field
+        )
+
+
 def _competences() -> list[str]:
     return list(framework()["competence"])
 
@@ -230,26 +241,11 @@ class Population:
                 )
             if name == "theta" or (prefix == "theta" and code in codes):
                 values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
-                bad = ~np.isfinite(values)
-                if bad.any():
-                    row = int(np.flatnonzero(bad)[0]) + 1
-                    raise DataError(
-                        f"expected a finite number, got {df[col].iloc[row - 1]!r}",
-                        path=path,
-                        row=row,
-                        field=name,
-                    )
+                _refuse_first(~np.isfinite(values), "a finite number", df[col], path, name)
             if name in ("fraud", "cancelled"):
-                values = df[col].to_numpy(dtype=object)
-                bad = np.array([not isinstance(v, bool | np.bool_) for v in values])
-                if bad.any():
-                    row = int(np.flatnonzero(bad)[0]) + 1
-                    raise DataError(
-                        f"expected true or false, got {values[row - 1]!r}",
-                        path=path,
-                        row=row,
-                        field=name,
-                    )
+                flags = df[col].to_numpy(dtype=object)
+                bad = np.array([not isinstance(v, bool | np.bool_) for v in flags])
+                _refuse_first(bad, "true or false", df[col], path, name)
             if prefix in ("level", "pix") and code in codes:
                 values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
                 high = 8 if prefix == "level" else 64
@@ -259,14 +255,7 @@ class Population:
                     | (values < 0)
                     | (values > high)
                 )
-                if bad.any():
-                    row = int(np.flatnonzero(bad)[0]) + 1
-                    raise DataError(
-                        f"expected an integer in [0, {high}], got {df[col].iloc[row - 1]!r}",
-                        path=path,
-                        row=row,
-                        field=name,
-                    )
+                _refuse_first(bad, f"an integer in [0, {high}]", df[col], path, name)
         return ObservedPopulation(df.reset_index(drop=True).copy())
 
     def loadings(self) -> FloatArray:

@@ -43,10 +43,11 @@ from pixirt.cat import engine
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.batch import SessionBatch
 from pixirt.cat.engine import Runtime, build_runtime
+from pixirt.cat.profile import code_key
 from pixirt.cat.scoring import score
 from pixirt.cat.selection import check_test_length
 from pixirt.cat.state import Candidate, CatState
-from pixirt.cat.v2 import V2Profiles, code_key
+from pixirt.cat.v2 import V2Profiles
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
