@@ -295,11 +295,16 @@ def test_2023_rules_do_not_degrade(bank):
     assert "does not degrade" in r.explain()
 
 
-def test_degradation_respects_the_accessibility_adjustment(bank):
+def test_degradation_draws_from_every_calibrated_challenge(bank):
+    """Pix's scoring-v3.js degrades over findFlashCompatibleWithoutLocale(useObsoleteChallenges):
+    every calibrated challenge, whatever the candidate's accessibility adjustment."""
     cert = from_bank(bank, 24, abort_reason="candidate", accessibility_adjustment=True)
     r = score(cert, V3, bank=bank)
+    plain = score(replace(cert, accessibility_adjustment=False), V3, bank=bank)
+    assert r.degradation.challenge_ids == plain.degradation.challenge_ids
+    assert r.capacity == plain.capacity
     accessible = bank.metadata["accessible"]
-    assert all(accessible[cid] for cid in r.degradation.challenge_ids)
+    assert not all(accessible[cid] for cid in r.degradation.challenge_ids)
 
 
 # --------------------------------------------------------------------------- removals and counts
@@ -393,7 +398,7 @@ def test_zero_score_is_rejected():
 @pytest.mark.parametrize(
     ("cert", "status", "comment"),
     [
-        (lambda: _low(5, cancelled=True, fraud=True), "cancelled", None),
+        (lambda: _low(5, cancelled=True, fraud=True), "cancelled_by_jury", "CANCELLED_BY_JURY"),
         (lambda: _low(5, fraud=True, abort_reason="technical"), "rejected", "FRAUD"),
         (
             lambda: _low(5, abort_reason="technical"),

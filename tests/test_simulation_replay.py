@@ -152,7 +152,7 @@ def test_counterfactual_keeps_the_real_jury_decisions(bank):
     out = counterfactual(certs, rules.RuleSet.from_dict(d), bank, seed=3)
     assert list(out["status"]).count("validated") == 6
     assert list(out.loc[[1, 4], "comment"]) == ["FRAUD", "FRAUD"]
-    assert out.loc[7, "status"] == "cancelled"
+    assert out.loc[7, "status"] == "cancelled_by_jury"
     assert bool(out.loc[1, "fraud"]) and not bool(out.loc[0, "fraud"])
 
 

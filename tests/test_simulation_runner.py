@@ -32,7 +32,8 @@ def _none(x):
 def assert_same(row, state, res):
     assert list(state.asked) == list(row["challenges"])
     assert res.status == row["status"] and res.comment == _none(row["comment"])
-    assert res.pix_score == row["pix_score"] and res.n_answers == row["n_answers"]
+    assert (res.pix_score or 0) == row["pix_score"]  # no score: 0 in a row
+    assert res.n_answers == row["n_answers"]
     if res.algorithm == "v3":
         assert res.capacity == row["capacity"] and res.error_rate == row["error_rate"]
     for code, comp in res.competences.items():

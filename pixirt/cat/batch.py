@@ -84,9 +84,11 @@ class V3Results:
     Attributes
     ----------
     status, comment, global_level
-        ``(n,)`` objects: the outcome, Pix's comment (or None), the mesh name reached.
+        ``(n,)`` objects: the outcome, Pix's comment (or None), the mesh name reached
+        (None for a result with no score).
     pix_score, n_answers, mesh_index
-        ``(n,)`` integers (``mesh_index`` −1 below the first interval).
+        ``(n,)`` integers (``mesh_index`` −1 below the first interval; a result with no
+        score — jury cancellation, fraud, too few answers — has pix 0 and mesh −1).
     capacity, error_rate
         ``(n,)`` the final capacity (after any degradation) and error rate.
     levels
@@ -443,14 +445,18 @@ class SessionBatch:
             cancelled=ca,
             technical_abort=abort == "technical",
         )
-        pix, mesh = decided.pix_score.copy(), decided.mesh_index.copy()
+        # a result with no score (jury cancellation, fraud, too few answers) has pix 0,
+        # no mesh (−1), no global level (None) and no competence level (NaN)
+        pix = np.where(decided.scored, decided.pix_score, 0)
+        mesh = np.where(decided.scored, decided.mesh_index, -1)
         status = decided.outcome_names()
         comment = decided.comment_names()
         global_level = decided.global_level_names(v3)
         codes = list(v3.competence_intervals)
         table = scale.competence_level_table(capacity, v3, codes).astype(np.float64)
         levels = {
-            code: np.where(table[:, k] >= 0, table[:, k], np.nan) for k, code in enumerate(codes)
+            code: np.where((table[:, k] >= 0) & decided.leveled, table[:, k], np.nan)
+            for k, code in enumerate(codes)
         }
         # the outcome rules apply to the batch's capacities as they are, except after an
         # abandon by the candidate, whose capacity may be degraded: those go to the scorer
@@ -465,7 +471,8 @@ class SessionBatch:
                 id=None if ids is None else ids[i],
             )
             capacity[i], error_rate[i] = res.capacity, res.error_rate
-            pix[i], mesh[i] = res.pix_score, -1 if res.mesh_index is None else res.mesh_index
+            pix[i] = 0 if res.pix_score is None else res.pix_score
+            mesh[i] = -1 if res.mesh_index is None else res.mesh_index
             status[i], comment[i] = res.status, res.comment
             n_answers[i] = res.n_answers or 0
             global_level[i] = res.global_level

@@ -42,13 +42,14 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Outcomes by code (:attr:`V3Outcomes.outcome`).
-OUTCOMES: tuple[str, ...] = ("validated", "rejected", "cancelled")
+OUTCOMES: tuple[str, ...] = ("validated", "rejected", "cancelled", "cancelled_by_jury")
 #: Automatic comments by code (:attr:`V3Outcomes.comment`; −1: none).
 COMMENTS: tuple[str, ...] = (
     "FRAUD",
     "CANCELLED_DUE_TO_LACK_OF_ANSWERS_FOR_TECHNICAL_REASON",
     "REJECTED_DUE_TO_LACK_OF_ANSWERS",
     "REJECTED_DUE_TO_ZERO_PIX_SCORE",
+    "CANCELLED_BY_JURY",
 )
 #: Which rule gave the outcome (:attr:`V3Outcomes.rule`).
 RULES: tuple[str, ...] = (
@@ -176,6 +177,13 @@ class V3Outcomes:
         ``(n,)`` :data:`COMMENTS` code, −1 for none.
     rule
         ``(n,)`` :data:`RULES` code: which rule decided.
+    scored
+        ``(n,)`` whether the result carries a score and a global level: not after a jury
+        cancellation, a rejection for fraud or too few answers (Pix stores no score,
+        capacity, mesh or competence mark for those).
+    leveled
+        ``(n,)`` whether the result carries competence levels: scored, and not rejected
+        for a score of 0 (Pix stores no competence mark then).
     """
 
     pix_score: IntArray
@@ -184,6 +192,8 @@ class V3Outcomes:
     outcome: IntArray
     comment: IntArray
     rule: IntArray
+    scored: BoolArray
+    leveled: BoolArray
 
     def outcome_names(self) -> npt.NDArray[np.object_]:
         """``(n,)`` outcome names."""
@@ -194,8 +204,10 @@ class V3Outcomes:
         return np.asarray((*COMMENTS, None), dtype=object)[self.comment]
 
     def global_level_names(self, v3: V3Scoring) -> npt.NDArray[np.object_]:
-        """``(n,)`` the name of the mesh each score reaches (``BEGINNER_2``, ...)."""
-        return np.array([m.name for m in v3.meshes], dtype=object)[self.global_mesh]
+        """``(n,)`` the name of the mesh each score reaches (``BEGINNER_2``, ...; None unscored)."""
+        names = np.array([m.name for m in v3.meshes], dtype=object)[self.global_mesh]
+        names[~self.scored] = None
+        return names
 
 
 def outcomes(
@@ -224,10 +236,11 @@ def outcomes(
     Returns
     -------
     V3Outcomes
-        In Pix's order: cancelled by the jury; rejected for fraud; too few answers
-        (cancelled after a technical abort, rejected otherwise); ``reject_when``
-        (``zero_score``: a score of 0; ``below_minimum_mesh``: a score of 0 or a
-        capacity below the first interval); validated.
+        In Pix's order: cancelled by the jury (``cancelled_by_jury``); rejected for
+        fraud; too few answers (cancelled after a technical abort, rejected otherwise);
+        ``reject_when`` (``zero_score``: a score of 0; ``below_minimum_mesh``: a score
+        of 0 or a capacity below the first interval); validated. The first three carry
+        no score (:attr:`V3Outcomes.scored`), as in Pix's ``create-v3-assessment-result``.
     """
     c = np.asarray(capacity, dtype=np.float64)
     n = c.shape
@@ -245,7 +258,12 @@ def outcomes(
     else:
         reject, reject_rule = zero | (mesh < 0), RULES.index("below_minimum_mesh")
     steps = [
-        (np.asarray(cancelled, dtype=bool), 2, -1, RULES.index("cancelled")),
+        (
+            np.asarray(cancelled, dtype=bool),
+            3,
+            COMMENTS.index("CANCELLED_BY_JURY"),
+            RULES.index("cancelled"),
+        ),
         (np.asarray(fraud, dtype=bool), 1, 0, RULES.index("fraud")),
         (few & tech, 2, 1, RULES.index("too_few_answers")),
         (few, 1, 2, RULES.index("too_few_answers")),
@@ -260,4 +278,10 @@ def outcomes(
         hit = np.broadcast_to(cond, n) & ~done
         outcome[hit], comment[hit], rule[hit] = out, com, which
         done |= hit
-    return V3Outcomes(pix, mesh, meshes_from_scores(pix, v3), outcome, comment, rule)
+    unscored = (rule == RULES.index("cancelled")) | (rule == RULES.index("fraud"))
+    unscored |= rule == RULES.index("too_few_answers")
+    scored = ~unscored
+    leveled = scored & (comment != COMMENTS.index("REJECTED_DUE_TO_ZERO_PIX_SCORE"))
+    return V3Outcomes(
+        pix, mesh, meshes_from_scores(pix, v3), outcome, comment, rule, scored, leveled
+    )

@@ -89,7 +89,7 @@ AnswerStatus = Literal["ok", "ko", "aband", "timedout", "focusedOut", "partially
 ANSWER_STATUSES: tuple[str, ...] = get_args(AnswerStatus)
 AbortReason = Literal["candidate", "technical"]
 ABORT_REASONS: tuple[str, ...] = get_args(AbortReason)
-Status = Literal["validated", "rejected", "cancelled"]
+Status = Literal["validated", "rejected", "cancelled", "cancelled_by_jury"]
 
 #: The challenge type counted twice in a competence with fewer challenges than expected.
 QROCM_DEP = "QROCM-dep"
@@ -382,8 +382,8 @@ class Certification:
     cancelled
         Cancelled by a jury event.
     accessibility_adjustment
-        The candidate needed an accessibility adjustment (v3 selection keeps only
-        accessible challenges when simulating a degradation).
+        The candidate needed an accessibility adjustment (kept for the record: Pix's v3
+        degradation draws from every calibrated challenge, accessible or not).
     id
         Optional identifier, carried to the result.
     """
@@ -710,13 +710,15 @@ class CertificationResult:
     algorithm
         ``v2`` or ``v3``.
     status
-        ``validated``, ``rejected`` or ``cancelled``.
+        ``validated``, ``rejected``, ``cancelled`` or (v3) ``cancelled_by_jury``.
     comment
         Pix's automatic jury comment key (``FRAUD``, ``CANCELLED_DUE_TO_NEUTRALIZATION``,
         ``REJECTED_DUE_TO_INSUFFICIENT_CORRECT_ANSWERS``, ...) or None.
     pix_score
-        The global score as Pix computes it (also reported for rejected or cancelled
-        certifications, as Pix stores it).
+        The global score as Pix computes it (v2: also reported for rejected or cancelled
+        certifications, as Pix stores it). v3: None after a jury cancellation, a
+        rejection for fraud or too few answers, whose results carry no score, global
+        level or competence level (Pix's ``create-v3-assessment-result``).
     competences
         Competence code → :class:`CompetenceResult`.
     reproducibility_rate
@@ -749,7 +751,7 @@ class CertificationResult:
     algorithm: Literal["v2", "v3"]
     status: Status
     comment: str | None
-    pix_score: int
+    pix_score: int | None
     competences: Mapping[str, CompetenceResult]
     reproducibility_rate: int | None
     trusted: bool | None
@@ -783,8 +785,9 @@ class CertificationResult:
         who = f"Certification {self.certification_id}" if self.certification_id else "Certification"
         comment = f" ({self.comment})" if self.comment else ""
         lines = [
-            f"{who}: {self.status.upper()}{comment}, {self.pix_score} pix "
-            f"[{self.algorithm}, rule set {self.rules_id} {self.rules_hash[:12]}, pixirt {self.pixirt_version}]",
+            f"{who}: {self.status.upper()}{comment}, "
+            + ("no score " if self.pix_score is None else f"{self.pix_score} pix ")
+            + f"[{self.algorithm}, rule set {self.rules_id} {self.rules_hash[:12]}, pixirt {self.pixirt_version}]",
             "Why:",
             *(f"  - {t}" for t in self.trace),
         ]
@@ -1355,18 +1358,32 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
             scale.RULES[int(decided.rule[0])], status, n_answers, pix_score, v3, cert
         )
     )
+    scored, leveled = bool(decided.scored[0]), bool(decided.leveled[0])
+    if not scored:
+        trace.append(
+            "This outcome carries no score, global level or competence level (Pix stores none)."
+        )
+    elif not leveled:
+        trace.append("Rejected for a score of 0: no competence level (Pix stores none).")
+    if not leveled:
+        marks = {
+            code: CompetenceResult(
+                competence=code, level=None, score=0, rule=f"{m.rule}; not kept: {status}"
+            )
+            for code, m in marks.items()
+        }
     return CertificationResult(
         algorithm="v3",
         status=status,
         comment=comment,
-        pix_score=pix_score,
+        pix_score=pix_score if scored else None,
         competences=marks,
         reproducibility_rate=None,
         trusted=None,
         capacity=capacity,
         error_rate=error_rate,
-        mesh_index=mesh_index,
-        global_level=v3.meshes[score_mesh].name,
+        mesh_index=mesh_index if scored else None,
+        global_level=v3.meshes[score_mesh].name if scored else None,
         n_answers=n_answers,
         capacity_history=tuple(steps),
         degradation=degradation,
@@ -1383,7 +1400,7 @@ def _v3_outcome_sentence(
 ) -> str:
     """The outcome rule that fired, in words."""
     if rule == "cancelled":
-        return "Outcome: cancelled by a jury event (first rule, before any other)."
+        return "Outcome: cancelled by the jury (cancelled_by_jury; first rule, before any other)."
     if rule == "fraud":
         return "Outcome: rejected for fraud."
     if rule == "too_few_answers":
@@ -1448,12 +1465,9 @@ def _degrade(
     excluded[alert_pos[alert_pos >= 0]] = True
     if structure.skill is not None and (alert_pos >= 0).any():
         excluded |= np.isin(structure.skill, structure.skill[alert_pos[alert_pos >= 0]])
-    if cert.accessibility_adjustment:
-        if structure.accessible is None:
-            raise ScoringError(
-                "the candidate needs accessible challenges but the bank has no 'accessible' column"
-            )
-        excluded |= ~structure.accessible
+    # the pool is every calibrated challenge of the version, whatever the candidate's
+    # accessibility needs (Pix's scoring-v3.js: findFlashCompatibleWithoutLocale with
+    # useObsoleteChallenges)
     state = SelectionState.start(
         structure, 1, recent=sel.challenges_between_same_competence, excluded=excluded
     )

@@ -237,9 +237,9 @@ class ResultOut(_Out):
     """The scored certification (:meth:`pixirt.cat.scoring.CertificationResult.to_dict`)."""
 
     algorithm: Literal["v2", "v3"]
-    status: Literal["validated", "rejected", "cancelled"]
+    status: Literal["validated", "rejected", "cancelled", "cancelled_by_jury"]
     comment: str | None
-    pix_score: int
+    pix_score: int | None
     competences: dict[str, CompetenceResultOut]
     reproducibility_rate: int | None
     trusted: bool | None

@@ -309,6 +309,7 @@ _STATUS = {
     "validated": {"fr": "validée", "en": "validated"},
     "rejected": {"fr": "rejetée", "en": "rejected"},
     "cancelled": {"fr": "annulée", "en": "cancelled"},
+    "cancelled_by_jury": {"fr": "annulée par le jury", "en": "cancelled by the jury"},
     "not_certifiable": {"fr": "non certifiable", "en": "not certifiable"},
     "error": {"fr": "erreur", "en": "error"},
 }

@@ -109,7 +109,14 @@ Source = Literal["simulation", "replay", "counterfactual"]
 Progress = Callable[[str, int, int], None]
 
 #: Outcome categories, in display order.
-STATUSES: tuple[str, ...] = ("validated", "rejected", "cancelled", "not_certifiable", "error")
+STATUSES: tuple[str, ...] = (
+    "validated",
+    "rejected",
+    "cancelled",
+    "cancelled_by_jury",
+    "not_certifiable",
+    "error",
+)
 #: The label of "no level on the certificate" in the level tables.
 NO_LEVEL = "none"
 #: Metrics of the ``differences`` table (baseline value, proposed value, difference).

@@ -538,7 +538,7 @@ def _run_v3(
     cols["capacity"] = res.capacity
     cols["error_rate"] = res.error_rate
     cols["mesh_index"] = res.mesh_index
-    cols["global_level"] = res.global_level.astype(str)
+    cols["global_level"] = np.where(pd.isna(res.global_level), "", res.global_level).astype(str)
     for code, lv in res.levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
