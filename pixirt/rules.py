@@ -67,6 +67,8 @@ __all__ = [
     "CapacityRules",
     "CompetenceInterval",
     "FieldChange",
+    "IncidentPolicy",
+    "IncidentResolution",
     "LevelRule",
     "Mesh",
     "ReproducibilityThresholds",
@@ -87,6 +89,14 @@ __all__ = [
 #: What the v2 level table does to the positioned level: keep it, lower it by one, or
 #: invalidate the competence (level −1).
 Action = Literal["validate", "downgrade", "invalidate"]
+
+#: Challenge features an incident resolution can check (bank columns of the same names).
+Feature = Literal["image", "embed", "attachment", "timed", "focus"]
+FEATURES: tuple[str, ...] = ("image", "embed", "attachment", "timed", "focus")
+#: What an automatic resolution does to the reported challenge's answer.
+ResolutionAction = Literal["neutralize", "validate_focused_out"]
+#: Answer statuses (``pix-rules.md`` §2.1).
+StatusName = Literal["ok", "ko", "aband", "timedout", "focusedOut", "partially", "unimplemented"]
 
 _RULESET_PACKAGE = "pixirt"
 _RULESET_DIR = "rulesets"
@@ -329,6 +339,57 @@ class CapacityRules(_Model):
     error_rate_without_answers: Annotated[Number, Field(ge=0)]
 
 
+# --------------------------------------------------------------------------- incidents
+class IncidentResolution(_Model):
+    """How the automatic jury resolves one subcategory of issue report (``[[incidents.resolution]]``).
+
+    ``neutralize``: the reported challenge is neutralized when its answer status is one
+    of ``neutralizable_statuses`` (never a correct answer). ``validate_focused_out``: a
+    ``focusedOut`` answer becomes ``ok``, an abandoned (``aband``) one is neutralized.
+    With ``if_challenge_has``, the action applies only to a challenge having at least one
+    of those features; otherwise the report is resolved without effect. A subcategory
+    with no row is left unresolved for a human jury.
+    """
+
+    subcategory: StrictStr
+    action: ResolutionAction
+    if_challenge_has: tuple[Feature, ...] = ()
+
+
+class IncidentPolicy(_Model):
+    """Issue reports and their automatic resolution (``[incidents]``, docs/rules.md).
+
+    Attributes
+    ----------
+    automatic_resolution
+        Whether the session's finalization resolves reports automatically (Pix: v2 only).
+    neutralizable_statuses
+        Answer statuses an automatic neutralization applies to (Pix: ``ko``, ``aband``).
+    categories
+        Category → its subcategories (a category with none is reported alone).
+    impactful_categories, impactful_subcategories
+        Reports of these block the session's automatic publication while unresolved.
+    resolution
+        One row per automatically resolved subcategory.
+    """
+
+    automatic_resolution: StrictBool
+    neutralizable_statuses: tuple[StatusName, ...]
+    categories: dict[StrictStr, tuple[StrictStr, ...]]
+    impactful_categories: tuple[StrictStr, ...] = ()
+    impactful_subcategories: tuple[StrictStr, ...] = ()
+    resolution: tuple[IncidentResolution, ...] = ()
+
+    @property
+    def subcategories(self) -> tuple[str, ...]:
+        """Every known subcategory, in file order."""
+        return tuple(s for subs in self.categories.values() for s in subs)
+
+    def category_of(self, subcategory: str) -> str | None:
+        """The category holding ``subcategory`` (None if unknown)."""
+        return next((c for c, subs in self.categories.items() if subcategory in subs), None)
+
+
 # --------------------------------------------------------------------------- the rule set
 class Scoring(_Model):
     """The ``[scoring]`` table: ``v2`` or ``v3`` according to the rule set's algorithm."""
@@ -356,6 +417,9 @@ class RuleSet(_Model):
         ``v2`` (profile-based) or ``v3`` (adaptive); says which tables are required.
     scoring, selection, capacity
         The rules; ``selection`` and ``capacity`` only for v3.
+    incidents
+        The issue-report policy (None: no report is resolved automatically and none
+        blocks a publication).
     """
 
     id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -366,6 +430,7 @@ class RuleSet(_Model):
     scoring: Scoring
     selection: SelectionRules | None = None
     capacity: CapacityRules | None = None
+    incidents: IncidentPolicy | None = None
 
     _hash: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="<dict>")
@@ -675,6 +740,8 @@ def _consistency_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
         problems += _v3_problems(rs.scoring.v3, rs.selection)
     if rs.selection is not None:
         problems += _selection_problems(rs.selection)
+    if rs.incidents is not None:
+        problems += _incident_problems(rs.incidents)
     if rs.capacity is not None:
         cap = rs.capacity
         if not cap.grid_min < cap.grid_max:
@@ -691,6 +758,54 @@ def _consistency_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
                     f"must lie on the grid [{cap.grid_min}, {cap.grid_max}]",
                 )
             )
+    return problems
+
+
+def _incident_problems(pol: IncidentPolicy) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    known = pol.subcategories
+    seen: dict[str, int] = {}
+    for cat, subs in pol.categories.items():
+        for j, sub in enumerate(subs):
+            if sub in seen:
+                problems.append(
+                    (("incidents", "categories", cat, j), f"{sub!r} is already in another category")
+                )
+            seen[sub] = 1
+    for i, name in enumerate(pol.impactful_categories):
+        if name not in pol.categories:
+            problems.append(
+                (("incidents", "impactful_categories", i), f"unknown category {name!r}")
+            )
+    for i, name in enumerate(pol.impactful_subcategories):
+        if name not in known:
+            problems.append(
+                (("incidents", "impactful_subcategories", i), f"unknown subcategory {name!r}")
+            )
+    done: set[str] = set()
+    for i, row in enumerate(pol.resolution):
+        if row.subcategory not in known:
+            problems.append(
+                (
+                    ("incidents", "resolution", i, "subcategory"),
+                    f"unknown subcategory {row.subcategory!r} (add it to [incidents.categories])",
+                )
+            )
+        if row.subcategory in done:
+            problems.append(
+                (
+                    ("incidents", "resolution", i, "subcategory"),
+                    f"{row.subcategory!r} has two rows: keep one",
+                )
+            )
+        done.add(row.subcategory)
+    if "ok" in pol.neutralizable_statuses:
+        problems.append(
+            (
+                ("incidents", "neutralizable_statuses"),
+                "a correct answer ('ok') is never neutralized automatically",
+            )
+        )
     return problems
 
 
@@ -948,6 +1063,7 @@ class RuleSetDiff:
 #: Lists whose rows are matched by a key rather than by position (the jury reads
 #: "row (3, 1, 1)", not "row 4").
 _KEYED_LISTS: dict[Loc, tuple[str, ...]] = {
+    ("incidents", "resolution"): ("subcategory",),
     ("scoring", "v2", "table"): ("challenges", "correct", "neutralized"),
 }
 

@@ -73,3 +73,232 @@ def test_v3_zero_score_keeps_the_score_but_no_competence_level():
     assert (r.status, r.comment, r.pix_score) == ("rejected", "REJECTED_DUE_TO_ZERO_PIX_SCORE", 0)
     assert r.capacity is not None
     assert all(c.level is None for c in r.competences.values())
+
+
+# --------------------------------------------------------------------------- v2 issue reports
+V2 = rules.load("pix-v2")
+PROFILE = {f"{k}.1": {"level": 3, "pix": 30} for k in range(1, 6)}
+
+
+def _v2(statuses: dict[str, str], features: dict[str, list[str]] | None = None, **flags):
+    """Five competences of 3 challenges, all ok but the cells given (id → status)."""
+    chs = []
+    for k in range(1, 6):
+        for j in range(3):
+            cid = f"c{k}{j}"
+            chs.append(
+                CertificationChallenge(
+                    cid,
+                    f"{k}.1",
+                    status=statuses.get(cid, "ok"),
+                    features=(features or {}).get(cid, []),
+                )
+            )
+    return Certification(challenges=chs, profile=PROFILE, **flags)
+
+
+def _report(sub: str, cid: str | None = "c10", cat: str = "IN_CHALLENGE") -> dict:
+    return {"category": cat, "subcategory": sub, "challenge_id": cid}
+
+
+def _neutralized(r, code="1.1") -> int:
+    return r.competences[code].n_neutralized
+
+
+# CertificationIssueReportResolutionStrategies.js, neutralizeWithoutCheckingStrategy, and
+# CertificationAssessment.neutralizeChallengeByNumberIfKoOrSkipped (_isAnswerKoOrSkipped)
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "WEBSITE_BLOCKED",
+        "WEBSITE_UNAVAILABLE",
+        "SOFTWARE_NOT_WORKING",
+        "SKIP_ON_OOPS",
+        "ACCESSIBILITY_ISSUE",
+    ],
+)
+@pytest.mark.parametrize(
+    ("status", "neutralized"),
+    [("ko", 1), ("aband", 1), ("ok", 0), ("timedout", 0), ("focusedOut", 0)],
+)
+def test_neutralize_without_checking_only_a_wrong_or_abandoned_answer(sub, status, neutralized):
+    r = score(_v2({"c10": status}, issue_reports=[_report(sub)]), V2)
+    assert _neutralized(r) == neutralized
+    assert r.jury_review is False  # resolved, with or without effect
+    assert ("→ neutralized" in r.explain()) == bool(neutralized)
+
+
+# neutralizeIfImageOrEmbedStrategy: "ne contient ni image ni application/simulateur"
+@pytest.mark.parametrize("sub", ["IMAGE_NOT_DISPLAYING", "EMBED_NOT_WORKING"])
+@pytest.mark.parametrize(
+    ("features", "neutralized"), [([], 0), (["image"], 1), (["embed"], 1), (["attachment"], 0)]
+)
+def test_neutralize_if_image_or_embed(sub, features, neutralized):
+    r = score(_v2({"c10": "ko"}, {"c10": features}, issue_reports=[_report(sub)]), V2)
+    assert _neutralized(r) == neutralized
+    assert r.jury_review is False
+
+
+# neutralizeIfAttachmentStrategy, neutralizeIfTimedChallengeStrategy
+@pytest.mark.parametrize(
+    ("sub", "feature"), [("FILE_NOT_OPENING", "attachment"), ("EXTRA_TIME_EXCEEDED", "timed")]
+)
+def test_neutralize_if_attachment_or_timed(sub, feature):
+    has = score(_v2({"c10": "ko"}, {"c10": [feature]}, issue_reports=[_report(sub)]), V2)
+    lacks = score(_v2({"c10": "ko"}, {"c10": ["image"]}, issue_reports=[_report(sub)]), V2)
+    assert (_neutralized(has), _neutralized(lacks)) == (1, 0)
+    assert "feature_absent" in lacks.explain()
+
+
+# neutralizeOrValidateIfFocusedChallengeStrategy + validateAnswerByNumberIfFocusedOut
+@pytest.mark.parametrize(
+    ("status", "focus", "correct", "neutralized", "outcome"),
+    [
+        ("focusedOut", True, 3, 0, "validated"),  # the focused-out answer counts as correct
+        ("aband", True, 2, 1, "neutralized"),
+        ("ko", True, 2, 0, "neither_skipped_nor_focused_out"),
+        ("focusedOut", False, 2, 0, "feature_absent"),
+    ],
+)
+def test_unintentional_focus_out(status, focus, correct, neutralized, outcome):
+    feats = {"c10": ["focus"] if focus else []}
+    r = score(_v2({"c10": status}, feats, issue_reports=[_report("UNINTENTIONAL_FOCUS_OUT")]), V2)
+    comp = r.competences["1.1"]
+    assert (comp.n_correct, comp.n_neutralized) == (correct, neutralized)
+    assert f"→ {outcome}" in r.explain()
+
+
+# doNotResolveStrategy + ImpactfulCategories/ImpactfulSubcategories + FinalizedSession.js
+@pytest.mark.parametrize(
+    ("report", "review"),
+    [
+        (_report("NAME_OR_BIRTHDATE", None, "CANDIDATE_INFORMATIONS_CHANGES"), True),
+        (_report("EXTRA_TIME_PERCENTAGE", None, "CANDIDATE_INFORMATIONS_CHANGES"), False),
+        ({"category": "FRAUD"}, True),
+        ({"category": "SIGNATURE_ISSUE"}, False),
+        ({"category": "NON_BLOCKING_TECHNICAL_ISSUE"}, False),
+        (_report("LINK_NOT_WORKING"), True),  # deprecated, impactful, not resolved
+        (_report("WEBSITE_BLOCKED"), False),  # resolved automatically
+    ],
+)
+def test_unresolved_impactful_reports_send_the_session_to_a_human_jury(report, review):
+    r = score(_v2({"c10": "ko"}, issue_reports=[report]), V2)
+    assert r.jury_review is review
+    assert r.to_dict()["jury_review"] is review
+
+
+def test_a_report_on_an_unanswered_challenge_has_no_such_question():
+    cert = _v2({}, issue_reports=[_report("WEBSITE_BLOCKED", "c10")])
+    chs = list(cert.challenges)
+    chs[0] = CertificationChallenge("c10", "1.1", status=None, skipped_automatically=True)
+    from dataclasses import replace
+
+    r = score(replace(cert, challenges=chs, abort_reason="candidate"), V2)
+    assert "→ no_such_question" in r.explain() and _neutralized(r) == 0
+
+
+def test_the_policy_is_data_a_change_moves_the_result():
+    """A policy that stops neutralizing embeds: the embed report is left to a human."""
+    data = V2.to_dict()
+    data["id"] = "no-embed"
+    rows = data["incidents"]["resolution"]
+    data["incidents"]["resolution"] = [x for x in rows if x["subcategory"] != "EMBED_NOT_WORKING"]
+    proposed = rules.RuleSet.from_dict(data)
+    cert = _v2({"c10": "ko"}, {"c10": ["embed"]}, issue_reports=[_report("EMBED_NOT_WORKING")])
+    before, after = score(cert, V2), score(cert, proposed)
+    assert (_neutralized(before), before.jury_review) == (1, False)
+    assert (_neutralized(after), after.jury_review) == (0, True)
+    d = rules.diff(V2, proposed)
+    assert any("EMBED_NOT_WORKING" in c.path and c.kind == "removed" for c in d)
+    assert proposed.hash != V2.hash
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda p: p["resolution"].append({"subcategory": "NOPE", "action": "neutralize"}), "NOPE"),
+        (lambda p: p.__setitem__("neutralizable_statuses", ["ko", "ok"]), "neutralizable_statuses"),
+        (lambda p: p["resolution"][0].__setitem__("action", "forgive"), "action"),
+        (
+            lambda p: p["resolution"][5].__setitem__("if_challenge_has", ["video"]),
+            "if_challenge_has",
+        ),
+        (lambda p: p["impactful_categories"].append("LUNCH"), "impactful_categories"),
+    ],
+)
+def test_a_bad_policy_is_refused_naming_the_field(edit, field):
+    data = V2.to_dict()
+    edit(data["incidents"])
+    with pytest.raises(rules.RuleError, match=field):
+        rules.RuleSet.from_dict(data)
+
+
+def test_an_unknown_subcategory_in_a_report_is_refused():
+    from pixirt.exceptions import ScoringError
+
+    with pytest.raises(ScoringError, match=r"issue_reports\[0\]\.subcategory"):
+        score(_v2({}, issue_reports=[_report("COFFEE_SPILT")]), V2)
+
+
+def test_v3_resolves_no_report_automatically():
+    """process-auto-jury.js: _handleAutoJuryV3 resolves nothing; the scoring is unchanged."""
+    cert = _v3(
+        32,
+        issue_reports=[
+            {"category": "IN_CHALLENGE", "subcategory": "WEBSITE_BLOCKED", "challenge_id": "q0"}
+        ],
+    )
+    r, plain = score(cert, V3), score(_v3(32), V3)
+    assert r.jury_review is True and r.pix_score == plain.pix_score
+    assert "→ unresolved" in r.explain()
+
+
+# --------------------------------------------------------------------------- jury events
+def test_jury_events_are_replayed_in_order():
+    cert = _v2(
+        {"c10": "ko"},
+        jury_events=[
+            {"kind": "neutralize", "challenge_id": "c10"},
+            {"kind": "neutralize", "challenge_id": "c11"},
+            {"kind": "deneutralize", "challenge_id": "c10"},
+            {"kind": "reject_for_fraud"},
+            {"kind": "unreject_for_fraud"},
+            {"kind": "rescore"},
+        ],
+    )
+    r = score(cert, V2)
+    assert _neutralized(r) == 1 and r.status == "validated"
+    assert "Jury events, in order: neutralize c10" in r.explain()
+    cancelled = score(_v2({}, jury_events=[{"kind": "cancel"}]), V2)
+    assert cancelled.status == "cancelled"
+    v3 = score(_v3(32, jury_events=[{"kind": "reject_for_fraud"}, {"kind": "cancel"}]), V3)
+    assert (v3.status, v3.pix_score) == ("cancelled_by_jury", None)
+    back = score(_v3(32, jury_events=[{"kind": "cancel"}, {"kind": "uncancel"}]), V3)
+    assert back.status == "validated"
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"kind": "neutralize"}, r"jury_events\[0\]\.challenge_id"),
+        ({"kind": "cancel", "challenge_id": "c10"}, r"jury_events\[0\]\.challenge_id"),
+        ({"kind": "pardon"}, r"jury_events\[0\]\.kind"),
+    ],
+)
+def test_bad_jury_events_are_refused_naming_the_field(event, field):
+    from pixirt.exceptions import DataError
+
+    with pytest.raises(DataError, match=field):
+        Certification.from_dict({"challenges": [], "jury_events": [event]})
+
+
+def test_reports_and_events_round_trip_through_json():
+    cert = _v2(
+        {"c10": "ko"},
+        {"c10": ["image"]},
+        issue_reports=[_report("IMAGE_NOT_DISPLAYING")],
+        jury_events=[{"kind": "neutralize", "challenge_id": "c12"}],
+    )
+    back = Certification.from_dict(__import__("json").loads(cert.to_json()))
+    assert back == cert
+    assert score(back, V2) == score(cert, V2)

@@ -47,16 +47,18 @@ import math
 import os
 import types
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
 
-from pixirt.cat import scale
+from pixirt.cat import jury, scale
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.capacity import CapacityHistory, CapacityModel
+from pixirt.cat.incidents import FEATURES, IssueReport
+from pixirt.cat.jury import JuryEvent
 from pixirt.cat.selection import BankStructure, SelectionState, candidate_pool, rank_by_information
 from pixirt.exceptions import DataError, ScoringError
 
@@ -237,6 +239,7 @@ _CHALLENGE_FIELDS = (
     "skipped_automatically",
     "live_alert",
     "status",
+    "features",
 )
 
 
@@ -264,6 +267,10 @@ class CertificationChallenge:
         The candidate raised a live alert that was validated (v3: removed before scoring).
     status
         The answer status, or None if unanswered.
+    features
+        The challenge's features checked by the incident policy (``image``, ``embed``,
+        ``attachment``, ``timed``, ``focus``), or None when not recorded (then read from
+        the bank, if one is given to :func:`score`).
     """
 
     challenge_id: str
@@ -276,6 +283,7 @@ class CertificationChallenge:
     skipped_automatically: bool = False
     live_alert: bool = False
     status: AnswerStatus | None = None
+    features: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.challenge_id, str) or not self.challenge_id:
@@ -302,6 +310,18 @@ class CertificationChallenge:
                 f"expected one of {'/'.join(ANSWER_STATUSES)} or null, got {self.status!r}",
                 field="status",
             )
+        if self.features is not None:
+            if isinstance(self.features, str) or not isinstance(self.features, Iterable):
+                raise DataError(
+                    f"expected a list of features, got {self.features!r}", field="features"
+                )
+            feats = tuple(self.features)
+            bad = [f for f in feats if f not in FEATURES]
+            if bad:
+                raise DataError(
+                    f"unknown feature {bad[0]!r}: expected {'/'.join(FEATURES)}", field="features"
+                )
+            object.__setattr__(self, "features", feats)
 
     @property
     def answered(self) -> bool:
@@ -315,7 +335,9 @@ class CertificationChallenge:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form with every field."""
-        return {name: getattr(self, name) for name in _CHALLENGE_FIELDS}
+        out = {name: getattr(self, name) for name in _CHALLENGE_FIELDS}
+        out["features"] = None if self.features is None else list(self.features)
+        return out
 
     @classmethod
     def from_dict(
@@ -347,6 +369,7 @@ class CertificationChallenge:
                 skipped_automatically=data.get("skipped_automatically", False),
                 live_alert=data.get("live_alert", False),
                 status=data.get("status"),
+                features=data.get("features"),
             )
         except DataError as exc:
             raise DataError(exc.message, path=path, field=_where(where, exc.field or "")) from None
@@ -360,6 +383,8 @@ _CERTIFICATION_FIELDS = (
     "fraud",
     "cancelled",
     "accessibility_adjustment",
+    "issue_reports",
+    "jury_events",
 )
 
 
@@ -386,6 +411,12 @@ class Certification:
         degradation draws from every calibrated challenge, accessible or not).
     id
         Optional identifier, carried to the result.
+    issue_reports
+        The session's issue reports (:class:`pixirt.cat.incidents.IssueReport` or
+        mappings), resolved by the rule set's incident policy before scoring.
+    jury_events
+        The jury's decisions (:class:`pixirt.cat.jury.JuryEvent` or mappings), replayed in
+        order after the automatic resolution.
     """
 
     challenges: Sequence[CertificationChallenge]
@@ -395,6 +426,8 @@ class Certification:
     cancelled: bool = False
     accessibility_adjustment: bool = False
     id: str | None = None
+    issue_reports: Sequence[IssueReport] = ()
+    jury_events: Sequence[JuryEvent] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.challenges, (str, bytes)) or not isinstance(self.challenges, Iterable):
@@ -449,6 +482,21 @@ class Certification:
         for name in ("fraud", "cancelled", "accessibility_adjustment"):
             _bool(getattr(self, name), name, None)
         _opt_str(self.id, "id", None)
+        for name, kind in (("issue_reports", IssueReport), ("jury_events", JuryEvent)):
+            raw = getattr(self, name)
+            if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Iterable):
+                raise DataError(f"expected a list, got {raw!r}", field=name)
+            parsed: list[Any] = []
+            for i, x in enumerate(raw):
+                if isinstance(x, kind):
+                    parsed.append(x)
+                    continue
+                try:
+                    parsed.append(kind.from_dict(x))
+                except DataError as exc:
+                    sub = f".{exc.field}" if exc.field else ""
+                    raise DataError(exc.message, field=f"{name}[{i}]{sub}") from None
+            object.__setattr__(self, name, tuple(parsed))
 
     # -- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -461,6 +509,8 @@ class Certification:
             "fraud": self.fraud,
             "cancelled": self.cancelled,
             "accessibility_adjustment": self.accessibility_adjustment,
+            "issue_reports": [x.to_dict() for x in self.issue_reports],
+            "jury_events": [x.to_dict() for x in self.jury_events],
         }
 
     @classmethod
@@ -526,6 +576,8 @@ class Certification:
                 cancelled=data.get("cancelled", False),
                 accessibility_adjustment=data.get("accessibility_adjustment", False),
                 id=data.get("id"),
+                issue_reports=data.get("issue_reports", ()),
+                jury_events=data.get("jury_events", ()),
             )
         except DataError as exc:
             raise DataError(exc.message, path=path, field=exc.field) from None
@@ -746,6 +798,9 @@ class CertificationResult:
         The rule set used.
     pixirt_version
         The package version that scored.
+    jury_review
+        An impactful issue report is left unresolved: the session needs a human jury
+        before publication (Pix's ``FinalizedSession.isPublishable``).
     """
 
     algorithm: Literal["v2", "v3"]
@@ -767,6 +822,7 @@ class CertificationResult:
     rules_id: str
     rules_hash: str
     pixirt_version: str
+    jury_review: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "competences", types.MappingProxyType(dict(self.competences)))
@@ -833,6 +889,7 @@ class CertificationResult:
             "certification_id": self.certification_id,
             "rules": {"id": self.rules_id, "hash": self.rules_hash},
             "pixirt_version": self.pixirt_version,
+            "jury_review": self.jury_review,
         }
 
     @classmethod
@@ -849,7 +906,7 @@ class CertificationResult:
             "capacity", "error_rate", "mesh_index", "global_level", "n_answers", "capacity_history",
             "degradation", "trace", "certification_id", "rules", "pixirt_version",
         }  # fmt: skip
-        _check_keys(data, expected, "", None)
+        _check_keys(data, expected | {"jury_review"}, "", None)
         missing = sorted(expected - set(data))
         if missing:
             raise DataError("missing required field", field=missing[0])
@@ -915,9 +972,16 @@ def score(
         raise TypeError(
             f"certification must be a Certification, got {type(certification).__name__}"
         )
-    if rules.algorithm == "v2":
-        return _score_v2(certification, rules)
-    return _score_v3(certification, rules, bank)
+    decision = jury.apply(certification, rules, bank=bank)
+    cert = decision.certification
+    result = _score_v2(cert, rules) if rules.algorithm == "v2" else _score_v3(cert, rules, bank)
+    if not decision.trace:
+        return result
+    return replace(
+        result,
+        trace=(result.trace[0], *decision.trace, *result.trace[1:]),
+        jury_review=decision.review,
+    )
 
 
 # =========================================================================== v2

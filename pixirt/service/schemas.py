@@ -151,6 +151,35 @@ class CertificationChallengeIn(_In):
     skipped_automatically: bool = False
     live_alert: bool = False
     status: AnswerStatus | None = None
+    features: (
+        Annotated[
+            list[Literal["image", "embed", "attachment", "timed", "focus"]], Field(max_length=5)
+        ]
+        | None
+    ) = None
+
+
+class IssueReportIn(_In):
+    """An issue report (:class:`pixirt.cat.incidents.IssueReport`)."""
+
+    category: Annotated[str, Field(min_length=1, max_length=100)]
+    subcategory: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    challenge_id: Id | None = None
+
+
+class JuryEventIn(_In):
+    """A jury decision (:class:`pixirt.cat.jury.JuryEvent`)."""
+
+    kind: Literal[
+        "neutralize",
+        "deneutralize",
+        "reject_for_fraud",
+        "unreject_for_fraud",
+        "cancel",
+        "uncancel",
+        "rescore",
+    ]
+    challenge_id: Id | None = None
 
 
 class PositionedCompetenceIn(_In):
@@ -169,6 +198,8 @@ class CertificationIn(_In):
     fraud: bool = False
     cancelled: bool = False
     accessibility_adjustment: bool = False
+    issue_reports: Annotated[list[IssueReportIn], Field(max_length=500)] = []
+    jury_events: Annotated[list[JuryEventIn], Field(max_length=500)] = []
     id: Id | None = None
 
 
@@ -254,6 +285,7 @@ class ResultOut(_Out):
     certification_id: str | None
     rules: RulesRefOut
     pixirt_version: str
+    jury_review: bool = False
 
 
 class SessionCreatedOut(_Out):

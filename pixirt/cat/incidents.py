@@ -1,0 +1,273 @@
+"""Issue reports and their automatic resolution, over arrays of certifications.
+
+Each rule once: :func:`pixirt.cat.jury.auto_jury` applies it to one certification (a
+batch of one), the simulator to a chunk. The policy is data, the rule set's
+``[incidents]`` table (:class:`pixirt.rules.IncidentPolicy`, docs/rules.md).
+
+As Pix's auto-jury at a session's finalization (``process-auto-jury.js``,
+``CertificationIssueReportResolutionStrategies.js``, ``CertificationAssessment.js``),
+reports are resolved in the order given:
+
+- a subcategory with no resolution row, or a policy without ``automatic_resolution``,
+  leaves the report **unresolved** for a human jury;
+- ``neutralize``: the reported challenge must have been answered (else resolved without
+  effect, "no such question") and, with ``if_challenge_has``, have one of the features
+  (else resolved without effect); it is then neutralized when its status is one of
+  ``neutralizable_statuses`` (Pix: ``ko``, ``aband``), never when the answer is correct;
+- ``validate_focused_out``: a ``focusedOut`` answer becomes ``ok``; an abandoned one is
+  neutralized (when ``aband`` is neutralizable); any other is resolved without effect.
+
+A certification needs a human jury (:attr:`Resolutions.review`) when one of its
+impactful reports (category or subcategory listed as impactful) is left unresolved:
+Pix then does not publish the session automatically (``FinalizedSession.js``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, get_args
+
+import numpy as np
+import numpy.typing as npt
+
+from pixirt.exceptions import DataError
+from pixirt.rules import FEATURES, IncidentPolicy, StatusName
+
+__all__ = [
+    "FEATURES",
+    "OUTCOMES",
+    "STATUSES",
+    "IssueReport",
+    "Resolutions",
+    "feature_bits",
+    "resolve",
+]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Answer statuses by code (−1: no answer).
+STATUSES: tuple[str, ...] = get_args(StatusName)
+#: What became of each report (:attr:`Resolutions.outcome`), in Pix's resolution words.
+OUTCOMES: tuple[str, ...] = (
+    "unresolved",  # left to a human jury
+    "neutralized",  # "Cette question a été neutralisée automatiquement"
+    "validated",  # "Cette réponse a été acceptée automatiquement"
+    "no_such_question",  # "Aucune question ne correspond au numéro ..."
+    "feature_absent",  # "... ne contient ni image ni application/simulateur", ...
+    "not_neutralizable",  # "... car la réponse est correcte"
+    "neither_skipped_nor_focused_out",
+)
+_OK, _FOCUSED_OUT, _ABAND = (STATUSES.index(x) for x in ("ok", "focusedOut", "aband"))
+
+
+def feature_bits(names: Sequence[str]) -> int:
+    """The bit mask of a set of challenge features (bit ``k`` for ``FEATURES[k]``).
+
+    Raises
+    ------
+    DataError
+        On an unknown feature name.
+    """
+    bits = 0
+    for name in names:
+        if name not in FEATURES:
+            raise DataError(
+                f"unknown challenge feature {name!r}: expected {'/'.join(FEATURES)}",
+                field="features",
+            )
+        bits |= 1 << FEATURES.index(name)
+    return bits
+
+
+@dataclass(frozen=True, slots=True)
+class IssueReport:
+    """An issue report ("signalement") written by the session's invigilator.
+
+    Attributes
+    ----------
+    category
+        Pix's category (``IN_CHALLENGE``, ``FRAUD``, ...).
+    subcategory
+        Pix's subcategory (``IMAGE_NOT_DISPLAYING``, ...), or None for a category without.
+    challenge_id
+        The challenge reported (Pix's question number, as an id), or None.
+    """
+
+    category: str
+    subcategory: str | None = None
+    challenge_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.category, str) or not self.category:
+            raise DataError(f"expected a category name, got {self.category!r}", field="category")
+        for name in ("subcategory", "challenge_id"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise DataError(f"expected a non-empty string or null, got {value!r}", field=name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        return {
+            "category": self.category,
+            "subcategory": self.subcategory,
+            "challenge_id": self.challenge_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IssueReport:
+        """Inverse of :meth:`to_dict` (unknown fields are an error, naming them)."""
+        if not isinstance(data, Mapping):
+            raise DataError(f"expected an object, got {data!r}")
+        unknown = set(data) - {"category", "subcategory", "challenge_id"}
+        if unknown:
+            raise DataError(f"unknown field(s) {sorted(unknown)}", field=sorted(unknown)[0])
+        if "category" not in data:
+            raise DataError("missing required field", field="category")
+        return cls(
+            category=data["category"],
+            subcategory=data.get("subcategory"),
+            challenge_id=data.get("challenge_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Resolutions:
+    """What the automatic jury did to a batch (see the module doc).
+
+    Attributes
+    ----------
+    status, neutralized
+        ``(n, width)`` the answers after resolution (a validated ``focusedOut`` is now
+        ``ok``) and the neutralizations (the input ones kept).
+    outcome
+        ``(m,)`` per report, an :data:`OUTCOMES` code.
+    impactful
+        ``(m,)`` the report's category or subcategory is impactful.
+    review
+        ``(n,)`` an impactful report is left unresolved: a human jury must look.
+    """
+
+    status: IntArray
+    neutralized: BoolArray
+    outcome: IntArray
+    impactful: BoolArray
+    review: BoolArray
+
+    def outcome_names(self) -> npt.NDArray[np.object_]:
+        """``(m,)`` outcome names."""
+        return np.asarray(OUTCOMES, dtype=object)[self.outcome]
+
+
+def resolve(
+    policy: IncidentPolicy | None,
+    *,
+    row: npt.ArrayLike,
+    cell: npt.ArrayLike,
+    category: Sequence[str | None] | npt.ArrayLike,
+    subcategory: Sequence[str | None] | npt.ArrayLike,
+    status: npt.ArrayLike,
+    features: npt.ArrayLike,
+    neutralized: npt.ArrayLike,
+) -> Resolutions:
+    """Resolve a batch's issue reports with a policy (see the module doc).
+
+    Parameters
+    ----------
+    policy
+        The rule set's ``[incidents]`` (None: every report unresolved, none impactful).
+    row, cell
+        ``(m,)`` per report, its certification (row) and the reported challenge's cell
+        (−1: no challenge). Reports of one cell are resolved in the order given.
+    category, subcategory
+        ``(m,)`` per report (subcategory None for a category without).
+    status
+        ``(n, width)`` answer status codes (:data:`STATUSES`, −1 unanswered).
+    features
+        ``(n, width)`` challenge feature bit masks (:func:`feature_bits`).
+    neutralized
+        ``(n, width)`` neutralizations before the resolution.
+
+    Returns
+    -------
+    Resolutions
+        The answers and neutralizations after resolution, each report's outcome and the
+        certifications left to a human jury.
+    """
+    st = np.array(status, dtype=np.int64, copy=True)
+    neut = np.array(neutralized, dtype=bool, copy=True)
+    feat = np.asarray(features, dtype=np.int64)
+    r = np.asarray(row, dtype=np.int64).reshape(-1)
+    c = np.asarray(cell, dtype=np.int64).reshape(-1)
+    cats = np.asarray(category, dtype=object).reshape(-1)
+    subs = np.asarray(subcategory, dtype=object).reshape(-1)
+    m = len(r)
+    outcome = np.zeros(m, dtype=np.int64)
+    review = np.zeros(st.shape[0], dtype=bool)
+    if policy is None or m == 0:
+        return Resolutions(st, neut, outcome, np.zeros(m, dtype=bool), review)
+    impactful = np.isin(cats, np.asarray(policy.impactful_categories, dtype=object)) | np.isin(
+        subs, np.asarray(policy.impactful_subcategories, dtype=object)
+    )
+    if policy.automatic_resolution:
+        rows = {x.subcategory: x for x in policy.resolution}
+        action = np.array(
+            [
+                -1
+                if s not in rows
+                else ("neutralize", "validate_focused_out").index(rows[s].action)
+                for s in subs.tolist()
+            ],
+            dtype=np.int64,
+        )
+        cond = np.array(
+            [0 if s not in rows else feature_bits(rows[s].if_challenge_has) for s in subs.tolist()],
+            dtype=np.int64,
+        )
+        neutralizable = np.zeros(len(STATUSES), dtype=bool)
+        neutralizable[[STATUSES.index(x) for x in policy.neutralizable_statuses]] = True
+        # reports of one cell act in order: resolve them in rounds by their rank there
+        key = r * (st.shape[1] + 1) + (c + 1)
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        first = np.r_[True, sk[1:] != sk[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(m), 0))
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m) - start
+        for k in range(int(rank.max()) + 1 if m else 0):
+            i = np.flatnonzero((rank == k) & (action >= 0))
+            if i.size == 0:
+                continue
+            ri, ci = r[i], c[i]
+            cc = np.maximum(ci, 0)
+            s = np.where(ci >= 0, st[ri, cc], -1)
+            answered = s >= 0
+            has = (cond[i] == 0) | ((feat[ri, cc] & cond[i]) != 0)
+            can = answered & neutralizable[np.maximum(s, 0)]
+            focus = action[i] == 1
+            out = np.where(
+                ~answered,
+                3,
+                np.where(
+                    ~has,
+                    4,
+                    np.where(
+                        focus,
+                        np.where(
+                            s == _FOCUSED_OUT,
+                            2,
+                            np.where((s == _ABAND) & can, 1, 6),
+                        ),
+                        np.where(can, 1, 5),
+                    ),
+                ),
+            )
+            outcome[i] = out
+            hit = out == 1
+            neut[ri[hit], cc[hit]] = True
+            val = out == 2
+            st[ri[val], cc[val]] = _OK
+    left = impactful & (outcome == 0)
+    review[r[left]] = True
+    return Resolutions(st, neut, outcome, impactful, review)
