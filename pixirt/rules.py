@@ -65,10 +65,13 @@ from pixirt.exceptions import RuleError
 __all__ = [
     "Action",
     "CapacityRules",
+    "CleaRules",
     "CompetenceInterval",
+    "Complementary",
     "FieldChange",
     "IncidentPolicy",
     "IncidentResolution",
+    "JuryRules",
     "LevelRule",
     "Mesh",
     "ReproducibilityThresholds",
@@ -390,6 +393,34 @@ class IncidentPolicy(_Model):
         return next((c for c, subs in self.categories.items() if subcategory in subs), None)
 
 
+class JuryRules(_Model):
+    """Decisions of the jury applied to every candidate alike (``[jury]``).
+
+    ``fraud_ban_months``: a certification rejected for fraud bars the candidate from the
+    certification for this many months (the public description: "l'impossibilité de
+    passer la certification Pix pendant une durée déterminée"); 0 for no ban.
+    """
+
+    fraud_ban_months: Count = 0
+
+
+class CleaRules(_Model):
+    """CléA numérique, delivered with the core certification (``[complementary.clea]``).
+
+    Acquired by a candidate holding the CléA badge when the core certification is
+    validated, not rejected for fraud, with a score of at least ``minimum_earned_pix``
+    (Pix's ``ComplementaryCertificationScoringWithoutComplementaryReferential``).
+    """
+
+    minimum_earned_pix: Count
+
+
+class Complementary(_Model):
+    """Complementary certifications scored with the core one (``[complementary]``)."""
+
+    clea: CleaRules | None = None
+
+
 # --------------------------------------------------------------------------- the rule set
 class Scoring(_Model):
     """The ``[scoring]`` table: ``v2`` or ``v3`` according to the rule set's algorithm."""
@@ -420,6 +451,10 @@ class RuleSet(_Model):
     incidents
         The issue-report policy (None: no report is resolved automatically and none
         blocks a publication).
+    jury
+        Jury decisions applied to all (the ban after a fraud).
+    complementary
+        Complementary certifications (CléA numérique).
     """
 
     id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
@@ -431,6 +466,8 @@ class RuleSet(_Model):
     selection: SelectionRules | None = None
     capacity: CapacityRules | None = None
     incidents: IncidentPolicy | None = None
+    jury: JuryRules | None = None
+    complementary: Complementary | None = None
 
     _hash: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="<dict>")

@@ -302,3 +302,38 @@ def test_reports_and_events_round_trip_through_json():
     back = Certification.from_dict(__import__("json").loads(cert.to_json()))
     assert back == cert
     assert score(back, V2) == score(cert, V2)
+
+
+# --------------------------------------------------------------------------- CléA, fraud ban
+# score-complementary-certification-v2.js → ComplementaryCertificationScoringWithoutComplementaryReferential:
+# acquired with a validated core certification, no fraud, pix score >= the badge's minimum
+def _with_minimum(minimum: int, ban: int = 0):
+    data = V2.to_dict()
+    data["id"] = "clea-test"
+    data["complementary"]["clea"]["minimum_earned_pix"] = minimum
+    data["jury"]["fraud_ban_months"] = ban
+    return rules.RuleSet.from_dict(data)
+
+
+def test_clea_needs_a_validated_certification_no_fraud_and_the_minimum_score():
+    cert = _v2({}, clea_badge=True)
+    r = score(cert, V2)
+    assert r.status == "validated" and r.pix_score == 150
+    assert score(cert, _with_minimum(150)).clea is True
+    assert score(cert, _with_minimum(151)).clea is False
+    fraud = score(_v2({}, clea_badge=True, fraud=True), _with_minimum(10))
+    assert (fraud.status, fraud.clea) == ("rejected", False)
+    low = {f"c{k}{j}": "ko" for k in range(1, 6) for j in range(3)}
+    rejected = score(_v2(low, clea_badge=True), _with_minimum(0))
+    assert rejected.status != "validated" and rejected.clea is False
+    assert score(_v2({}), V2).clea is None  # not a CléA candidate
+    assert "CléA numérique acquired" in score(cert, _with_minimum(150)).explain()
+
+
+def test_a_fraud_ban_is_an_outcome_field_set_by_the_jury():
+    ruled = _with_minimum(70, ban=24)
+    r = score(_v2({}, jury_events=[{"kind": "reject_for_fraud"}]), ruled)
+    assert (r.status, r.comment, r.ban_months) == ("rejected", "FRAUD", 24)
+    assert score(_v2({}), ruled).ban_months is None
+    assert score(_v2({}, fraud=True), V2).ban_months == 0  # Pix's length is not public: 0
+    assert r.to_dict()["ban_months"] == 24

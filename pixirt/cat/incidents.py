@@ -26,13 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from pixirt.exceptions import DataError
 from pixirt.rules import FEATURES, IncidentPolicy, StatusName
+
+if TYPE_CHECKING:
+    from pixirt.rules import RuleSet
 
 __all__ = [
     "FEATURES",
@@ -41,7 +44,9 @@ __all__ = [
     "IssueReport",
     "Resolutions",
     "feature_bits",
+    "report_names",
     "resolve",
+    "resolve_with",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -271,3 +276,59 @@ def resolve(
     left = impactful & (outcome == 0)
     review[r[left]] = True
     return Resolutions(st, neut, outcome, impactful, review)
+
+
+def report_names(
+    rules: RuleSet, names: Sequence[str], *, field: str = "issue_rates"
+) -> tuple[list[str], list[str | None]]:
+    """The (category, subcategory) of each report name: a category of the rule set, or a subcategory.
+
+    Without an incident policy a name is kept as its own category.
+
+    Raises
+    ------
+    DataError
+        On a name the rule set's ``[incidents.categories]`` does not know (``field.name``).
+    """
+    policy = rules.incidents
+    cats: list[str] = []
+    subs: list[str | None] = []
+    for name in names:
+        if policy is None or name in policy.categories:
+            cats.append(name)
+            subs.append(None)
+            continue
+        cat = policy.category_of(name)
+        if cat is None:
+            raise DataError(
+                f"{name!r} is neither a category nor a subcategory of rule set {rules.id} "
+                "([incidents.categories])",
+                field=f"{field}.{name}",
+            )
+        cats.append(cat)
+        subs.append(name)
+    return cats, subs
+
+
+def resolve_with(
+    rules: RuleSet,
+    *,
+    row: npt.ArrayLike,
+    cell: npt.ArrayLike,
+    category: Sequence[str | None] | npt.ArrayLike,
+    subcategory: Sequence[str | None] | npt.ArrayLike,
+    status: npt.ArrayLike,
+    features: npt.ArrayLike,
+    neutralized: npt.ArrayLike,
+) -> Resolutions:
+    """:func:`resolve` with a rule set's policy (``rules.incidents``)."""
+    return resolve(
+        rules.incidents,
+        row=row,
+        cell=cell,
+        category=category,
+        subcategory=subcategory,
+        status=status,
+        features=features,
+        neutralized=neutralized,
+    )

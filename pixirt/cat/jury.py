@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 from pixirt.cat import incidents
 from pixirt.exceptions import DataError, ScoringError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
 
-__all__ = ["EVENT_KINDS", "JuryDecision", "JuryEvent", "apply"]
+__all__ = ["EVENT_KINDS", "JuryDecision", "JuryEvent", "apply", "ban_months", "clea_acquired"]
 
 EventKind = Literal[
     "neutralize",
@@ -275,3 +276,40 @@ def _features(ch: Any, bank: ItemBank | None, where: str) -> int:
         "the certification (challenges[].features) nor the bank (columns "
         f"{'/'.join(incidents.FEATURES)}) gives them"
     )
+
+
+def clea_acquired(
+    rules: RuleSet,
+    *,
+    status: npt.ArrayLike,
+    pix_score: npt.ArrayLike,
+    fraud: npt.ArrayLike,
+    badge: npt.ArrayLike,
+) -> npt.NDArray[np.bool_] | None:
+    """CléA numérique over arrays (None when the rule set has no ``[complementary.clea]``).
+
+    Acquired by a badge holder with a validated core certification, no fraud and at least
+    the minimum score.
+
+    Parameters
+    ----------
+    status, pix_score, fraud, badge
+        ``(n,)`` the core outcome, its score (no score counts 0), the fraud decision and
+        whether the candidate holds the CléA badge.
+    """
+    clea = None if rules.complementary is None else rules.complementary.clea
+    if clea is None:
+        return None
+    return np.asarray(
+        np.asarray(badge, dtype=bool)
+        & (np.asarray(status, dtype=object) == "validated")
+        & ~np.asarray(fraud, dtype=bool)
+        & (np.asarray(pix_score, dtype=np.int64) >= clea.minimum_earned_pix),
+        dtype=bool,
+    )
+
+
+def ban_months(rules: RuleSet, fraud: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Months the candidate is barred from the certification: ``[jury].fraud_ban_months`` after a fraud, else 0."""
+    months = 0 if rules.jury is None else rules.jury.fraud_ban_months
+    return np.where(np.asarray(fraud, dtype=bool), months, 0).astype(np.int64)

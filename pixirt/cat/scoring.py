@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -92,6 +93,9 @@ ANSWER_STATUSES: tuple[str, ...] = get_args(AnswerStatus)
 AbortReason = Literal["candidate", "technical"]
 ABORT_REASONS: tuple[str, ...] = get_args(AbortReason)
 Status = Literal["validated", "rejected", "cancelled", "cancelled_by_jury"]
+
+#: Pix's internal record ids (``recIhdrmCuEmCDAzj``), refused where a competence code is due.
+_PIX_ID = re.compile(r"^rec[A-Za-z0-9]{8,}$")
 
 #: The challenge type counted twice in a competence with fewer challenges than expected.
 QROCM_DEP = "QROCM-dep"
@@ -295,6 +299,12 @@ class CertificationChallenge:
                 f"expected a competence code like '1.1', got {self.competence!r}",
                 field="competence",
             )
+        if _PIX_ID.match(self.competence):
+            raise DataError(
+                f"{self.competence!r} is a Pix internal competence id, not a code like '1.1': "
+                "map it (pixirt import-pix --competences, or read_pix_export(competences=...))",
+                field="competence",
+            )
         _opt_str(self.tube, "tube", None)
         _opt_str(self.type, "type", None)
         object.__setattr__(
@@ -385,6 +395,7 @@ _CERTIFICATION_FIELDS = (
     "accessibility_adjustment",
     "issue_reports",
     "jury_events",
+    "clea_badge",
 )
 
 
@@ -417,6 +428,9 @@ class Certification:
     jury_events
         The jury's decisions (:class:`pixirt.cat.jury.JuryEvent` or mappings), replayed in
         order after the automatic resolution.
+    clea_badge
+        The candidate holds the CléA numérique badge (and sits CléA with the core
+        certification).
     """
 
     challenges: Sequence[CertificationChallenge]
@@ -428,6 +442,7 @@ class Certification:
     id: str | None = None
     issue_reports: Sequence[IssueReport] = ()
     jury_events: Sequence[JuryEvent] = ()
+    clea_badge: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.challenges, (str, bytes)) or not isinstance(self.challenges, Iterable):
@@ -463,6 +478,12 @@ class Certification:
         for code, value in self.profile.items():
             if not isinstance(code, str):
                 raise DataError(f"competence codes are strings, got {code!r}", field="profile")
+            if _PIX_ID.match(code):
+                raise DataError(
+                    f"{code!r} is a Pix internal competence id, not a code like '1.1': map it "
+                    "(pixirt import-pix --competences)",
+                    field=f"profile.{code}",
+                )
             if isinstance(value, PositionedCompetence):
                 prof[code] = value
             elif isinstance(value, Mapping):
@@ -479,7 +500,7 @@ class Certification:
                 f"expected candidate/technical or null, got {self.abort_reason!r}",
                 field="abort_reason",
             )
-        for name in ("fraud", "cancelled", "accessibility_adjustment"):
+        for name in ("fraud", "cancelled", "accessibility_adjustment", "clea_badge"):
             _bool(getattr(self, name), name, None)
         _opt_str(self.id, "id", None)
         for name, kind in (("issue_reports", IssueReport), ("jury_events", JuryEvent)):
@@ -511,6 +532,7 @@ class Certification:
             "accessibility_adjustment": self.accessibility_adjustment,
             "issue_reports": [x.to_dict() for x in self.issue_reports],
             "jury_events": [x.to_dict() for x in self.jury_events],
+            "clea_badge": self.clea_badge,
         }
 
     @classmethod
@@ -578,6 +600,7 @@ class Certification:
                 id=data.get("id"),
                 issue_reports=data.get("issue_reports", ()),
                 jury_events=data.get("jury_events", ()),
+                clea_badge=data.get("clea_badge", False),
             )
         except DataError as exc:
             raise DataError(exc.message, path=path, field=exc.field) from None
@@ -801,6 +824,12 @@ class CertificationResult:
     jury_review
         An impactful issue report is left unresolved: the session needs a human jury
         before publication (Pix's ``FinalizedSession.isPublishable``).
+    clea
+        CléA numérique acquired (None: the candidate does not sit it, or the rule set
+        has no ``[complementary.clea]``).
+    ban_months
+        After a rejection for fraud, the months the candidate is barred (``[jury]``);
+        None otherwise.
     """
 
     algorithm: Literal["v2", "v3"]
@@ -823,6 +852,8 @@ class CertificationResult:
     rules_hash: str
     pixirt_version: str
     jury_review: bool = False
+    clea: bool | None = None
+    ban_months: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "competences", types.MappingProxyType(dict(self.competences)))
@@ -890,6 +921,8 @@ class CertificationResult:
             "rules": {"id": self.rules_id, "hash": self.rules_hash},
             "pixirt_version": self.pixirt_version,
             "jury_review": self.jury_review,
+            "clea": self.clea,
+            "ban_months": self.ban_months,
         }
 
     @classmethod
@@ -906,7 +939,7 @@ class CertificationResult:
             "capacity", "error_rate", "mesh_index", "global_level", "n_answers", "capacity_history",
             "degradation", "trace", "certification_id", "rules", "pixirt_version",
         }  # fmt: skip
-        _check_keys(data, expected | {"jury_review"}, "", None)
+        _check_keys(data, expected | {"jury_review", "clea", "ban_months"}, "", None)
         missing = sorted(expected - set(data))
         if missing:
             raise DataError("missing required field", field=missing[0])
@@ -975,12 +1008,35 @@ def score(
     decision = jury.apply(certification, rules, bank=bank)
     cert = decision.certification
     result = _score_v2(cert, rules) if rules.algorithm == "v2" else _score_v3(cert, rules, bank)
-    if not decision.trace:
+    trace = [*decision.trace]
+    clea = None
+    if cert.clea_badge:
+        acquired = jury.clea_acquired(
+            rules,
+            status=[result.status],
+            pix_score=[result.pix_score or 0],
+            fraud=[cert.fraud],
+            badge=[True],
+        )
+        if acquired is not None:
+            clea = bool(acquired[0])
+            assert rules.complementary is not None and rules.complementary.clea is not None
+            trace.append(
+                f"CléA numérique {'acquired' if clea else 'not acquired'}: needs a validated "
+                "certification, no fraud and at least "
+                f"{rules.complementary.clea.minimum_earned_pix} pix."
+            )
+    ban = int(jury.ban_months(rules, [cert.fraud])[0]) if cert.fraud else None
+    if ban:
+        trace.append(f"Rejected for fraud: barred from the certification for {ban} months.")
+    if not trace and clea is None and ban is None:
         return result
     return replace(
         result,
-        trace=(result.trace[0], *decision.trace, *result.trace[1:]),
+        trace=(result.trace[0], *decision.trace, *result.trace[1:], *trace[len(decision.trace) :]),
         jury_review=decision.review,
+        clea=clea,
+        ban_months=ban,
     )
 
 

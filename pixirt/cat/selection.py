@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from pixirt.cat.capacity import probability, reward
 from pixirt.exceptions import DataError
+from pixirt.rules import FEATURES
 
 if TYPE_CHECKING:
     from pixirt.item_bank import ItemBank
@@ -89,6 +90,10 @@ class BankStructure:
         The names behind the codes.
     accessible
         The ``accessible`` flags, or None when the bank has no such column.
+    features
+        Per challenge, the bit mask of its features (:func:`pixirt.cat.incidents.feature_bits`,
+        from the bank's boolean columns ``image``, ``embed``, ``attachment``, ``timed``,
+        ``focus``; 0 where absent).
     """
 
     item_ids: npt.NDArray[np.object_]
@@ -101,6 +106,7 @@ class BankStructure:
     skill: IntArray | None
     skills: tuple[str, ...]
     accessible: BoolArray | None
+    features: IntArray
     _position: dict[str, int] = field(repr=False, compare=False)
 
     @classmethod
@@ -140,6 +146,11 @@ class BankStructure:
         accessible = (
             meta["accessible"].to_numpy(dtype=bool) if "accessible" in meta.columns else None
         )
+        features = np.zeros(len(ids), dtype=np.int64)
+        for k, name in enumerate(FEATURES):
+            if name in meta.columns:
+                flags = meta[name].fillna(False).to_numpy(dtype=bool)
+                features |= flags.astype(np.int64) << k
         return cls(
             item_ids=ids,
             a=np.asarray(bank.a, dtype=np.float64),
@@ -151,6 +162,7 @@ class BankStructure:
             skill=skill,
             skills=skills,
             accessible=accessible,
+            features=features,
             _position=dict(zip(ids.tolist(), range(len(ids)), strict=True)),
         )
 

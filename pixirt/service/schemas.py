@@ -200,6 +200,7 @@ class CertificationIn(_In):
     accessibility_adjustment: bool = False
     issue_reports: Annotated[list[IssueReportIn], Field(max_length=500)] = []
     jury_events: Annotated[list[JuryEventIn], Field(max_length=500)] = []
+    clea_badge: bool = False
     id: Id | None = None
 
 
@@ -286,6 +287,8 @@ class ResultOut(_Out):
     rules: RulesRefOut
     pixirt_version: str
     jury_review: bool = False
+    clea: bool | None = None
+    ban_months: int | None = None
 
 
 class SessionCreatedOut(_Out):

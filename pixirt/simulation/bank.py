@@ -14,7 +14,10 @@ default bank of the demo, the engine's examples and the simulator:
   (1.2 and 0.3), ``c = 0``;
 - metadata: ``area``, ``competence``, ``tube``, ``skill``, ``level``, ``pix_value``
   (``min(4, 8 / n)`` with ``n`` the skills of that level in the competence, §1.3),
-  ``type`` (QCU, QCM, QROC, QROCM-ind, QROCM-dep) and ``accessible``.
+  ``type`` (QCU, QCM, QROC, QROCM-ind, QROCM-dep), ``accessible``, and the features the
+  incident policy checks, ``image``, ``embed``, ``attachment``, ``timed`` and ``focus``
+  (independent draws with the shares of :data:`FEATURE_SHARES`: assumptions, Pix
+  publishes none).
 
 With the defaults the bank has about 3,000 challenges. It is deterministic for a seed.
 """
@@ -31,7 +34,7 @@ from pixirt._validation import as_generator, check_in_range
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 
-__all__ = ["CHALLENGE_TYPES", "framework", "pix_like_bank"]
+__all__ = ["CHALLENGE_TYPES", "FEATURE_SHARES", "framework", "pix_like_bank"]
 
 #: Challenge types and their shares in the generated bank.
 CHALLENGE_TYPES: dict[str, float] = {
@@ -40,6 +43,17 @@ CHALLENGE_TYPES: dict[str, float] = {
     "QROC": 0.20,
     "QROCM-ind": 0.12,
     "QROCM-dep": 0.08,
+}
+
+
+#: Share of challenges with each feature in the generated bank (assumed: a third of Pix's
+#: challenges show an image; embeds, attachments, timed and focus challenges are rarer).
+FEATURE_SHARES: dict[str, float] = {
+    "image": 0.35,
+    "embed": 0.08,
+    "attachment": 0.12,
+    "timed": 0.08,
+    "focus": 0.10,
 }
 
 
@@ -139,6 +153,8 @@ def pix_like_bank(
         rng.choice(len(names), size=n, p=np.asarray(list(CHALLENGE_TYPES.values())))
     ]
     df["accessible"] = rng.random(n) < accessible_share
+    for name, share in FEATURE_SHARES.items():
+        df[name] = rng.random(n) < share
     df.insert(1, "a", a)
     df.insert(2, "b", b)
     df.insert(3, "c", 0.0)

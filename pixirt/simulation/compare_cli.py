@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from pixirt._dask import add_cluster_arguments, cluster_client
 from pixirt.exceptions import DataError
+from pixirt.simulation.simulate_cli import add_incident_arguments
 
 __all__ = ["ProgressBar", "add_compare_parser"]
 
@@ -97,21 +98,14 @@ def _compare(args: argparse.Namespace) -> int:
     from pixirt import rules
     from pixirt.item_bank import ItemBank, _atomic_write
     from pixirt.simulation.population import Population
-    from pixirt.simulation.responders import Responder
     from pixirt.simulation.rule_comparison import compare
-    from pixirt.simulation.simulate_cli import cluster_or_processes
+    from pixirt.simulation.simulate_cli import cluster_or_processes, responder_from_args
 
     baseline = rules.load(args.baseline)
     proposed = rules.load(args.proposed)
     bank = ItemBank.read(args.bank) if args.bank else None
     population = Population.read(args.population) if args.population else None
-    responder = Responder(
-        live_alert_rate=args.live_alert_rate,
-        neutralize_rate=args.neutralize_rate,
-        abandon_rate=args.abandon_rate,
-        technical_abort_rate=args.technical_abort_rate,
-        fraud_rate=args.fraud_rate,
-    )
+    responder = responder_from_args(args)
     kwargs: dict[str, Any] = {}
     if args.past:
         if args.population:
@@ -226,12 +220,5 @@ def add_compare_parser(subparsers: Any) -> None:
     )
     cmp.add_argument("--json", help="also write every number to this JSON file")
     cmp.add_argument("--quiet", action="store_true", help="no progress bar")
-    for name in (
-        "live-alert-rate",
-        "neutralize-rate",
-        "abandon-rate",
-        "technical-abort-rate",
-        "fraud-rate",
-    ):
-        cmp.add_argument(f"--{name}", type=float, default=0.0)
+    add_incident_arguments(cmp)
     cmp.set_defaults(func=_compare)

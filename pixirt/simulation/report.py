@@ -99,6 +99,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "en": "; both at once: {mixed}",
     },
     "card_score": {"fr": "Score Pix moyen", "en": "Mean Pix score"},
+    "card_jury": {
+        "fr": "Charge du jury (certifications à examiner)",
+        "en": "Jury workload (certifications to review)",
+    },
     "ci": {"fr": "IC {level} : {lo} à {hi}", "en": "{level} CI: {lo} to {hi}"},
     "what_changes": {"fr": "Ce qui change", "en": "What changes"},
     "how_to_read": {
@@ -214,6 +218,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "fr": "Incidents simulés : {rates}.",
         "en": "Simulated incidents: {rates}.",
     },
+    "assume_reports": {
+        "fr": "signalements de {k} catégories ({per_challenge} des épreuves répondues ; {names}), résolus par la politique de chaque règle",
+        "en": "issue reports of {k} kinds ({per_challenge} of answered challenges; {names}), resolved by each rule set's policy",
+    },
     "assume_no_incident": {
         "fr": "Aucun incident simulé : ni neutralisation, ni abandon, ni interruption technique, ni fraude, ni alerte en direct.",
         "en": "No incident simulated: no neutralization, abandon, technical abort, fraud or live alert.",
@@ -318,6 +326,10 @@ _METRICS = {
     "pass_rate": {"fr": "Taux de réussite", "en": "Pass rate"},
     "mean_score": {"fr": "Score Pix moyen", "en": "Mean Pix score"},
     "mean_level": {"fr": "Niveau certifié moyen", "en": "Mean certified level"},
+    "jury_review": {
+        "fr": "Certifications envoyées au jury (signalement non résolu)",
+        "en": "Certifications sent to the jury (unresolved report)",
+    },
     "changed": {
         "fr": "Résultat, score ou niveau différent",
         "en": "Different outcome, score or level",
@@ -922,7 +934,7 @@ def _cards(c: Comparison, lang: Lang) -> list[tuple[str, str, str, str]]:
     lvl = c.confidence_level
     pts = _points_fmt(lang)
     signed_pix = _pix_fmt(lang)
-    return [
+    cards = [
         (
             "card-changed",
             text("card_changed", lang),
@@ -965,6 +977,16 @@ def _cards(c: Comparison, lang: Lang) -> list[tuple[str, str, str, str]]:
             f"{signed_pix(h['mean_score_difference'])} ({_ci(h['mean_score_low'], h['mean_score_high'], lvl, lang, signed_pix)})",
         ),
     ]
+    if h.get("jury_review_baseline", 0.0) > 0 or h.get("jury_review_proposed", 0.0) > 0:
+        cards.append(
+            (
+                "card-jury",
+                text("card_jury", lang),
+                f"{format_percent(h['jury_review_baseline'], lang)} → {format_percent(h['jury_review_proposed'], lang)}",
+                f"{pts(h['jury_review_difference'])} ({_ci(h['jury_review_low'], h['jury_review_high'], lvl, lang, pts)})",
+            )
+        )
+    return cards
 
 
 #: Exposure above which the first screen warns (a usual ceiling in adaptive testing).
@@ -1053,11 +1075,31 @@ _RATES = {
     "technical_abort_rate": {"fr": "interruptions techniques", "en": "technical aborts"},
     "fraud_rate": {"fr": "fraude", "en": "fraud"},
     "live_alert_rate": {"fr": "alertes en direct", "en": "live alerts"},
+    "skip_rate": {
+        "fr": "réponses abandonnées (parmi les fausses)",
+        "en": "skipped answers (of wrong ones)",
+    },
+    "timeout_rate": {
+        "fr": "temps dépassé (fausses, épreuves chronométrées)",
+        "en": "timed out (wrong, timed challenges)",
+    },
+    "focus_out_rate": {
+        "fr": "sorties de focus (épreuves focus)",
+        "en": "focus lost (focus challenges)",
+    },
 }
 _MISSING = {
     "neutralize_rate": {
         "fr": "aucune neutralisation n'est simulée",
         "en": "no neutralization is simulated",
+    },
+    "issue_rates": {
+        "fr": "aucun signalement n'est simulé",
+        "en": "no issue report is simulated",
+    },
+    "session_issue_rates": {
+        "fr": "aucun signalement n'est simulé",
+        "en": "no issue report is simulated",
     },
     "abandon_rate": {"fr": "aucun abandon n'est simulé", "en": "no abandon is simulated"},
     "technical_abort_rate": {
@@ -1116,6 +1158,25 @@ def assumption_lines(c: Comparison, lang: Lang = "fr") -> tuple[list[str], list[
             for k in _RATES
             if float(resp.get(k, 0.0)) > 0
         ]
+        reports = {
+            **(resp.get("issue_rates") or {}),
+            **(resp.get("session_issue_rates") or {}),
+        }
+        if reports:
+            per = resp.get("issue_rates") or {}
+            rates.append(
+                text(
+                    "assume_reports",
+                    lang,
+                    k=_count(len(reports), lang),
+                    per_challenge=format_percent(
+                        sum(float(v) for k, v in per.items() if k != "UNINTENTIONAL_FOCUS_OUT"),
+                        lang,
+                        2,
+                    ),
+                    names=", ".join(sorted(reports)),
+                )
+            )
         lines.append(
             text("assume_incidents", lang, rates=", ".join(rates))
             if rates
@@ -1276,7 +1337,7 @@ def _table(
 
 
 def _fmt_value(metric: str, x: float, lang: Lang, *, diff: bool = False) -> str:
-    if metric in ("pass_rate",) or metric in (
+    if metric in ("pass_rate", "jury_review") or metric in (
         "level_accuracy",
         "level_accuracy_within_one",
         "global_level_accuracy",
@@ -1381,7 +1442,9 @@ def _scores_section(c: Comparison, lang: Lang) -> str:
     df = _keyed(c.differences)
     lvl = c.confidence_level
     rows = []
-    for metric in ("mean_score", "mean_level", "pass_rate"):
+    for metric in ("mean_score", "mean_level", "pass_rate", "jury_review"):
+        if (metric, "all") not in df:
+            continue  # a comparison saved before the metric existed
         r = df[(metric, "all")]
         f = _value_fmt(metric, lang)
         rows.append(

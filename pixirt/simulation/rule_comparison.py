@@ -120,7 +120,7 @@ STATUSES: tuple[str, ...] = (
 #: The label of "no level on the certificate" in the level tables.
 NO_LEVEL = "none"
 #: Metrics of the ``differences`` table (baseline value, proposed value, difference).
-DIFFERENCE_METRICS: tuple[str, ...] = ("pass_rate", "mean_score", "mean_level")
+DIFFERENCE_METRICS: tuple[str, ...] = ("pass_rate", "mean_score", "mean_level", "jury_review")
 #: Metrics of the ``changes`` table (share of candidates).
 CHANGE_METRICS: tuple[str, ...] = (
     "changed",
@@ -222,7 +222,9 @@ class Comparison:
     outcomes
         Transition counts: baseline outcome (rows) × proposed outcome (columns).
     differences
-        ``metric`` (``pass_rate``, ``mean_score``, ``mean_level``), ``group`` (``"all"``
+        ``metric`` (``pass_rate``, ``mean_score``, ``mean_level``, ``jury_review``: the
+        share of certifications an unresolved impactful issue report sends to a human
+        jury — the jury's workload), ``group`` (``"all"``
         and each group), ``n``, ``baseline``, ``proposed``, ``difference``, ``low``,
         ``high``.
     changes
@@ -341,6 +343,8 @@ class Comparison:
             out[f"{m}_high"] = float(ch[m]["high"])
         diff = {r["metric"]: r for r in _rows(self.differences) if r["group"] == "all"}
         for m in DIFFERENCE_METRICS:
+            if m not in diff:
+                continue  # a comparison saved before the metric existed
             for col in ("baseline", "proposed", "difference", "low", "high"):
                 out[f"{m}_{col}"] = float(diff[m][col])
         out["n_flags"] = int(self.gaps["flagged"].sum()) if len(self.gaps) else 0
@@ -1080,7 +1084,15 @@ _INCIDENT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"^scoring\.v2\.trust_ratio$", ("neutralize_rate",)),
     (r"^scoring\.v3\.degrade_abandoned$", ("abandon_rate",)),
     (r"^scoring\.v3\.minimum_answers$", ("abandon_rate", "technical_abort_rate")),
+    (r"^\[?incidents", ("issue_rates", "session_issue_rates")),
 )
+
+
+def _positive(responder: Responder, name: str) -> bool:
+    value = getattr(responder, name)
+    if isinstance(value, Mapping):
+        return any(float(v) > 0 for v in value.values())
+    return bool(value > 0)
 
 
 def _inactive_changes(diff: RuleSetDiff, responder: Responder | None) -> list[dict[str, Any]]:
@@ -1090,7 +1102,7 @@ def _inactive_changes(diff: RuleSetDiff, responder: Responder | None) -> list[di
     out = []
     for change in diff:
         for pattern, rates in _INCIDENT_RULES:
-            if re.match(pattern, change.path) and not any(getattr(responder, r) > 0 for r in rates):
+            if re.match(pattern, change.path) and not any(_positive(responder, r) for r in rates):
                 out.append({"path": change.path, "needs": list(rates)})
                 break
     return out
@@ -1247,6 +1259,7 @@ def _slim_columns(columns: Iterable[Any]) -> list[Any]:
             "global_level",
             "reproducibility_rate",
             "certification_id",
+            "jury_review",
         )
         or str(c).startswith("cert_level_")
     ]
@@ -1477,6 +1490,7 @@ class _Side:
     retest_cert: FloatArray | None = None
     retest_pix: FloatArray | None = None
     exposure: _Exposure | None = None
+    review: FloatArray | None = None  # 1.0: sent to a human jury
 
     @property
     def valid(self) -> BoolArray:
@@ -1533,7 +1547,16 @@ def _side_from_frame(
     )
     if truth is None and theta is not None and rules.algorithm == "v3":
         truth = _truth_v3(rules, theta, codes)
-    return _Side(status, pix, cert, capacity, global_level, truth)
+    review = (
+        frame["jury_review"].fillna(False).to_numpy(dtype=np.float64)
+        if "jury_review" in frame
+        else np.zeros(len(frame))
+    )
+    return _Side(status, pix, cert, capacity, global_level, truth, review=review)
+
+
+def _review(side: _Side, n: int) -> FloatArray:
+    return np.zeros(n) if side.review is None else side.review
 
 
 def _truth(
@@ -1733,6 +1756,7 @@ def _analyse(
         "pass_rate": (vb.astype(float), vp.astype(float), 1.0),
         "mean_score": (b.pix, p.pix, 1.0),
         "mean_level": (sum_level_b, sum_level_p, float(max(n_codes, 1))),
+        "jury_review": (_review(b, n), _review(p, n), 1.0),
     }
 
     # -- columns

@@ -39,10 +39,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import models
-from pixirt.cat import engine
+from pixirt.cat import engine, incidents
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.batch import SessionBatch
 from pixirt.cat.engine import Runtime, build_runtime
+from pixirt.cat.incidents import IssueReport, Resolutions
 from pixirt.cat.profile import code_key
 from pixirt.cat.scoring import score
 from pixirt.cat.selection import check_test_length
@@ -64,7 +65,9 @@ __all__ = ["SimulationResult", "replay_candidate", "simulate"]
 _PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
 _ROW_GROUP = 65_536
 _STATUS = {1: "ok", 0: "ko", -1: None}
-_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by status code + 1
+_STATUS_NAMES = np.array([None, *incidents.STATUSES], dtype=object)  # by status code + 1
+_V3_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by the batch's code + 1
+_OK = incidents.STATUSES.index("ok")
 
 
 @dataclass(frozen=True, slots=True, eq=False, init=False, repr=False)
@@ -382,8 +385,13 @@ def replay_candidate(
         pos = int(st.positions([choice.challenge_id])[0])
         theta = _true_ability(cands, responder, st.competence[[pos]], runtime)[0]
         p = models.probability(theta, bank.a[pos], bank.b[pos], bank.c[pos])
-        ok = bool(responder.answers(seed, index, step, np.asarray(p))[()])
-        state = engine.record(state, choice.challenge_id, "ok" if ok else "ko")
+        ok = responder.answers(seed, index, step, np.asarray(p))
+        code = int(ok[()])
+        if rules.algorithm == "v2":  # v2 draws answer statuses (v3 right or wrong only)
+            code = int(responder.statuses(seed, index, step, ok, st.features[pos])[()])
+        else:
+            code = incidents.STATUSES.index("ok" if code else "ko")
+        state = engine.record(state, choice.challenge_id, incidents.STATUSES[code])
     if limit >= 0 and engine.next_challenge(state) is not None:
         state = engine.abort(state, str(inc.abort_reason[0]))
     for step, cid in enumerate(state.asked):
@@ -392,7 +400,33 @@ def replay_candidate(
     cert = engine.certification(state)
     if bool(inc.fraud[0]):
         cert = replace(cert, fraud=True)
+    if responder.reports_anything:
+        cert = replace(cert, issue_reports=_drawn_reports(responder, rules, seed, index, state))
     return state, score(cert, rules, bank=bank)
+
+
+def _drawn_reports(
+    responder: Responder, rules: RuleSet, seed: int, index: int, state: CatState
+) -> list[IssueReport]:
+    """The issue reports :func:`simulate` draws for one candidate, in its order."""
+    codes = np.array(
+        [[-1 if x is None else incidents.STATUSES.index(x) for x in state.statuses]],
+        dtype=np.int64,
+    ).reshape(1, -1)
+    steps = np.arange(codes.shape[1])
+    on_cell = responder.challenge_reports(seed, np.array([[index]]), steps[None, :], codes)[0]
+    cats, subs = incidents.report_names(rules, list(responder.issue_rates))
+    out = [
+        IssueReport(cats[k], subs[k], state.asked[step])
+        for step, k in enumerate(on_cell.tolist())
+        if k >= 0
+    ]
+    per_session = responder.session_reports(seed, np.array([index]))[0]
+    cats_s, subs_s = incidents.report_names(
+        rules, list(responder.session_issue_rates), field="session_issue_rates"
+    )
+    out += [IssueReport(cats_s[k], subs_s[k]) for k in np.flatnonzero(per_session).tolist()]
+    return out
 
 
 # ====================================================================== chunks
@@ -527,9 +561,28 @@ def _run_v3(
     cols = _base_frame(cands)
     ids = st.item_ids
     cols["challenges"] = _ragged(ids, asked, asked >= 0)
-    cols["statuses"] = _ragged(_STATUS_NAMES, status + 1, status >= -1)
+    cols["statuses"] = _ragged(_V3_STATUS_NAMES, status + 1, status >= -1)
     cols["neutralized"] = _ragged(ids, asked, neutral)
     cols["abort_reason"] = abort_reason.astype(str)
+    # issue reports: Pix's v3 finalization resolves none, they only call for a human jury
+    width = asked.shape[1]
+    answered = status >= 0
+    codes = np.where(answered, np.where(status == 1, _OK, incidents.STATUSES.index("ko")), -1)
+    feats = np.where(asked >= 0, st.features[np.maximum(asked, 0)], 0)
+    review, _, n_auto, reports = _issue_reports(
+        runtime.rules,
+        responder,
+        seed,
+        idx,
+        np.arange(width),
+        codes,
+        feats,
+        neutral,
+        st.item_ids[np.maximum(asked, 0)],
+    )
+    cols["issue_reports"] = reports
+    cols["n_auto_neutralized"] = n_auto
+    cols["jury_review"] = review.review
     cols["fraud"] = fraud
     cols["status"] = res.status.astype(str)
     cols["comment"] = res.comment
@@ -623,6 +676,17 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     n_given = np.where(limit >= 0, np.minimum(limit, length), length)
     answered = steps[None, :] < n_given[:, None]
     neutral = answered & responder.neutralized(seed, idx[:, None], steps[None, :])
+    feats = np.where(valid, st.features[pos], 0)
+    status_code = np.where(
+        answered, responder.statuses(seed, idx[:, None], steps[None, :], ok, feats), -1
+    )
+    review, n_reports, n_auto, reports = _issue_reports(
+        rules, responder, seed, idx, steps, status_code, feats, neutral, st.item_ids[pos]
+    )
+    # the automatic jury's resolutions, as the policy says (the rows keep the raw answers)
+    resolved, auto_neutral = (
+        (review.status, review.neutralized) if n_reports.any() else (status_code, neutral)
+    )
     aborted = (limit >= 0) & (limit < length)
     technical = aborted & (inc.abort_reason == "technical")
     skipped, left_neutralized = v2_rules.finalize(valid, answered, technical)
@@ -637,8 +701,8 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         competence=comp_col[st.competence[pos]],
         valid=valid,
         answered=answered,
-        correct=ok & answered,
-        neutralized=neutral | left_neutralized,
+        correct=resolved == _OK,
+        neutralized=auto_neutral | left_neutralized,
         skipped_automatically=skipped,
         qrocm_dep=tables.qrocm_dep[pos],
         fraud=fraud,
@@ -654,11 +718,13 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         cols[f"pix_{code}"] = profiles.pix[:, k].astype(cands.pix.dtype)  # type: ignore[union-attr]
     cols["fraud"] = fraud
     ids = st.item_ids
-    status_code = np.where(answered, ok.astype(np.int8), -1)
     cols["challenges"] = _ragged(ids, pos, valid)
     cols["statuses"] = _ragged(_STATUS_NAMES, status_code + 1, valid)
     cols["neutralized"] = _ragged(ids, pos, neutral)  # the jury's (finalization's are implied)
     cols["abort_reason"] = np.where(aborted, inc.abort_reason, "").astype(str)
+    cols["issue_reports"] = reports
+    cols["n_auto_neutralized"] = n_auto
+    cols["jury_review"] = review.review
     status = scores.outcome_names()
     comment = scores.comment_names()
     status[~certifiable] = "not_certifiable"
@@ -679,6 +745,77 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
         f"cert_level_{c}" for c in cands.competences
     ]
     return pd.DataFrame({c: cols[c] for c in order})
+
+
+def _issue_reports(
+    rules: RuleSet,
+    responder: Responder,
+    seed: int,
+    idx: npt.NDArray[np.int64],
+    steps: npt.NDArray[np.int64],
+    status: npt.NDArray[np.int64],
+    feats: npt.NDArray[np.int64],
+    neutral: npt.NDArray[np.bool_],
+    cell_ids: npt.NDArray[np.object_],
+) -> tuple[Resolutions, npt.NDArray[np.int64], npt.NDArray[np.int64], list[list[str]]]:
+    """Draw the chunk's issue reports and resolve them with the rule set's policy.
+
+    Returns the resolutions, the reports and the automatic neutralizations per
+    candidate, and per candidate its reports as ``CATEGORY/SUBCATEGORY@challenge`` (no
+    ``@`` for a report on no challenge; ``-`` for no subcategory), in the order resolved.
+    """
+    n = len(idx)
+    on_cell = responder.challenge_reports(
+        seed, idx[:, None], steps[None, : status.shape[1]], status
+    )
+    per_session = responder.session_reports(seed, idx)
+    r_cell, c_cell = np.nonzero(on_cell >= 0)
+    r_sess, k_sess = np.nonzero(per_session)
+    cats_c, subs_c = incidents.report_names(rules, list(responder.issue_rates))
+    cats_s, subs_s = incidents.report_names(
+        rules, list(responder.session_issue_rates), field="session_issue_rates"
+    )
+    which = on_cell[r_cell, c_cell]
+    res = incidents.resolve_with(
+        rules,
+        row=np.r_[r_cell, r_sess],
+        cell=np.r_[c_cell, np.full(len(r_sess), -1)],
+        category=np.r_[
+            np.asarray(cats_c, dtype=object)[which] if len(which) else np.zeros(0, dtype=object),
+            np.asarray(cats_s, dtype=object)[k_sess] if len(k_sess) else np.zeros(0, dtype=object),
+        ],
+        subcategory=np.r_[
+            np.asarray(subs_c, dtype=object)[which] if len(which) else np.zeros(0, dtype=object),
+            np.asarray(subs_s, dtype=object)[k_sess] if len(k_sess) else np.zeros(0, dtype=object),
+        ],
+        status=status,
+        features=feats,
+        neutralized=neutral,
+    )
+    rows = np.r_[r_cell, r_sess]
+    n_reports = np.bincount(rows, minlength=n).astype(np.int64)
+    auto = res.outcome == incidents.OUTCOMES.index("neutralized")
+    n_auto = np.bincount(rows[auto], minlength=n).astype(np.int64)
+    empty = np.zeros(0, dtype=object)
+    cats = np.r_[
+        np.asarray(cats_c, dtype=object)[which] if len(which) else empty,
+        np.asarray(cats_s, dtype=object)[k_sess] if len(k_sess) else empty,
+    ]
+    subs = np.r_[
+        np.asarray(subs_c, dtype=object)[which] if len(which) else empty,
+        np.asarray(subs_s, dtype=object)[k_sess] if len(k_sess) else empty,
+    ]
+    subs = np.where(pd.isna(subs), "-", subs).astype(object)
+    where = np.r_[
+        ("@" + cell_ids[r_cell, c_cell].astype(object)) if len(r_cell) else empty,
+        np.full(len(r_sess), "", dtype=object),
+    ]
+    labels = (cats + "/" + subs + where).astype(object) if len(rows) else empty
+    order = np.argsort(rows, kind="stable")
+    flat = labels[order].tolist()
+    ends = np.cumsum(n_reports).tolist()
+    per_row = [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
+    return res, n_reports, n_auto, per_row
 
 
 class _BankSkills:

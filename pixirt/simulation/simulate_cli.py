@@ -17,9 +17,12 @@ import argparse
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixirt._dask import add_cluster_arguments, cluster_client
+
+if TYPE_CHECKING:
+    from pixirt.simulation.responders import Responder
 
 __all__ = ["add_simulation_parsers", "cluster_or_processes"]
 
@@ -51,19 +54,12 @@ def _simulate(args: argparse.Namespace) -> int:
     from pixirt.item_bank import ItemBank
     from pixirt.simulation.bank import pix_like_bank
     from pixirt.simulation.population import Population
-    from pixirt.simulation.responders import Responder
     from pixirt.simulation.runner import simulate
 
     rule_set = rules.load(args.rules)
     bank = ItemBank.read(args.bank) if args.bank else pix_like_bank(0)
     population = Population.read(args.population) if args.population else Population()
-    responder = Responder(
-        live_alert_rate=args.live_alert_rate,
-        neutralize_rate=args.neutralize_rate,
-        abandon_rate=args.abandon_rate,
-        technical_abort_rate=args.technical_abort_rate,
-        fraud_rate=args.fraud_rate,
-    )
+    responder = responder_from_args(args)
     scheduler, cluster_workers, processes = cluster_or_processes(
         "simulate", args.scheduler, args.workers
     )
@@ -90,6 +86,15 @@ def _simulate(args: argparse.Namespace) -> int:
     mean = result.select(["pix_score"])["pix_score"].mean()
     what = "dataset" if result.path is not None and result.path.is_dir() else "file"
     print(f"mean pix score {mean:.1f}; written to {result.path} ({what})")
+    return 0
+
+
+def _import_pix(args: argparse.Namespace) -> int:
+    from pixirt.simulation.pix_export import read_pix_export, write_sessions
+
+    certs = read_pix_export(args.directory, competences=args.competences)
+    path = write_sessions(certs, args.out)
+    print(f"{len(certs)} certifications: {path}")
     return 0
 
 
@@ -129,14 +134,7 @@ def add_simulation_parsers(subparsers: Any) -> None:
     sim.add_argument("--bank", help="item bank (default: the Pix-like bank, seed 0)")
     sim.add_argument("--population", help="population TOML (default: N(0, 1), loading 0.8)")
     sim.add_argument("--chunk-size", type=int, default=10_000)
-    for name in (
-        "live-alert-rate",
-        "neutralize-rate",
-        "abandon-rate",
-        "technical-abort-rate",
-        "fraud-rate",
-    ):
-        sim.add_argument(f"--{name}", type=float, default=0.0)
+    add_incident_arguments(sim)
     add_cluster_arguments(
         sim,
         workers_help="run on a local Dask cluster of N single-threaded worker processes "
@@ -151,3 +149,44 @@ def add_simulation_parsers(subparsers: Any) -> None:
     rep.add_argument("--out", required=True, help="output .parquet or .csv")
     rep.add_argument("--bank", help="item bank (v3 degradation of abandoned tests)")
     rep.set_defaults(func=_replay)
+    imp = subparsers.add_parser(
+        "import-pix",
+        help="past sessions from a Pix-like export (CSV tables) to JSON lines",
+    )
+    imp.add_argument("directory", help="folder of the export's CSV tables (docs/jury.md)")
+    imp.add_argument("--out", required=True, help="JSON-lines file to write")
+    imp.add_argument(
+        "--competences", help="CSV mapping Pix competence ids to codes (competenceId,code)"
+    )
+    imp.set_defaults(func=_import_pix)
+
+
+_RATES = (
+    "live-alert-rate",
+    "neutralize-rate",
+    "abandon-rate",
+    "technical-abort-rate",
+    "fraud-rate",
+)
+
+
+def add_incident_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulated incidents: ``--incidents`` and one option per rate."""
+    parser.add_argument(
+        "--incidents",
+        choices=("none", "pix-like"),
+        default="none",
+        help="issue reports, answer statuses and their rates: none, or the assumed "
+        "Pix-like rates (pixirt.simulation.responders.PIX_LIKE_INCIDENTS)",
+    )
+    for name in _RATES:
+        parser.add_argument(f"--{name}", type=float, default=0.0)
+
+
+def responder_from_args(args: argparse.Namespace) -> Responder:
+    """The :class:`Responder` the options describe."""
+    from pixirt.simulation.responders import PIX_LIKE_INCIDENTS, Responder
+
+    base = dict(PIX_LIKE_INCIDENTS) if args.incidents == "pix-like" else {}
+    rates = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name in _RATES}
+    return Responder(**base, **rates)
