@@ -120,3 +120,75 @@ def test_no_interval_on_a_handful_of_sessions():
     assert re.search(r"IC 95.{0,3}%.{0,3}:", page) is None  # no interval (the help text names one)
     assert "sans intervalle" in page
     assert "Only 4 sessions" in summary_text(c, "en")
+
+
+# --------------------------------------------------------------------------- unequal treatment
+def test_a_gap_that_comes_from_the_groups_levels_is_not_unequal_treatment():
+    """Groups differ only by mean ability; a stricter first interval hurts the weaker group
+    far beyond chance, but not at equal ability: no flag (before: three red flags)."""
+    from pixirt import rules
+
+    d = rules.load("pix-v3").to_dict()
+    d["id"] = "strict"
+    d["scoring"]["v3"]["intervals"][0]["min"] = -1.6
+    d["scoring"]["v3"]["reject_when"] = "below_minimum_mesh"
+    c = compare(
+        "pix-v3",
+        rules.RuleSet.from_dict(d),
+        population=Population(groups={"a": (0.5, -0.6), "b": (0.5, 0.6)}),
+        bank=pix_like_bank(0),
+        n=4000,
+        seed=1,
+        n_retest=0,
+        n_bootstrap=200,
+    )
+    g = c.gaps
+    beyond = (g["adj_low"] > 0) | (g["adj_high"] < 0)
+    assert beyond.all()  # the raw gaps are real...
+    assert not g["flagged"].any() and c.headline()["n_flags"] == 0  # ...but not unequal treatment
+    assert g["watch"].all()
+    fr = " ".join(flag_sentences(c, "fr"))
+    assert "vient de la différence de niveau entre les groupes" in fr
+
+
+def test_a_gap_within_the_noise_of_a_second_sitting_is_not_flagged():
+    """At equal ability group a loses 10 % more, but a second sitting alone moves group a's
+    results by 40 %: the gap is within the noise floor when the tests change."""
+    import numpy as np
+
+    from pixirt import rules
+    from pixirt.simulation import rule_comparison as rc
+
+    n = 4000
+    rng = np.random.default_rng(0)
+    group = np.where(np.arange(n) < n // 2, "a", "b").astype(object)
+    theta = rng.normal(size=n)
+    base = np.full(n, "validated", dtype=object)
+    prop = base.copy()
+    prop[(group == "a") & (rng.random(n) < 0.10)] = "rejected"
+    retest = base.copy()
+    retest[(group == "a") & (rng.random(n) < 0.40)] = "rejected"
+    pix = np.full(n, 300.0)
+    cert = np.full((n, 1), 3.0)
+    b = rc._Side(
+        base, pix, cert, None, None, retest_status=retest, retest_pix=pix, retest_cert=cert
+    )
+    p = rc._Side(prop, pix, cert.copy(), None, None)
+    d = rules.load("pix-v3").to_dict()
+    d["id"] = "shorter"
+    d["selection"]["test_length"] = 28
+    shorter = rules.RuleSet.from_dict(d)
+
+    def analyse(with_retest):
+        shared = rc._Shared(group, theta, ("1.1",), np.arange(n) if with_retest else None)
+        return rc._analyse(
+            b, p, shared, baseline_rules=rules.load("pix-v3"), proposed_rules=shorter,
+            source="simulation", seed=1, n_bootstrap=200, confidence_level=0.95, notes=(),
+            population=None, bank_hash=None, t0=0.0,
+        )  # fmt: skip
+
+    noisy = analyse(True).gaps.set_index("metric")
+    assert noisy.loc["pass_rate", "noise_floor"] > abs(noisy.loc["pass_rate", "gap"]) > 0.05
+    assert not noisy.loc["pass_rate", "flagged"]
+    quiet = analyse(False).gaps.set_index("metric")  # no second sitting: no floor measured
+    assert np.isnan(quiet.loc["pass_rate", "noise_floor"]) and quiet.loc["pass_rate", "flagged"]

@@ -154,6 +154,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "fr": "À compétence réelle égale, l'écart est de {gap} ({ci}), mais il ne se distingue plus du hasard une fois tenu compte des {k} écarts examinés : rien ne montre que des candidats de même niveau soient traités différemment.",
         "en": "At equal true ability the gap is {gap} ({ci}), but it no longer stands out from chance once the {k} gaps examined are accounted for: nothing shows candidates of the same level being treated differently.",
     },
+    "flag_noise": {
+        "fr": "Et il ne dépasse pas le bruit d'un second passage : sous les règles actuelles, repasser le test fait déjà varier l'écart entre ces groupes jusqu'à {floor}.",
+        "en": "Nor does it exceed the noise of a second sitting: under the current rules, sitting the test again already moves the gap between these groups by up to {floor}.",
+    },
     "flag_mixed": {
         "fr": "Entre les groupes « {a} » et « {b} », les écarts signalés vont dans des sens opposés ({details}) : aucun des deux groupes n'est pénalisé sur tous les indicateurs.",
         "en": "Between groups “{a}” and “{b}”, the gaps flagged point in opposite directions ({details}): neither group is hurt on every measure.",
@@ -831,7 +835,11 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
     """
     if c.gaps.empty:
         return []
-    flagged = c.gaps[c.gaps["flagged"].astype(bool)]
+    # the flags, and the gaps beyond chance that a condition of unequal treatment (equal
+    # true ability, the noise floor) rules out: those are explained, not flagged
+    g = c.gaps
+    beyond = (g["adj_low"].astype(float) > 0) | (g["adj_high"].astype(float) < 0)
+    flagged = g[g["flagged"].astype(bool) | (g["watch"].astype(bool) & beyond)]
     n_tests = len(c.gaps)
     out: list[tuple[int, float, str]] = []
     # the group each flag says is hurt more, per pair: opposite directions are one "mixed" line
@@ -905,6 +913,9 @@ def flag_sentences(c: Comparison, lang: Lang = "fr") -> list[str]:
                 ci=_ci(clo, chi, c.confidence_level, lang, mag),
                 k=_count(n_tests, lang),
             )
+        floor = float(row.get("noise_floor", math.nan))
+        if math.isfinite(floor) and abs(float(row["gap"])) <= floor:
+            sentence += " " + text("flag_noise", lang, floor=mag(floor))
         out.append((_FLAG_ORDER.index(metric), -abs(gap), sentence))
     out.sort(key=lambda t: (t[0], t[1]))
     return [s for _, _, s in out]
@@ -1509,9 +1520,9 @@ def _groups_section(c: Comparison, lang: Lang) -> str:
     if len(c.groups) >= 2 and not c.gaps.empty:
         n_tests = len(c.gaps)
         explain = (
-            f"<p>Pour chaque paire de groupes, l'<b>écart</b> est la différence entre les évolutions des deux groupes. Un écart est signalé quand son intervalle, élargi pour tenir compte des {n_tests} écarts examinés (correction de Bonferroni), exclut zéro et que le groupe désavantagé est effectivement pénalisé par le changement. « À surveiller » : l'intervalle ordinaire exclut zéro, pas l'intervalle élargi. En simulation, l'écart est aussi calculé <b>à compétence réelle égale</b> (régression de l'évolution de chaque candidat sur sa compétence réelle et son groupe) : s'il disparaît, il tient à la différence de niveau entre les groupes.</p>"
+            f"<p>Pour chaque paire de groupes, l'<b>écart</b> est la différence entre les évolutions des deux groupes. Un écart est signalé comme un traitement inégal quand son intervalle, élargi pour tenir compte des {n_tests} écarts examinés (correction de Bonferroni), exclut zéro, que le groupe désavantagé est effectivement pénalisé par le changement, qu'à compétence réelle égale l'écart garde son sens au-delà du hasard et, quand les règles changent les tests, qu'il dépasse le bruit d'un second passage. « À surveiller » : un écart au-delà du hasard qui ne remplit pas toutes ces conditions. En simulation, l'écart est aussi calculé <b>à compétence réelle égale</b> (régression de l'évolution de chaque candidat sur sa compétence réelle et son groupe) : s'il disparaît, il tient à la différence de niveau entre les groupes.</p>"
             if lang == "fr"
-            else f"<p>For each pair of groups, the <b>gap</b> is the difference between the two groups' changes. A gap is flagged when its interval, widened for the {n_tests} gaps examined (Bonferroni), excludes zero and the group it disadvantages is indeed hurt by the change. “To watch”: the plain interval excludes zero, the widened one does not. In simulations the gap is also computed <b>at equal true ability</b> (a regression of each candidate's change on their true ability and their group): when it vanishes there, it comes from the groups' different levels.</p>"
+            else f"<p>For each pair of groups, the <b>gap</b> is the difference between the two groups' changes. A gap is flagged as unequal treatment when its interval, widened for the {n_tests} gaps examined (Bonferroni), excludes zero, the group it disadvantages is indeed hurt by the change, the gap at equal true ability keeps its direction beyond chance and, when the rules change the tests, it exceeds the noise of a second sitting. “To watch”: a gap beyond chance that fails one of these conditions. In simulations the gap is also computed <b>at equal true ability</b> (a regression of each candidate's change on their true ability and their group): when it vanishes there, it comes from the groups' different levels.</p>"
         )
         grows = []
         for r in _rows(c.gaps):

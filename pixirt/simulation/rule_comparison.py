@@ -39,9 +39,12 @@ Uncertainty
 Fairness
     For every pair of groups and for the pass rate, the mean score and the share of
     candidates worse off, the *gap* is the difference between the two groups' changes.
-    A gap is flagged when its interval, widened for the number of gaps examined
-    (Bonferroni), excludes 0 and the group it puts at a disadvantage is indeed hurt by the
-    change; one whose plain 95 % interval alone excludes 0 is listed "to watch". In
+    A gap is flagged as unequal treatment when its interval, widened for the number of
+    gaps examined (Bonferroni), excludes 0, the group it puts at a disadvantage is indeed
+    hurt by the change, the gap at equal true ability (simulations) keeps its direction
+    with its widened interval excluding 0, and — when the rules change the tests — it is
+    larger than the noise floor, the gap a second sitting alone makes between the groups;
+    one beyond chance that fails another condition is listed "to watch". In
     simulations the gap is also computed *at equal true ability* (the groups' changes are
     the group terms of a least-squares regression of each candidate's change on a linear
     spline of the true ability and the groups): a gap that vanishes there comes from the
@@ -235,7 +238,12 @@ class Comparison:
         ``change_b``, ``gap`` (= change_a − change_b), ``low``/``high`` (plain interval),
         ``adj_low``/``adj_high`` (Bonferroni-widened), ``cond_gap``/``cond_low``/
         ``cond_high``/``cond_adj_low``/``cond_adj_high`` (at equal true ability; NaN
-        without true abilities), ``flagged``, ``watch``.
+        without true abilities), ``noise_floor`` (the largest gap a second sitting alone
+        makes between the two groups, its interval's farther end; NaN when the tests do
+        not change or no candidate sat twice), ``flagged`` (unequal treatment: the
+        widened interval excludes 0, the disadvantaged group is hurt, the gap at equal
+        true ability keeps its direction beyond chance, and it exceeds the noise floor),
+        ``watch`` (beyond chance on the plain interval only).
     score_changes
         Histogram of the score differences: ``low``, ``high`` (inclusive integer bounds),
         ``count``.
@@ -1804,6 +1812,14 @@ def _analyse(
                     _ratio(sums.add(influence), one_col), float(coef[j])
                 )
 
+    # the noise floor of each group's change: how it moves between two sittings under the
+    # baseline rules (the retest candidates), when the rules change the tests themselves
+    noise_change = (
+        _noise_changes(b, shared, member, sums)
+        if _tests_differ(baseline_rules, proposed_rules)
+        else {}
+    )
+
     # quality (true abilities)
     quality_specs: list[tuple[str, int, Stat | None, Stat | None]] = []
     if shared.theta is not None and b.truth is not None and p.truth is not None:
@@ -1867,6 +1883,20 @@ def _analyse(
             adverse = worse_group_change * hurt > 0
             excludes_adj = bool(alo > 0 or ahi < 0)
             excludes = bool(lo > 0 or hi < 0)
+            # unequal treatment needs more than a gap beyond chance: at equal true ability
+            # the gap keeps its direction beyond chance, and it exceeds what a second
+            # sitting alone moves between the groups
+            same_way = math.isnan(cgap) or (
+                (calo > 0 or cahi < 0) and math.copysign(1.0, cgap) == math.copysign(1.0, gap)
+            )
+            if (metric, a) in noise_change:
+                _, nda = estimate(noise_change[(metric, a)])
+                _, ndc = estimate(noise_change[(metric, c)])
+                nlo, nhi = _interval(nda - ndc, level)
+                floor = max(abs(nlo), abs(nhi))
+            else:
+                floor = math.nan
+            above_noise = math.isnan(floor) or abs(gap) > floor
             gap_rows.append(
                 (
                     metric,
@@ -1884,8 +1914,9 @@ def _analyse(
                     chi,
                     calo,
                     cahi,
-                    bool(excludes_adj and adverse),
-                    bool(excludes and adverse and not excludes_adj),
+                    floor,
+                    bool(excludes_adj and adverse and same_way and above_noise),
+                    bool(excludes and adverse and not (excludes_adj and same_way and above_noise)),
                 )
             )
     gaps = pd.DataFrame(
@@ -1906,6 +1937,7 @@ def _analyse(
             "cond_high",
             "cond_adj_low",
             "cond_adj_high",
+            "noise_floor",
             "flagged",
             "watch",
         ],
@@ -2013,6 +2045,39 @@ def _paired_flags(
         "level_down": level_down,
         "level_up": level_up,
     }
+
+
+def _tests_differ(baseline: RuleSet, proposed: RuleSet) -> bool:
+    """The proposed rules change which challenges are asked (the candidates sit new tests)."""
+    return bool(selection_changes(rules_mod.diff(baseline, proposed)))
+
+
+def _noise_changes(
+    b: _Side, shared: _Shared, member: dict[str, BoolArray], sums: _Sums
+) -> dict[tuple[str, str], Stat]:
+    """Per gap metric and group, the mean change between two sittings under the baseline."""
+    rows = shared.retest_rows
+    if rows is None or b.retest_status is None or b.retest_pix is None or b.retest_cert is None:
+        return {}
+    n = len(b.status)
+    inside = np.zeros(n, dtype=bool)
+    inside[rows] = True
+    flags = _paired_flags(
+        b.status[rows], b.pix[rows], b.cert[rows], b.retest_status, b.retest_pix, b.retest_cert
+    )
+    deltas = {metric: np.zeros(n) for metric in GAP_METRICS}
+    deltas["pass_rate"][rows] = (b.retest_status == "validated").astype(float) - b.valid[
+        rows
+    ].astype(float)
+    deltas["mean_score"][rows] = b.retest_pix - b.pix[rows]
+    deltas["worse_off"][rows] = flags["worse_off"].astype(float)
+    out: dict[tuple[str, str], Stat] = {}
+    for g, m in member.items():
+        w = (m & inside).astype(float)
+        den = sums.add(w)
+        for metric, d in deltas.items():
+            out[(metric, g)] = _ratio(sums.add(d * w), den)
+    return out
 
 
 def _retest_noise(b: _Side, shared: _Shared) -> pd.DataFrame:
