@@ -337,3 +337,31 @@ def test_a_fraud_ban_is_an_outcome_field_set_by_the_jury():
     assert score(_v2({}), ruled).ban_months is None
     assert score(_v2({}, fraud=True), V2).ban_months == 0  # Pix's length is not public: 0
     assert r.to_dict()["ban_months"] == 24
+
+
+def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
+    from pixirt.cat import engine
+    from pixirt.cat.state import CatState
+    from pixirt.exceptions import DataError, SessionError
+    from pixirt.simulation import pix_like_bank
+    from pixirt.simulation.population import Population
+
+    bank = pix_like_bank(0)
+    profile = Population().sample(1, seed=3, bank=bank).profile(0)
+    state = engine.start(bank, V2, profile=profile, seed=3)
+    while (choice := engine.next_challenge(state)) is not None:
+        state = engine.record(state, choice.challenge_id, "ko" if len(state.asked) < 3 else "ok")
+    first = state.asked[0]
+    plain = engine.result(state)
+    state = engine.report_issue(state, "IN_CHALLENGE", "WEBSITE_BLOCKED", first)
+    state = engine.report_issue(state, "CANDIDATE_INFORMATIONS_CHANGES", "NAME_OR_BIRTHDATE")
+    r = engine.result(state)
+    comp = bank.metadata.loc[first, "competence"]
+    assert r.competences[comp].n_neutralized == plain.competences[comp].n_neutralized + 1
+    assert r.jury_review and not plain.jury_review
+    back = CatState.from_dict(state.to_dict(), bank=bank, rules=V2)
+    assert back == state and engine.result(back) == r
+    with pytest.raises(DataError, match="COFFEE"):
+        engine.report_issue(state, "IN_CHALLENGE", "COFFEE")
+    with pytest.raises(SessionError, match="not asked"):
+        engine.report_issue(state, "IN_CHALLENGE", "WEBSITE_BLOCKED", "nope")

@@ -42,9 +42,12 @@ from pixirt.cat.engine import (
     neutralize,
     next_challenge,
     record,
+    report_issue,
     result,
     start,
 )
+from pixirt.cat.incidents import IssueReport
+from pixirt.cat.jury import JuryEvent
 from pixirt.cat.profile import CompetenceProfile, Profile
 from pixirt.cat.scoring import (
     CapacityStep,
@@ -102,6 +105,8 @@ __all__ = [
     "Estimator",
     "FixedStart",
     "Initializer",
+    "IssueReport",
+    "JuryEvent",
     "MaxInformation",
     "MaxLength",
     "MinStandardError",
@@ -119,6 +124,7 @@ __all__ = [
     "neutralize",
     "next_challenge",
     "record",
+    "report_issue",
     "result",
     "score",
     "start",

@@ -53,6 +53,7 @@ import numpy.typing as npt
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.batch import SessionBatch, certification_of
 from pixirt.cat.capacity import CapacityModel, CapacityState
+from pixirt.cat.incidents import IssueReport
 from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
     ABORT_REASONS,
@@ -78,6 +79,7 @@ __all__ = [
     "neutralize",
     "next_challenge",
     "record",
+    "report_issue",
     "result",
     "start",
 ]
@@ -455,6 +457,35 @@ def deneutralize(state: CatState, challenge_id: str) -> CatState:
     )
 
 
+def report_issue(
+    state: CatState,
+    category: str,
+    subcategory: str | None = None,
+    challenge_id: str | None = None,
+) -> CatState:
+    """Record an issue report of the session's invigilator (resolved when scoring, docs/rules.md).
+
+    Raises
+    ------
+    DataError
+        A category or subcategory the rule set's ``[incidents.categories]`` does not know.
+    SessionError
+        A challenge that was not asked in this session.
+    """
+    report = IssueReport(category, subcategory, challenge_id)
+    policy = _runtime(state).rules.incidents
+    if policy is not None:
+        if category not in policy.categories:
+            raise DataError(f"unknown category {category!r}", field="category")
+        if subcategory is not None and subcategory not in policy.categories[category]:
+            raise DataError(
+                f"{subcategory!r} is not a subcategory of {category}", field="subcategory"
+            )
+    if challenge_id is not None and challenge_id not in state.asked:
+        raise SessionError(f"challenge {challenge_id!r} was not asked in this session")
+    return replace(state, issue_reports=(*state.issue_reports, report), work=_copy(state))
+
+
 # ================================================================== scoring
 def certification(state: CatState) -> Certification:
     """The session as a :class:`~pixirt.cat.scoring.Certification` (what the scorer reads).
@@ -478,7 +509,7 @@ def certification(state: CatState) -> Certification:
             [state.abort_reason == "technical"],
         )
         skipped, neutralized = skipped[0], neutralized | left[0]
-    return certification_of(
+    cert = certification_of(
         runtime,
         runtime.structure.positions(ids),
         [answered.get(cid) for cid in ids],
@@ -489,6 +520,7 @@ def certification(state: CatState) -> Certification:
         profile=profile,
         id=state.candidate.id,
     )
+    return replace(cert, issue_reports=state.issue_reports) if state.issue_reports else cert
 
 
 def result(state: CatState) -> CertificationResult:

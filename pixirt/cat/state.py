@@ -3,7 +3,8 @@
 A :class:`CatState` records everything that happened in a session — the rule set and
 bank it was started with (by id and hash), the candidate, the seed, the v2 plan, the
 challenges served with their answer status (None for a challenge withdrawn after a
-validated live alert), jury neutralizations and the abort reason — and nothing that
+validated live alert), jury neutralizations, the abort reason and the issue reports —
+and nothing that
 can be recomputed. :meth:`CatState.to_dict` /
 :meth:`CatState.from_dict` round-trip exactly; ``from_dict`` needs the same bank and
 rule set back (checked by hash) and rebuilds the estimator's working state by
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pixirt.cat.incidents import IssueReport
 from pixirt.cat.profile import Profile
 from pixirt.exceptions import DataError
 
@@ -149,6 +151,7 @@ class CatState:
     statuses: tuple[str | None, ...] = ()
     neutralized: tuple[str, ...] = ()
     abort_reason: str | None = None
+    issue_reports: tuple[IssueReport, ...] = ()
     runtime: Runtime | None = field(default=None, repr=False, compare=False)
     work: Work | None = field(default=None, repr=False, compare=False)
 
@@ -192,6 +195,7 @@ class CatState:
             "statuses": list(self.statuses),
             "neutralized": list(self.neutralized),
             "abort_reason": self.abort_reason,
+            "issue_reports": [x.to_dict() for x in self.issue_reports],
         }
 
     @classmethod
@@ -220,7 +224,7 @@ class CatState:
             "neutralized",
             "abort_reason",
         }
-        unknown = set(data) - expected
+        unknown = set(data) - expected - {"issue_reports"}  # optional: older states lack it
         if unknown:
             raise DataError(f"unknown field(s) {sorted(unknown)}", field="state")
         missing = expected - set(data)
@@ -258,5 +262,6 @@ class CatState:
             statuses=statuses,
             neutralized=tuple(str(c) for c in data["neutralized"]),
             abort_reason=data["abort_reason"],
+            issue_reports=tuple(IssueReport.from_dict(x) for x in data.get("issue_reports", [])),
         )
         return replay(replace(bare, runtime=build_runtime(bank, rules)))
