@@ -199,21 +199,23 @@ def test_bootstrap_intervals_cover_the_true_difference_at_their_nominal_rate(ban
 
 
 # ---------------------------------------------------------------------------- fairness
-def test_a_change_hurting_the_weaker_group_is_flagged_and_explained_by_level(bank):
+def test_a_change_hurting_the_weaker_group_is_explained_by_level_not_flagged(bank):
     v3 = rules.load("pix-v3")
     proposed = edited("pix-v3", "v3-reject-low", reject_low)
     c = compare(
         v3, proposed, population=TWO_GROUPS, bank=bank, n=900, seed=5, n_retest=0, n_bootstrap=300
     )
     gaps = c.gaps.set_index("metric")
-    assert gaps.loc["pass_rate", "flagged"]
+    # a real gap beyond chance, but not unequal treatment: it vanishes at equal ability
+    assert gaps.loc["pass_rate", "adj_low"] > 0 and gaps.loc["pass_rate", "watch"]
+    assert not gaps.loc["pass_rate", "flagged"] and c.headline()["n_flags"] == 0
     # adult − school: the school group loses more of its pass rate
     assert gaps.loc["pass_rate", "gap"] > 0
     # at equal true ability the groups are treated alike: the gap vanishes
     assert gaps.loc["pass_rate", "cond_low"] <= 0 <= gaps.loc["pass_rate", "cond_high"]
     fr = c.flags("fr")
     en = c.flags("en")
-    assert fr and len(fr) == len(en) == int(c.gaps["flagged"].sum())
+    assert fr and len(fr) == len(en)  # explained in words, though not flagged
     assert any("« school » est plus pénalisé que le groupe « adult »" in s for s in fr)
     assert any("différence de niveau" in s for s in fr)
     assert any("“school” is hurt more than group “adult”" in s for s in en)
