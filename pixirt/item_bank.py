@@ -308,8 +308,10 @@ class ItemBank:
         Raises
         ------
         DataError
-            On a missing column, a missing or non-numeric parameter, ``a ≤ 0``, ``c``
-            outside [0, 1) or duplicate ids, naming the row and field.
+            On a missing column, a missing or non-numeric parameter, a non-finite ``a``
+            or ``b``, ``c`` outside [0, 1) or duplicate ids, naming the row and field.
+            A negative slope is held (mirt's estimates for a reversed item, for scoring
+            and diagnostics); the v3 engine refuses it at ``start``.
         """
         return cls(df, model=model, latent_mean=latent_mean, latent_variance=latent_variance)
 
@@ -349,7 +351,7 @@ class ItemBank:
             else:
                 out[col] = np.full(n, np.nan)
         for col, ok, message in (
-            ("a", lambda v: np.isfinite(v) & (v > 0), "discrimination a must be finite and > 0"),
+            ("a", np.isfinite, "discrimination a must be finite"),
             ("b", np.isfinite, "difficulty b must be finite"),
             (
                 "c",

@@ -23,7 +23,7 @@ from pixirt.calibration import (
     calibrate,
 )
 from pixirt.calibration.calibrate_cli import add_calibrate_parser
-from pixirt.exceptions import DataError
+from pixirt.exceptions import DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
@@ -125,16 +125,19 @@ def test_items_never_answered_are_refused() -> None:
         calibrate(log, "Rasch", progress=False)
 
 
-def test_reversed_item_raises_calibration_error() -> None:
+def test_reversed_item_is_refused_by_the_engine_bank() -> None:
+    """Issue 18: the fit returns (``result.problems``); the engine's bank is refused."""
     sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
     frame = sim.log.to_frame()
     rows = frame["item_id"] == "i0"
     frame.loc[rows, "correct"] = 1 - frame.loc[rows, "correct"]
+    with pytest.warns(DegenerateItemWarning, match="'i0'"):
+        result = calibrate(pixirt.ResponseLog.from_frame(frame), "2PL", progress=False)
     with pytest.raises(CalibrationError, match=r"non-positive discrimination: 'i0'"):
-        calibrate(pixirt.ResponseLog.from_frame(frame), "2PL", progress=False)
+        result.engine_bank()
 
 
-def test_diverging_item_raises_calibration_error() -> None:
+def test_diverging_item_is_refused_by_the_engine_bank() -> None:
     """Six answers that Guttman-separate the persons: the ML slope runs off to infinity."""
     sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
     frame = sim.log.to_frame()
@@ -148,8 +151,10 @@ def test_diverging_item_raises_calibration_error() -> None:
         }
     )
     log = pixirt.ResponseLog.from_frame(pd.concat([frame, extra], ignore_index=True))
+    with pytest.warns(DegenerateItemWarning, match="'sep'"):
+        result = calibrate(log, "2PL", progress=False)
     with pytest.raises(CalibrationError, match="'sep'"):
-        calibrate(log, "2PL", progress=False)
+        result.engine_bank()
     assert calibrate(log, "2PL", priors="default", progress=False).converged
 
 
@@ -465,3 +470,20 @@ def test_dense_and_sparse_e_steps_agree(
     for col in ("se_a", "se_b"):
         np.testing.assert_allclose(one[col], two[col], rtol=1e-6)
     assert dense.latent_variance == pytest.approx(sparse.latent_variance, rel=1e-10)
+
+
+def test_cli_refuses_a_bank_with_degenerate_items(tmp_path: Path) -> None:
+    """Issue 18: ``--out`` (the engine's bank) is refused as before; ``--result`` holds them."""
+    sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
+    frame = sim.log.to_frame()
+    rows = frame["item_id"] == "i0"
+    frame.loc[rows, "correct"] = 1 - frame.loc[rows, "correct"]
+    answers = tmp_path / "answers.csv"
+    frame.to_csv(answers, index=False)
+    out, result_path = tmp_path / "bank.csv", tmp_path / "result.json"
+    argv = ["calibrate", str(answers), "--out", str(out), "--result", str(result_path), "--quiet"]
+    with pytest.raises(CalibrationError, match=r"non-positive discrimination: 'i0'"):
+        _run_cli(argv)
+    assert not out.exists()
+    stored = CalibrationResult.from_dict(json.loads(result_path.read_text()))
+    assert list(stored.problems["item_id"]) == ["i0"]

@@ -44,7 +44,7 @@ from pixirt.calibration.validation import (
     prediction_scores,
     roc_auc,
 )
-from pixirt.exceptions import ConvergenceWarning
+from pixirt.exceptions import ConvergenceWarning, DegenerateItemWarning
 
 __all__ = [
     "BASELINE",
@@ -55,6 +55,7 @@ __all__ = [
     "CalibrationResult",
     "CalibrationSummary",
     "ConvergenceWarning",
+    "DegenerateItemWarning",
     "HoldoutResult",
     "LinkingResult",
     "Priors",

@@ -54,7 +54,7 @@ from pixirt._validation import check_choice, check_in_range
 from pixirt.calibration import priors as _priors
 from pixirt.calibration.priors import Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult
-from pixirt.exceptions import ConvergenceWarning, DataError
+from pixirt.exceptions import ConvergenceWarning, DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS, Model
 from pixirt.responses import ResponseLog
@@ -792,8 +792,31 @@ def _run_em(
             raise CalibrationError(
                 f"EM diverged at iteration {evals[0]}: the M-step gave non-finite parameters"
             )
-        _check_divergence(item_ids, layout, new)  # stop at once, not after max_iter
+        if per_item_slope:
+            # an item whose slope runs off to infinity (a Guttman item) is held, slope at
+            # ±_DIVERGED and b where it reached it, and reported in result.problems: the
+            # other items go on converging
+            wild = np.abs(x_new[: layout.n_a]) >= _DIVERGED
+            new_held = wild & ~held
+            if new_held.any():
+                k = np.flatnonzero(new_held)
+                scale = _DIVERGED / np.abs(x_new[k])
+                x_new[k] *= scale
+                x_new[layout.off_d + k] *= scale
+                held_x[k] = x_new[k]
+                held_x[layout.off_d + k] = x_new[layout.off_d + k]
+                if layout.has_gamma:
+                    held_x[layout.off_g + k] = x_new[layout.off_g + k]
+                held[k] = True
+            if held.any():
+                k = np.flatnonzero(held)
+                for off in (0, layout.off_d, *((layout.off_g,) if layout.has_gamma else ())):
+                    x_new[off + k] = held_x[off + k]
         return x_new
+
+    per_item_slope = layout.model in ("2PL", "3PL")
+    held = np.zeros(layout.n_free, dtype=bool)  # items held at a diverging slope
+    held_x = np.zeros(layout.size)
 
     def finish(x: FloatArray, converged: bool, change: float) -> _Fit:
         return _Fit(layout.unpack(x, start), evals[0], converged, change, tuple(history))
@@ -1579,13 +1602,16 @@ def calibrate(
         On an invalid argument (naming it), items without answers, or items always
         right or always wrong under maximum likelihood.
     CalibrationError
-        If EM diverges (non-finite values, estimates running off to infinity) or
-        gives non-positive slopes.
+        If EM diverges (non-finite values).
 
     Warns
     -----
     ConvergenceWarning
         When ``max_iter`` is reached before ``tol``, with the last change.
+    DegenerateItemWarning
+        When items come out degenerate (a ≤ 0, a slope or a difficulty running off to
+        infinity): they are estimated and listed in ``result.problems``, the other
+        items are estimated as usual, ``result.engine_bank()`` refuses them.
 
     Examples
     --------
@@ -1705,7 +1731,15 @@ def _calibrate(
     finally:
         bar.close()
     state = fit.state
-    _check_estimates(item_ids, layout, state)
+    problems = _problems(item_ids, layout, state)
+    if len(problems):
+        warnings.warn(
+            f"{len(problems)} degenerate item(s), estimated but flagged in result.problems: "
+            f"{_describe(problems)}; the other items are estimated as usual, the bank for the "
+            "engine (result.engine_bank()) refuses them",
+            DegenerateItemWarning,
+            stacklevel=3,
+        )
     method: Literal["full", "items", "none"]
     if se == "auto":
         small = (
@@ -1717,8 +1751,19 @@ def _calibrate(
         method = se
     if method != "none" and layout.size:
         # one pass at the estimates gives the final log-likelihood and the information
-        final, pc = _covariance(data, state, layout, resolved, method)
-        se_a, se_b, se_c = _item_standard_errors(state, layout, pc)
+        # an item whose slope EM holds at ±_DIVERGED has no finite information: its
+        # parameters are held fixed for the others' standard errors (its own are NaN)
+        held = np.isin(
+            item_ids[free], problems["item_id"][problems["problem"] == "diverging slope"]
+        ) & (model in ("2PL", "3PL"))
+        se_layout = layout
+        if held.any():
+            kept = free[~held]
+            se_layout = _Layout(model=model, free=kept, n_a=len(kept), var_free=layout.var_free)
+        final, pc = _covariance(data, state, se_layout, resolved, method)
+        se_a, se_b, se_c = (
+            _scatter_se(v, held) for v in _item_standard_errors(state, se_layout, pc)
+        )
         var_se = math.sqrt(pc.var_v) if pc.var_v >= 0 else math.nan
     else:
         final = data.e_step(state)
@@ -1769,49 +1814,57 @@ def _calibrate(
         seed=None if seed is None else int(seed),
         seconds=time.perf_counter() - started,
         version=__version__,
+        problems=problems,
     )
 
 
-def _check_divergence(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
-    """Raise if an estimate runs off to infinity (|a| or |b| beyond ``_DIVERGED``)."""
+def _problems(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> pd.DataFrame:
+    """The calibrated items a bank for the engine cannot hold, one row each.
+
+    ``problem`` is ``"diverging slope"`` (``|a|`` reached ``_DIVERGED``, where EM holds
+    it), ``"non-positive slope"`` (``a ≤ 0``) or ``"diverging difficulty"``
+    (``|b| > _DIVERGED``), in that order of precedence.
+    """
     f = layout.free
-    if not len(f):
-        return
     a, d = s.a[f], s.d[f]
-    ids = item_ids[f]
     with np.errstate(divide="ignore", invalid="ignore"):
         b = -d / a
-    wild = (np.abs(a) > _DIVERGED) | (np.abs(b) > _DIVERGED) | ~np.isfinite(b)
-    if wild.any():
-        shown = ", ".join(
-            f"{i!r} (a={x:.3g}, b={y:.3g})"
-            for i, x, y in zip(ids[wild][:5].tolist(), a[wild][:5], b[wild][:5], strict=True)
-        )
+    if not np.all(np.isfinite(b)):
+        bad = item_ids[f][~np.isfinite(b)]
         raise CalibrationError(
-            f"estimates diverge for {int(wild.sum())} item(s): {shown}; they carry too little "
-            "information for maximum likelihood: use priors='default' or drop them"
+            f"estimates diverge for {len(bad)} item(s): {', '.join(map(repr, bad[:5].tolist()))} "
+            "(slope exactly 0, infinite difficulty); use priors='default' or drop them"
         )
+    problem = np.full(len(f), "", dtype=object)
+    problem[np.abs(b) > _DIVERGED] = "diverging difficulty"
+    problem[a <= 0] = "non-positive slope"
+    problem[np.abs(a) >= _DIVERGED] = "diverging slope"
+    keep = problem != ""
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series(item_ids[f][keep], dtype=object),
+            "a": a[keep],
+            "b": b[keep],
+            "problem": pd.Series(problem[keep], dtype=object),
+        }
+    )
 
 
-def _check_estimates(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
-    """Raise on diverging estimates or non-positive slopes (a bank needs a > 0)."""
-    _check_divergence(item_ids, layout, s)
-    f = layout.free
-    if not len(f):
-        return
-    a = s.a[f]
-    ids = item_ids[f]
-    negative = a <= 0
-    if negative.any():
-        shown = ", ".join(
-            f"{i!r} (a={x:.3g})"
-            for i, x in zip(ids[negative][:5].tolist(), a[negative][:5], strict=True)
-        )
-        raise CalibrationError(
-            f"{int(negative.sum())} item(s) have a non-positive discrimination: {shown}; a bank "
-            "needs a > 0: check their answer key, drop them, or use priors='default' (its "
-            "log-normal prior keeps a > 0)"
-        )
+def _scatter_se(values: FloatArray, held: npt.NDArray[np.bool_]) -> FloatArray:
+    """Standard errors of the free items, NaN for the ``held`` ones."""
+    if not held.any():
+        return values
+    out = np.full(len(held), np.nan)
+    out[~held] = values
+    return out
+
+
+def _describe(problems: pd.DataFrame) -> str:
+    rows = problems.head(5)
+    return ", ".join(
+        f"{i!r} ({p}: a={x:.3g}, b={y:.3g})"
+        for i, p, x, y in zip(rows["item_id"], rows["problem"], rows["a"], rows["b"], strict=True)
+    )
 
 
 def _result_bank(
