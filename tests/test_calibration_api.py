@@ -181,10 +181,18 @@ def test_converged_fit_does_not_warn(lsat7: pixirt.ResponseLog) -> None:
 def test_all_items_fixed_evaluates_the_likelihood(
     lsat7: pixirt.ResponseLog, lsat7_fit: CalibrationResult
 ) -> None:
-    again = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, progress=False)
+    again = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, fixed_scale="hold", progress=False)
     assert again.n_parameters == 0 and again.n_fixed == 5 and again.converged
     assert again.loglik == pytest.approx(lsat7_fit.loglik, abs=1e-9)
     np.testing.assert_array_equal(again.bank.a, lsat7_fit.bank.a)
+    # issue 18: the population's mean and variance estimated given the items; at the
+    # MML estimates the posterior moments match the N(0, 1) prior, so they stay there
+    scale = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, tol=1e-8, progress=False)
+    assert scale.n_parameters == 2 and scale.converged
+    assert scale.latent_mean == pytest.approx(0.0, abs=2e-3)
+    assert scale.latent_variance == pytest.approx(1.0, abs=5e-3)
+    assert scale.loglik >= again.loglik - 1e-9
+    np.testing.assert_array_equal(scale.bank.a, lsat7_fit.bank.a)
 
 
 def test_fixed_bank_sharing_no_item_is_refused(lsat7: pixirt.ResponseLog) -> None:

@@ -72,6 +72,12 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="calibrated bank: its items keep their parameters, the others are calibrated on its scale",
     )
     p.add_argument(
+        "--fixed-scale",
+        choices=("estimate", "hold"),
+        default="estimate",
+        help="with --fixed: estimate the log population's latent mean and variance (default) or hold the bank's",
+    )
+    p.add_argument(
         "--statuses",
         choices=("wrong", "missing"),
         default="wrong",
@@ -151,6 +157,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             n_quad=args.n_quad,
             priors=priors,
             fixed=fixed,
+            fixed_scale=args.fixed_scale,
             progress=not args.quiet,
             se=args.se,
             client=client,

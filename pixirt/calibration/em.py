@@ -68,6 +68,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Accelerate = Literal["squarem", "none"]
 SEMethod = Literal["auto", "full", "items", "none"]
+FixedScale = Literal["estimate", "hold"]
 
 _CHUNK_CELLS = 4_000_000  # persons × nodes (or items) per E-step chunk (32 MB of float64)
 _DENSE_MIN_DENSITY = 0.25  # a chunk at least this dense uses dense BLAS products
@@ -220,6 +221,7 @@ class _Layout:
     free: IntArray  # positions of the calibrated items
     n_a: int
     var_free: bool
+    mean_free: bool = False  # the latent mean (fixed= calibration of a new population)
 
     @property
     def n_free(self) -> int:
@@ -242,8 +244,12 @@ class _Layout:
         return self.off_g + (self.n_free if self.has_gamma else 0)
 
     @property
-    def size(self) -> int:
+    def off_m(self) -> int:
         return self.off_v + int(self.var_free)
+
+    @property
+    def size(self) -> int:
+        return self.off_m + int(self.mean_free)
 
     def pack(self, s: _State) -> FloatArray:
         parts = []
@@ -256,6 +262,8 @@ class _Layout:
             parts.append(_logit(s.c[self.free]))
         if self.var_free:
             parts.append(np.array([s.variance]))
+        if self.mean_free:
+            parts.append(np.array([s.mean]))
         return np.concatenate(parts) if parts else np.empty(0)
 
     def unpack(self, x: FloatArray, base: _State) -> _State:
@@ -269,7 +277,8 @@ class _Layout:
         if self.has_gamma:
             c[f] = expit(x[self.off_g : self.off_g + self.n_free])
         variance = float(x[self.off_v]) if self.var_free else base.variance
-        return _State(a=a, d=d, c=c, mean=base.mean, variance=variance)
+        mean = float(x[self.off_m]) if self.mean_free else base.mean
+        return _State(a=a, d=d, c=c, mean=mean, variance=variance)
 
     def valid(self, x: FloatArray, priors: Priors) -> bool:
         if not np.all(np.isfinite(x)):
@@ -701,8 +710,52 @@ def _m_step_variance(theta: FloatArray, nodes: FloatArray, mean: float, v: float
     return v
 
 
+def _m_step_scale(
+    theta: FloatArray, nodes: FloatArray, mean: float, v: float
+) -> tuple[float, float]:
+    """The latent mean and variance maximizing ``Σ_q N_q log w_q(m, v)`` (grid-normalized).
+
+    The maximum matches the grid-normalized normal's first two moments to the expected
+    persons per node; Newton in ``(m, log v)`` from the moments, a few steps.
+    """
+    total = float(nodes.sum())
+    m = float(nodes @ theta) / total
+    v = max(float(nodes @ (theta - m) ** 2) / total, 1e-8)
+    emp1 = float(nodes @ theta) / total
+    emp2 = float(nodes @ theta**2) / total
+    for _ in range(30):
+        w = np.exp(_log_weights(theta, m, v))
+        m1, m2 = float(w @ theta), float(w @ theta**2)
+        m3, m4 = float(w @ theta**3), float(w @ theta**4)
+        # the objective's gradient in (m, v) is N·(emp − model moments)·J; Newton on
+        # the moment equations with the model moments' Jacobian (cumulants of w)
+        g = np.array([emp1 - m1, emp2 - m2])
+        # ∂E_w[θ^k]/∂m = Cov_w(θ^k, θ)/v ; ∂E_w[θ^k]/∂v = Cov_w(θ^k, (θ − m)²)/(2v²)
+        c11 = m2 - m1 * m1
+        c21 = m3 - m2 * m1
+        sq1 = m2 - 2 * m * m1 + m * m
+        c1s = (m3 - 2 * m * m2 + m * m * m1) - m1 * sq1
+        c2s = (m4 - 2 * m * m3 + m * m * m2) - m2 * sq1
+        jac = np.array([[c11 / v, c1s / (2 * v * v)], [c21 / v, c2s / (2 * v * v)]])
+        try:
+            step = np.linalg.solve(jac, g)
+        except np.linalg.LinAlgError:
+            break
+        new_v = v + step[1]
+        while new_v <= 0:
+            step *= 0.5
+            new_v = v + step[1]
+        m, v = m + float(step[0]), float(new_v)
+        if float(np.max(np.abs(step))) < 1e-13 * max(1.0, v):
+            break
+    return m, v
+
+
 def _m_step(s: _State, layout: _Layout, e: _EStep, theta: FloatArray, priors: Priors) -> _State:
     out = _m_step_items(s, layout, e, theta, priors)
+    if layout.mean_free:
+        mean, variance = _m_step_scale(theta, e.nodes, s.mean, s.variance)
+        return replace(out, mean=mean, variance=variance)
     if layout.var_free:
         out = replace(out, variance=_m_step_variance(theta, e.nodes, s.mean, s.variance))
     return out
@@ -1543,6 +1596,7 @@ def calibrate(
     progress: bool = True,
     accelerate: Accelerate = "squarem",
     se: SEMethod = "auto",
+    fixed_scale: FixedScale = "estimate",
 ) -> CalibrationResult:
     """Calibrate item parameters by marginal maximum likelihood (EM) on a sparse log.
 
@@ -1573,8 +1627,13 @@ def calibrate(
         or a :class:`~pixirt.calibration.Priors` for MAP estimates.
     fixed
         A calibrated bank: the log's items found in it keep its parameters, the others
-        are calibrated on its scale (latent mean and variance fixed to the bank's).
-        The returned bank then also holds the bank's items absent from the log.
+        are calibrated on its scale. The log's population gets its own latent mean
+        and variance on that scale, estimated (``fixed_scale="estimate"``, mirt's
+        fixed-parameter calibration with the group's mean and variance free; in
+        ``result.latent_mean`` and ``result.latent_variance``) or held at the bank's
+        (``"hold"``, the behaviour before issue 18: biased when the new population
+        differs). The returned bank is on the fixed bank's scale and also holds the
+        bank's items absent from the log.
     client
         A ``dask.distributed`` Client (extra ``[distributed]``): persons are partitioned,
         each worker builds and keeps the E-step design of its partitions (read by Dask
@@ -1590,6 +1649,9 @@ def calibrate(
     se
         Standard errors: ``"auto"``, ``"full"``, ``"items"`` or ``"none"`` (see the
         module documentation).
+    fixed_scale
+        With ``fixed``: ``"estimate"`` (default) or ``"hold"`` the log population's
+        latent mean and variance.
 
     Returns
     -------
@@ -1630,6 +1692,7 @@ def calibrate(
     lo, hi = _check_range(theta_range)
     check_choice(accelerate, "accelerate", get_args(Accelerate))
     check_choice(se, "se", get_args(SEMethod))
+    check_choice(fixed_scale, "fixed_scale", get_args(FixedScale))
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
     ):
@@ -1674,6 +1737,7 @@ def calibrate(
             progress=progress,
             accelerate=accelerate,
             se=se,
+            fixed_scale=fixed_scale,
         )
     finally:
         if close is not None:
@@ -1696,6 +1760,7 @@ def _calibrate(
     progress: bool,
     accelerate: Accelerate,
     se: SEMethod,
+    fixed_scale: FixedScale = "estimate",
 ) -> CalibrationResult:
     """The EM, the standard errors and the result, wherever the answers are."""
     item_ids = stats.index.to_numpy()
@@ -1712,7 +1777,14 @@ def _calibrate(
     free = np.flatnonzero(fixed_pos < 0).astype(np.int64)
     _check_items(stats, free, resolved)
     n_a = {"Rasch": 0, "1PL": 1 if len(free) else 0, "2PL": len(free), "3PL": len(free)}[model]
-    layout = _Layout(model=model, free=free, n_a=n_a, var_free=model == "Rasch" and fixed is None)
+    scale_free = fixed is not None and fixed_scale == "estimate"
+    layout = _Layout(
+        model=model,
+        free=free,
+        n_a=n_a,
+        var_free=(model == "Rasch" and fixed is None) or scale_free,
+        mean_free=scale_free,
+    )
     start = _start(stats, layout, fixed_pos, fixed, resolved)
 
     bar = _Progress(progress and sys.stderr.isatty(), model)
@@ -1749,17 +1821,21 @@ def _calibrate(
         method = "full" if small else "items"
     else:
         method = se
-    if method != "none" and layout.size:
+    # an item whose slope EM holds at ±_DIVERGED has no finite information: its
+    # parameters are held fixed for the others' standard errors (its own are NaN)
+    held = np.isin(
+        item_ids[free], problems["item_id"][problems["problem"] == "diverging slope"]
+    ) & (model in ("2PL", "3PL"))
+    se_layout = layout
+    if layout.mean_free:
+        # the new population's mean and variance are held at their estimates for the
+        # items' standard errors (their own are not computed)
+        se_layout = replace(layout, var_free=False, mean_free=False)
+    if held.any():
+        kept = free[~held]
+        se_layout = replace(se_layout, free=kept, n_a=len(kept))
+    if method != "none" and se_layout.size:
         # one pass at the estimates gives the final log-likelihood and the information
-        # an item whose slope EM holds at ±_DIVERGED has no finite information: its
-        # parameters are held fixed for the others' standard errors (its own are NaN)
-        held = np.isin(
-            item_ids[free], problems["item_id"][problems["problem"] == "diverging slope"]
-        ) & (model in ("2PL", "3PL"))
-        se_layout = layout
-        if held.any():
-            kept = free[~held]
-            se_layout = _Layout(model=model, free=kept, n_a=len(kept), var_free=layout.var_free)
         final, pc = _covariance(data, state, se_layout, resolved, method)
         se_a, se_b, se_c = (
             _scatter_se(v, held) for v in _item_standard_errors(state, se_layout, pc)
