@@ -69,3 +69,79 @@ def test_holding_the_scale_is_still_possible(
     held = calibrate(log, "2PL", fixed=old, fixed_scale="hold", progress=False)
     assert (held.latent_mean, held.latent_variance) == (0.0, 1.0)
     assert held.n_parameters == 2 * 15
+
+
+# --------------------------------------------------------------------------- multiple groups
+@pytest.fixture(scope="module")
+def two_populations() -> tuple[ItemBank, pixirt.ResponseLog, pd.Series]:
+    """20 shared items; 2,000 persons ~ N(0, 1) and 2,000 ~ N(0.8, 0.8²), 12 items each."""
+    truth = _bank(20, 31)
+    ref = simulate_answers(truth, 2_000, answers_per_person=12, seed=1).log.to_frame()
+    foc = simulate_answers(
+        truth, 2_000, answers_per_person=12, theta_mean=0.8, theta_sd=0.8, seed=2
+    ).log.to_frame()
+    ref["person_id"] = "r" + ref["person_id"].astype(str)
+    foc["person_id"] = "f" + foc["person_id"].astype(str)
+    log = pixirt.ResponseLog.from_frame(pd.concat([ref, foc], ignore_index=True))
+    groups = pd.Series(
+        np.where(pd.Series(log.person_ids).str.startswith("r"), "A", "B"),
+        index=pd.Index(log.person_ids),
+    )
+    return truth, log, groups
+
+
+def test_multiple_group_calibration_recovers_items_and_group_scales(
+    two_populations: tuple[ItemBank, pixirt.ResponseLog, pd.Series],
+) -> None:
+    truth, log, groups = two_populations
+    result = calibrate(log, "2PL", groups=groups, reference_group="A", tol=1e-6, progress=False)
+    assert result.converged
+    g = result.groups
+    assert (
+        g is not None and list(g["group"]) == ["A", "B"] and list(g["reference"]) == [True, False]
+    )
+    assert list(g["n_persons"]) == [2000, 2000]
+    assert (g.loc[0, "mean"], g.loc[0, "variance"]) == (0.0, 1.0)
+    assert g.loc[1, "mean"] == pytest.approx(0.8, abs=0.1)
+    assert g.loc[1, "variance"] == pytest.approx(0.64, abs=0.12)
+    got = result.to_frame().loc[truth.item_ids]
+    assert float(np.sqrt(np.mean((got["b"] - truth.b) ** 2))) < 0.1
+    assert float(np.sqrt(np.mean((got["a"] - truth.a) ** 2))) < 0.12
+    assert result.n_parameters == 2 * 20 + 2
+    # one group (N(0, 1) for all) fits worse and biases b: the groups matter
+    single = calibrate(log, "2PL", tol=1e-6, progress=False)
+    assert result.loglik > single.loglik + 10
+    again = type(result).from_dict(result.to_dict())
+    assert again.groups is not None
+    pd.testing.assert_frame_equal(again.groups, g)
+
+
+def test_a_groups_scale_given_the_items_equals_the_fixed_calibration(
+    two_populations: tuple[ItemBank, pixirt.ResponseLog, pd.Series],
+) -> None:
+    """Given the items, a group's mean and variance depend on its own answers only:
+    the multiple-group estimates of group B are the fixed= estimates on B alone."""
+    _, log, groups = two_populations
+    multi = calibrate(log, "2PL", groups=groups, reference_group="A", tol=1e-8, progress=False)
+    frame = log.to_frame()
+    only_b = pixirt.ResponseLog.from_frame(
+        frame[frame["person_id"].isin(groups.index[groups == "B"])]
+    )
+    fixed = calibrate(only_b, "2PL", fixed=multi.bank, tol=1e-9, progress=False)
+    assert multi.groups is not None
+    assert fixed.latent_mean == pytest.approx(multi.groups.loc[1, "mean"], abs=1e-5)
+    assert fixed.latent_variance == pytest.approx(multi.groups.loc[1, "variance"], abs=1e-5)
+
+
+def test_groups_input_errors_name_the_field(
+    two_populations: tuple[ItemBank, pixirt.ResponseLog, pd.Series],
+) -> None:
+    from pixirt.exceptions import DataError
+
+    _, log, groups = two_populations
+    with pytest.raises(DataError, match="no group") as info:
+        calibrate(log, "2PL", groups=groups.iloc[:10], progress=False)
+    assert info.value.field == "groups"
+    with pytest.raises(DataError) as info:
+        calibrate(log, "2PL", groups=groups, reference_group="Z", progress=False)
+    assert info.value.field == "reference_group"

@@ -40,7 +40,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
@@ -136,13 +136,19 @@ class _Design:
     codes: npt.NDArray[np.int32]  # 2 · item + correct, one per answer
     indptr: IntArray  # persons with at least one answer
     chunks: tuple[_Chunk, ...]
+    group: IntArray | None = None  # each person's group (0: reference), multiple-group calibration
 
     @property
     def n_persons(self) -> int:
         return len(self.indptr) - 1
 
 
-def _build_design(log: ResponseLog, n_quad: int, theta_range: tuple[float, float]) -> _Design:
+def _build_design(
+    log: ResponseLog,
+    n_quad: int,
+    theta_range: tuple[float, float],
+    group: IntArray | None = None,
+) -> _Design:
     """Chunk the persons: at most ``_CHUNK_CELLS`` persons × nodes (or × items when dense).
 
     A chunk whose density reaches ``_DENSE_MIN_DENSITY`` is held as dense 0/1 matrices
@@ -190,6 +196,7 @@ def _build_design(log: ResponseLog, n_quad: int, theta_range: tuple[float, float
         codes=codes,
         indptr=indptr,
         chunks=tuple(chunks),
+        group=None if group is None else np.ascontiguousarray(group[counts > 0], dtype=np.int64),
     )
 
 
@@ -205,6 +212,10 @@ class _State:
     c: FloatArray
     mean: float
     variance: float
+    # multiple groups: every group's latent mean and variance (index 0, the reference,
+    # equal to ``mean`` and ``variance``); None for one group
+    g_mean: FloatArray | None = None
+    g_var: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +233,7 @@ class _Layout:
     n_a: int
     var_free: bool
     mean_free: bool = False  # the latent mean (fixed= calibration of a new population)
+    n_groups: int = 1  # groups 1.. have a free mean and variance each (after the reference's)
 
     @property
     def n_free(self) -> int:
@@ -248,8 +260,12 @@ class _Layout:
         return self.off_v + int(self.var_free)
 
     @property
-    def size(self) -> int:
+    def off_grp(self) -> int:
         return self.off_m + int(self.mean_free)
+
+    @property
+    def size(self) -> int:
+        return self.off_grp + 2 * (self.n_groups - 1)
 
     def pack(self, s: _State) -> FloatArray:
         parts = []
@@ -264,6 +280,9 @@ class _Layout:
             parts.append(np.array([s.variance]))
         if self.mean_free:
             parts.append(np.array([s.mean]))
+        if self.n_groups > 1:
+            assert s.g_mean is not None and s.g_var is not None
+            parts.append(np.column_stack([s.g_mean[1:], s.g_var[1:]]).ravel())
         return np.concatenate(parts) if parts else np.empty(0)
 
     def unpack(self, x: FloatArray, base: _State) -> _State:
@@ -278,12 +297,20 @@ class _Layout:
             c[f] = expit(x[self.off_g : self.off_g + self.n_free])
         variance = float(x[self.off_v]) if self.var_free else base.variance
         mean = float(x[self.off_m]) if self.mean_free else base.mean
-        return _State(a=a, d=d, c=c, mean=mean, variance=variance)
+        g_mean, g_var = base.g_mean, base.g_var
+        if self.n_groups > 1:
+            assert g_mean is not None and g_var is not None
+            pairs = x[self.off_grp : self.size].reshape(-1, 2)
+            g_mean = np.concatenate([[mean], pairs[:, 0]])
+            g_var = np.concatenate([[variance], pairs[:, 1]])
+        return _State(a=a, d=d, c=c, mean=mean, variance=variance, g_mean=g_mean, g_var=g_var)
 
     def valid(self, x: FloatArray, priors: Priors) -> bool:
         if not np.all(np.isfinite(x)):
             return False
         if self.var_free and x[self.off_v] <= 0:
+            return False
+        if self.n_groups > 1 and np.any(x[self.off_grp + 1 : self.size : 2] <= 0):
             return False
         if self.model == "1PL" and self.n_a and x[0] <= 0:
             return False
@@ -339,15 +366,31 @@ class _EStep:
     wrong: FloatArray  # expected wrong answers per item and node
     right: FloatArray  # expected right answers per item and node
     nodes: FloatArray  # expected persons per node
+    group_nodes: FloatArray | None = None  # (groups, Q): expected persons per group and node
+
+
+def _state_log_weights(theta: FloatArray, s: _State) -> FloatArray:
+    """The nodes' log weights: ``(Q,)`` for one group, ``(groups, Q)`` for several."""
+    if s.g_mean is None or s.g_var is None:
+        return _log_weights(theta, s.mean, s.variance)
+    return np.stack([_log_weights(theta, m, v) for m, v in zip(s.g_mean, s.g_var, strict=True)])
 
 
 def _posteriors(
     design: _Design, table: FloatArray, log_w: FloatArray
 ) -> Iterator[tuple[_Chunk, FloatArray, float]]:
-    """Per chunk: ``(chunk, posterior, loglik)``; posteriors normalized in log space."""
+    """Per chunk: ``(chunk, posterior, loglik)``; posteriors normalized in log space.
+
+    ``log_w`` is ``(Q,)``, or ``(groups, Q)`` with ``design.group`` giving each
+    person's row (multiple-group calibration).
+    """
     for chunk in design.chunks:
         post = chunk.gather(table)
-        post += log_w
+        if log_w.ndim == 2:
+            assert design.group is not None
+            post += log_w[design.group[chunk.p0 : chunk.p1]]
+        else:
+            post += log_w
         top = post.max(axis=1)
         post -= top[:, None]
         np.exp(post, out=post)
@@ -356,20 +399,31 @@ def _posteriors(
         yield chunk, post, float(np.sum(top + np.log(total)))
 
 
+def _group_sums(design: _Design, chunk: _Chunk, post: FloatArray, n_groups: int) -> FloatArray:
+    """``(groups, Q)``: the chunk's posterior mass per group and node."""
+    assert design.group is not None
+    g = design.group[chunk.p0 : chunk.p1]
+    member = sp.csr_matrix((np.ones(len(g)), (g, np.arange(len(g)))), shape=(n_groups, len(g)))
+    return np.asarray(member @ post, dtype=np.float64)
+
+
 def _e_step(design: _Design, s: _State) -> _EStep:
     table = _answer_table(s, design.theta)
-    log_w = _log_weights(design.theta, s.mean, s.variance)
+    log_w = _state_log_weights(design.theta, s)
     wrong = np.zeros((design.n_items, design.n_quad))
     right = np.zeros((design.n_items, design.n_quad))
     nodes = np.zeros(design.n_quad)
+    group_nodes = np.zeros(log_w.shape) if log_w.ndim == 2 else None
     loglik = 0.0
     for chunk, post, ll in _posteriors(design, table, log_w):
         w, r = chunk.scatter(post)
         wrong += w
         right += r
         nodes += post.sum(axis=0)
+        if group_nodes is not None:
+            group_nodes += _group_sums(design, chunk, post, len(group_nodes))
         loglik += ll
-    return _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes)
+    return _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes, group_nodes=group_nodes)
 
 
 # =========================================================================== M-step
@@ -634,7 +688,7 @@ def _m_step_items(
             break
     out_a, out_d, out_c = s.a.copy(), s.d.copy(), s.c.copy()
     out_a[f], out_d[f], out_c[f] = a, d, c
-    return _State(a=out_a, d=out_d, c=out_c, mean=s.mean, variance=s.variance)
+    return replace(s, a=out_a, d=out_d, c=out_c)
 
 
 def _apply(
@@ -753,6 +807,19 @@ def _m_step_scale(
 
 def _m_step(s: _State, layout: _Layout, e: _EStep, theta: FloatArray, priors: Priors) -> _State:
     out = _m_step_items(s, layout, e, theta, priors)
+    if layout.n_groups > 1:
+        assert e.group_nodes is not None and s.g_mean is not None and s.g_var is not None
+        g_mean, g_var = s.g_mean.copy(), s.g_var.copy()
+        ref = e.group_nodes[0]
+        if layout.mean_free:
+            g_mean[0], g_var[0] = _m_step_scale(theta, ref, s.mean, s.variance)
+        elif layout.var_free:
+            g_var[0] = _m_step_variance(theta, ref, s.mean, s.variance)
+        for k in range(1, layout.n_groups):  # a loop over groups (a few)
+            g_mean[k], g_var[k] = _m_step_scale(theta, e.group_nodes[k], g_mean[k], g_var[k])
+        return replace(
+            out, mean=float(g_mean[0]), variance=float(g_var[0]), g_mean=g_mean, g_var=g_var
+        )
     if layout.mean_free:
         mean, variance = _m_step_scale(theta, e.nodes, s.mean, s.variance)
         return replace(out, mean=mean, variance=variance)
@@ -1201,7 +1268,7 @@ def _final_pass(
     """E-step at the estimates, accumulating what the chosen SE method needs on the way."""
     theta = design.theta
     table = _answer_table(s, theta)
-    log_w = _log_weights(theta, s.mean, s.variance)
+    log_w = _state_log_weights(theta, s)
     var_score = _variance_terms(theta, s.mean, s.variance)[1] if layout.var_free else None
     slots = _slot_names(layout.model)
     own = [slots[j] for j in _own_slots(layout)]
@@ -1597,6 +1664,8 @@ def calibrate(
     accelerate: Accelerate = "squarem",
     se: SEMethod = "auto",
     fixed_scale: FixedScale = "estimate",
+    groups: pd.Series | Mapping[Any, Any] | Sequence[Any] | npt.NDArray[Any] | None = None,
+    reference_group: Any = None,
 ) -> CalibrationResult:
     """Calibrate item parameters by marginal maximum likelihood (EM) on a sparse log.
 
@@ -1652,6 +1721,19 @@ def calibrate(
     fixed_scale
         With ``fixed``: ``"estimate"`` (default) or ``"hold"`` the log population's
         latent mean and variance.
+    groups
+        Multiple-group calibration (mirt's ``multipleGroup`` with the item parameters
+        invariant and ``free_means``, ``free_var``): each person's group, a Series
+        indexed by ``person_id``, a mapping, or one label per person of the log in
+        log order. The item parameters are shared; each group other than the
+        reference has its latent mean and variance estimated, the reference is held at
+        N(0, 1) (at the fixed bank's scale with ``fixed``, where it is estimated too
+        unless ``fixed_scale="hold"``; for the Rasch model its variance is
+        estimated). Every person with an answer needs a group. The groups' estimates
+        are in ``result.groups``. A ``ResponseLog`` in this process only (no
+        ``client``, no partitioned source).
+    reference_group
+        The reference group's label (default: the first label in sorted order).
 
     Returns
     -------
@@ -1710,11 +1792,21 @@ def calibrate(
             field="fixed",
         )
     resolved = Priors.resolve(priors, model)
+    group_codes: IntArray | None = None
+    group_labels: list[Any] = []
+    if groups is not None:
+        if client is not None or not isinstance(log, ResponseLog):
+            raise DataError(
+                "multiple-group calibration needs a ResponseLog in this process (no client, "
+                "no partitioned source) in this version",
+                field="groups",
+            )
+        group_codes, group_labels = _resolve_groups(log, groups, reference_group)
     if client is None and isinstance(log, ResponseLog):
         if log.n_answers == 0:
             raise DataError("the log has no answers", field="log")
         stats = log.item_stats()
-        data: _Data = _LocalData(_build_design(log, n_quad, (lo, hi)))
+        data: _Data = _LocalData(_build_design(log, n_quad, (lo, hi), group_codes))
         close: Any = None
     else:
         from pixirt.calibration.partitions import partitioned
@@ -1738,6 +1830,10 @@ def calibrate(
             accelerate=accelerate,
             se=se,
             fixed_scale=fixed_scale,
+            group_labels=group_labels,
+            group_counts=None
+            if group_codes is None or not isinstance(log, ResponseLog)
+            else np.bincount(group_codes[np.diff(log.indptr) > 0], minlength=len(group_labels)),
         )
     finally:
         if close is not None:
@@ -1761,6 +1857,8 @@ def _calibrate(
     accelerate: Accelerate,
     se: SEMethod,
     fixed_scale: FixedScale = "estimate",
+    group_labels: Sequence[Any] = (),
+    group_counts: IntArray | None = None,
 ) -> CalibrationResult:
     """The EM, the standard errors and the result, wherever the answers are."""
     item_ids = stats.index.to_numpy()
@@ -1784,8 +1882,15 @@ def _calibrate(
         n_a=n_a,
         var_free=(model == "Rasch" and fixed is None) or scale_free,
         mean_free=scale_free,
+        n_groups=max(1, len(group_labels)),
     )
     start = _start(stats, layout, fixed_pos, fixed, resolved)
+    if layout.n_groups > 1:
+        start = replace(
+            start,
+            g_mean=np.full(layout.n_groups, start.mean),
+            g_var=np.full(layout.n_groups, start.variance),
+        )
 
     bar = _Progress(progress and sys.stderr.isatty(), model)
     try:
@@ -1827,10 +1932,10 @@ def _calibrate(
         item_ids[free], problems["item_id"][problems["problem"] == "diverging slope"]
     ) & (model in ("2PL", "3PL"))
     se_layout = layout
-    if layout.mean_free:
-        # the new population's mean and variance are held at their estimates for the
+    if layout.mean_free or layout.n_groups > 1:
+        # the populations' means and variances are held at their estimates for the
         # items' standard errors (their own are not computed)
-        se_layout = replace(layout, var_free=False, mean_free=False)
+        se_layout = replace(layout, var_free=False, mean_free=False, n_groups=1)
     if held.any():
         kept = free[~held]
         se_layout = replace(se_layout, free=kept, n_a=len(kept))
@@ -1891,6 +1996,61 @@ def _calibrate(
         seconds=time.perf_counter() - started,
         version=__version__,
         problems=problems,
+        groups=_groups_frame(group_labels, group_counts, state),
+    )
+
+
+def _resolve_groups(log: ResponseLog, groups: Any, reference: Any) -> tuple[IntArray, list[Any]]:
+    """Each person's group code (0: the reference) and the labels in code order."""
+    if isinstance(groups, pd.Series):
+        if not groups.index.is_unique:
+            raise DataError("groups has duplicate person ids in its index", field="groups")
+        values = groups.reindex(pd.Index(log.person_ids)).to_numpy(dtype=object)
+    elif isinstance(groups, Mapping):
+        values = (
+            pd.Series(dict(groups), dtype=object)
+            .reindex(pd.Index(log.person_ids))
+            .to_numpy(dtype=object)
+        )
+    else:
+        values = np.asarray(groups, dtype=object)
+        if values.ndim != 1 or len(values) != log.n_persons:
+            raise DataError(
+                f"groups must have one label per person of the log ({log.n_persons}), "
+                f"got shape {values.shape}",
+                field="groups",
+            )
+    missing = pd.isna(pd.Series(values)).to_numpy() & (np.diff(log.indptr) > 0)
+    if missing.any():
+        raise DataError(
+            f"{int(missing.sum())} person(s) with answers have no group, e.g. "
+            f"{log.person_ids[int(np.flatnonzero(missing)[0])]!r}",
+            field="groups",
+        )
+    labels = sorted(pd.unique(pd.Series(values).dropna()).tolist(), key=str)
+    if reference is None:
+        reference = labels[0]
+    elif reference not in labels:
+        raise DataError(
+            f"reference group {reference!r} is not among the groups {[str(x) for x in labels]}",
+            field="reference_group",
+        )
+    ordered = [reference, *[x for x in labels if x != reference]]
+    codes = pd.Index(ordered).get_indexer(pd.Series(values).fillna(ordered[0]))
+    return np.asarray(codes, dtype=np.int64), ordered
+
+
+def _groups_frame(labels: Sequence[Any], counts: IntArray | None, s: _State) -> pd.DataFrame | None:
+    if not labels or counts is None or s.g_mean is None or s.g_var is None:
+        return None
+    return pd.DataFrame(
+        {
+            "group": pd.Series(list(labels), dtype=object),
+            "reference": np.arange(len(labels)) == 0,
+            "n_persons": counts.astype(np.int64),
+            "mean": s.g_mean.astype(np.float64),
+            "variance": s.g_var.astype(np.float64),
+        }
     )
 
 

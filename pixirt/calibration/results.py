@@ -110,6 +110,11 @@ class CalibrationResult:
         ``problem``: ``"diverging slope"``, ``"non-positive slope"`` or ``"diverging
         difficulty"``); empty for a clean fit. They are estimated (the bank holds them,
         for scoring and diagnostics) but :meth:`engine_bank` refuses them.
+    groups
+        Multiple-group calibration: one row per group (``group``, ``reference``,
+        ``n_persons``, ``mean``, ``variance``: its latent distribution on the bank's
+        scale); None for one group. ``latent_mean`` and ``latent_variance`` are the
+        reference group's.
     """
 
     bank: ItemBank
@@ -142,6 +147,7 @@ class CalibrationResult:
     seconds: float
     version: str
     problems: pd.DataFrame = field(default_factory=lambda: _no_problems(), compare=False)
+    groups: pd.DataFrame | None = field(default=None, compare=False)
 
     # ------------------------------------------------------------------ views
     def engine_bank(self) -> ItemBank:
@@ -222,6 +228,25 @@ class CalibrationResult:
                     strict=True,
                 )
             ],
+            "groups": None
+            if self.groups is None
+            else [
+                {
+                    "group": _json_id(g),
+                    "reference": bool(r),
+                    "n_persons": int(n),
+                    "mean": _float(float(m)),
+                    "variance": _float(float(v)),
+                }
+                for g, r, n, m, v in zip(
+                    self.groups["group"].tolist(),
+                    self.groups["reference"].tolist(),
+                    self.groups["n_persons"].tolist(),
+                    self.groups["mean"].to_numpy(dtype=np.float64),
+                    self.groups["variance"].to_numpy(dtype=np.float64),
+                    strict=True,
+                )
+            ],
         }
 
     @classmethod
@@ -270,6 +295,7 @@ class CalibrationResult:
                 seconds=_unfloat(data["seconds"]),
                 version=str(data["version"]),
                 problems=_problems_from(data.get("problems", [])),
+                groups=_groups_from(data.get("groups")),
             )
         except KeyError as exc:
             raise DataError("missing key", field=str(exc.args[0])) from None
@@ -299,6 +325,20 @@ def _problems_from(rows: Any) -> pd.DataFrame:
             "a": np.array([_unfloat(r["a"]) for r in rows], dtype=np.float64),
             "b": np.array([_unfloat(r["b"]) for r in rows], dtype=np.float64),
             "problem": pd.Series([str(r["problem"]) for r in rows], dtype=object),
+        }
+    )
+
+
+def _groups_from(rows: Any) -> pd.DataFrame | None:
+    if rows is None:
+        return None
+    return pd.DataFrame(
+        {
+            "group": pd.Series([r["group"] for r in rows], dtype=object),
+            "reference": np.array([bool(r["reference"]) for r in rows]),
+            "n_persons": np.array([int(r["n_persons"]) for r in rows], dtype=np.int64),
+            "mean": np.array([_unfloat(r["mean"]) for r in rows], dtype=np.float64),
+            "variance": np.array([_unfloat(r["variance"]) for r in rows], dtype=np.float64),
         }
     )
 
@@ -373,6 +413,19 @@ class CalibrationSummary:
             ("standard errors", r.se_method),
             ("time", f"{r.seconds:.2f} s"),
         ]
+        if r.groups is not None:
+            shown = ", ".join(
+                f"{g}{' (ref)' if ref else ''} N({m:.3g}, {v:.3g}) n={n:,}"
+                for g, ref, n, m, v in zip(
+                    r.groups["group"],
+                    r.groups["reference"],
+                    r.groups["n_persons"],
+                    r.groups["mean"],
+                    r.groups["variance"],
+                    strict=True,
+                )
+            )
+            rows.append(("groups", shown))
         if not r.problems.empty:
             shown = ", ".join(
                 f"{i} ({p})"
