@@ -124,6 +124,14 @@ def add_diagnostics_parsers(subparsers: Any) -> None:
     )
     p.add_argument("--q3-out", help="also write Yen's Q3 matrix (dense logs) to this CSV")
     p.add_argument("--alpha", type=float, default=0.01, help="level of the printed counts")
+    p.add_argument(
+        "--reference",
+        choices=("bootstrap", "chi2"),
+        default="bootstrap",
+        help="reference distribution of the binned fit (default: parametric bootstrap)",
+    )
+    p.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     p.set_defaults(func=fit_command)
 
     p = subparsers.add_parser(
@@ -202,19 +210,28 @@ def score_persons_command(args: argparse.Namespace) -> int:
 def fit_command(args: argparse.Namespace) -> int:
     """Run ``pixirt fit``; returns the exit status (0)."""
     log, bank = _read(args)
-    table = item_fit(log, bank, n_bins=args.bins, min_form_size=args.min_form_size)
+    table = item_fit(
+        log,
+        bank,
+        n_bins=args.bins,
+        min_form_size=args.min_form_size,
+        reference=args.reference,
+        n_boot=args.n_boot,
+        seed=args.seed,
+    )
     path = _write(table, args.out, index=True)
     n_sx2 = int(table["s_x2"].notna().sum())
     print(f"item fit of {len(table):,} items written to {path}")
     if n_sx2:
         print(
-            f"  S-X² computed for {n_sx2} items, p < {args.alpha:g}: {int((table['s_x2_p'] < args.alpha).sum())}"
+            f"  S-X² computed for {n_sx2} items, p < {args.alpha:g}: {int((table['s_x2_p'] < args.alpha).sum())}; "
+            f"RMSEA > 0.05: {int((table['s_x2_rmsea'] > 0.05).sum())}"
         )
     else:
         print("  S-X² not computed: no form of persons answering the same items is large enough")
     print(
-        f"  binned fit p < {args.alpha:g}: {int((table['binned_p'] < args.alpha).sum())} items; "
-        f"RMSD > 0.1: {int((table['rmsd'] > 0.1).sum())}"
+        f"  binned fit ({args.reference}) p < {args.alpha:g}: {int((table['binned_p'] < args.alpha).sum())} items; "
+        f"RMSD > 0.1 beyond its noise: {int(table['rmsd_flagged'].sum())}"
     )
     if args.persons_out:
         persons = person_fit(log, bank, method=args.person_method)
