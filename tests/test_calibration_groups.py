@@ -145,3 +145,24 @@ def test_groups_input_errors_name_the_field(
     with pytest.raises(DataError) as info:
         calibrate(log, "2PL", groups=groups, reference_group="Z", progress=False)
     assert info.value.field == "reference_group"
+
+
+def test_partitioned_groups_equal_the_local_run(
+    two_populations: tuple[ItemBank, pixirt.ResponseLog, pd.Series],
+) -> None:
+    from pixirt.calibration import ResponseSource
+
+    _, log, groups = two_populations
+    local = calibrate(log, "2PL", groups=groups, reference_group="A", progress=False)
+    parts = calibrate(
+        ResponseSource(log, partitions=3),
+        "2PL",
+        groups=groups,
+        reference_group="A",
+        progress=False,
+    )
+    assert parts.groups is not None and local.groups is not None
+    np.testing.assert_allclose(parts.groups["mean"], local.groups["mean"], atol=1e-8)
+    np.testing.assert_allclose(parts.groups["variance"], local.groups["variance"], atol=1e-8)
+    assert list(parts.groups["n_persons"]) == [2000, 2000]
+    np.testing.assert_allclose(parts.bank.b, local.bank.b, atol=1e-8)

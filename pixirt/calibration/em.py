@@ -1377,6 +1377,9 @@ def _add_esteps(x: _EStep, y: _EStep) -> _EStep:
         wrong=x.wrong + y.wrong,
         right=x.right + y.right,
         nodes=x.nodes + y.nodes,
+        group_nodes=None
+        if x.group_nodes is None or y.group_nodes is None
+        else x.group_nodes + y.group_nodes,
     )
 
 
@@ -1730,8 +1733,9 @@ def calibrate(
         N(0, 1) (at the fixed bank's scale with ``fixed``, where it is estimated too
         unless ``fixed_scale="hold"``; for the Rasch model its variance is
         estimated). Every person with an answer needs a group. The groups' estimates
-        are in ``result.groups``. A ``ResponseLog`` in this process only (no
-        ``client``, no partitioned source).
+        are in ``result.groups``. With a ``client`` or a partitioned source,
+        a Series indexed by ``person_id`` or a mapping: each partition maps its
+        persons (on the workers), and the estimates equal the local run's to rounding.
     reference_group
         The reference group's label (default: the first label in sorted order).
 
@@ -1794,14 +1798,13 @@ def calibrate(
     resolved = Priors.resolve(priors, model)
     group_codes: IntArray | None = None
     group_labels: list[Any] = []
+    group_series: pd.Series | None = None
     if groups is not None:
-        if client is not None or not isinstance(log, ResponseLog):
-            raise DataError(
-                "multiple-group calibration needs a ResponseLog in this process (no client, "
-                "no partitioned source) in this version",
-                field="groups",
-            )
-        group_codes, group_labels = _resolve_groups(log, groups, reference_group)
+        if client is None and isinstance(log, ResponseLog):
+            group_codes, group_labels = _resolve_groups(log, groups, reference_group)
+        else:
+            # partitions: each partition maps its persons to their group codes
+            group_series, group_labels = _group_series(groups, reference_group)
     if client is None and isinstance(log, ResponseLog):
         if log.n_answers == 0:
             raise DataError("the log has no answers", field="log")
@@ -1811,7 +1814,7 @@ def calibrate(
     else:
         from pixirt.calibration.partitions import partitioned
 
-        part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi))
+        part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi), groups=group_series)
         stats, data, close = part.stats, part, part.close
     try:
         return _calibrate(
@@ -1831,9 +1834,7 @@ def calibrate(
             se=se,
             fixed_scale=fixed_scale,
             group_labels=group_labels,
-            group_counts=None
-            if group_codes is None or not isinstance(log, ResponseLog)
-            else np.bincount(group_codes[np.diff(log.indptr) > 0], minlength=len(group_labels)),
+            group_counts=_group_counts(data, len(group_labels)),
         )
     finally:
         if close is not None:
@@ -2038,6 +2039,49 @@ def _resolve_groups(log: ResponseLog, groups: Any, reference: Any) -> tuple[IntA
     ordered = [reference, *[x for x in labels if x != reference]]
     codes = pd.Index(ordered).get_indexer(pd.Series(values).fillna(ordered[0]))
     return np.asarray(codes, dtype=np.int64), ordered
+
+
+def _group_series(groups: Any, reference: Any) -> tuple[pd.Series, list[Any]]:
+    """Group codes by person id (0: the reference) for partitioned sources."""
+    if isinstance(groups, Mapping) and not isinstance(groups, pd.Series):
+        groups = pd.Series(dict(groups), dtype=object)
+    if not isinstance(groups, pd.Series):
+        raise DataError(
+            "with a partitioned source or a client, groups must be a Series indexed by "
+            "person_id or a mapping",
+            field="groups",
+        )
+    if not groups.index.is_unique:
+        raise DataError("groups has duplicate person ids in its index", field="groups")
+    present = groups.dropna()
+    labels = sorted(pd.unique(present).tolist(), key=str)
+    if not labels:
+        raise DataError("groups has no label", field="groups")
+    if reference is None:
+        reference = labels[0]
+    elif reference not in labels:
+        raise DataError(
+            f"reference group {reference!r} is not among the groups {[str(x) for x in labels]}",
+            field="reference_group",
+        )
+    ordered = [reference, *[x for x in labels if x != reference]]
+    codes = pd.Index(ordered).get_indexer(present)
+    return pd.Series(codes.astype(np.int64), index=present.index), ordered
+
+
+def _group_counts(data: _Data, n_groups: int) -> IntArray | None:
+    """Persons with answers per group."""
+    if not n_groups:
+        return None
+    if isinstance(data, _LocalData):
+        assert data.design.group is not None
+        return np.bincount(data.design.group, minlength=n_groups).astype(np.int64)
+    counts = getattr(data, "group_counts", None)
+    if counts is None:
+        return None
+    out = np.zeros(n_groups, dtype=np.int64)
+    out[: len(counts)] = counts
+    return out
 
 
 def _groups_frame(labels: Sequence[Any], counts: IntArray | None, s: _State) -> pd.DataFrame | None:
