@@ -30,6 +30,7 @@ from pixirt.calibration.fit import (
     yen_q3,
 )
 from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
+from pixirt.calibration.model_fit import compare_models, plausible_values, sum_score_eap
 from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
@@ -62,6 +63,7 @@ __all__ = [
     "ResponseSource",
     "binned_fit",
     "calibrate",
+    "compare_models",
     "dif_power_study",
     "empirical_reliability",
     "holdout_predictions",
@@ -77,11 +79,13 @@ __all__ = [
     "marginal_reliability",
     "pairwise_gains",
     "person_fit",
+    "plausible_values",
     "prediction_scores",
     "q3_pairs",
     "roc_auc",
     "s_x2",
     "score_persons",
     "standard_error",
+    "sum_score_eap",
     "yen_q3",
 ]
