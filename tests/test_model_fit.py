@@ -106,3 +106,58 @@ def test_sum_score_eap_equals_the_pattern_eap_under_rasch() -> None:
         table.loc[totals.to_numpy(), "sd"].to_numpy(),
         atol=1e-9,
     )
+
+
+# --------------------------------------------------------------------------- M2
+def test_m2_is_invariant_to_the_parameterization() -> None:
+    """Rasch (a = 1, σ² free) and 1PL (common a, N(0, 1)) are one model: one M2."""
+    from pixirt.calibration.model_fit import m2
+
+    log = pixirt.read_responses(DATA / "lsat7" / "lsat7_long.csv")
+    rasch = m2(log, calibrate(log, "Rasch", tol=1e-8, progress=False, se="none").bank)
+    onepl = m2(log, calibrate(log, "1PL", tol=1e-8, progress=False, se="none").bank)
+    assert rasch.loc["stats", "df"] == onepl.loc["stats", "df"] == 15 - 6
+    assert rasch.loc["stats", "M2"] == pytest.approx(onepl.loc["stats", "M2"], rel=1e-4)
+    twopl = m2(log, calibrate(log, "2PL", tol=1e-8, progress=False, se="none").bank)
+    assert twopl.loc["stats", "df"] == 5
+    row = twopl.loc["stats"]
+    assert row["RMSEA_5"] <= row["RMSEA"] <= row["RMSEA_95"]
+    assert 0 < row["CFI"] <= 1 and row["TLI"] < 1 and row["n_dropped"] == 0
+
+
+def test_m2_follows_its_chi2_under_the_model_and_finds_misfit() -> None:
+    from pixirt.calibration.model_fit import m2
+
+    ratios, misfit = [], []
+    for rep in range(5):
+        rng = np.random.default_rng(rep)
+        bank = ItemBank.from_frame(
+            pd.DataFrame(
+                {
+                    "item_id": [f"i{j}" for j in range(10)],
+                    "a": np.exp(rng.normal(0, 0.5, 10)),
+                    "b": rng.normal(0, 1, 10),
+                }
+            )
+        )
+        sim = simulate_answers(bank, 2_000, answers_per_person=10, seed=50 + rep)
+        fit = m2(sim.log, calibrate(sim.log, "2PL", progress=False, se="none").bank)
+        ratios.append(fit.loc["stats", "M2"] / fit.loc["stats", "df"])
+        misfit.append(
+            m2(sim.log, calibrate(sim.log, "Rasch", progress=False, se="none").bank).loc[
+                "stats", "p"
+            ]
+        )
+    assert 0.75 < float(np.mean(ratios)) < 1.25  # E[χ²_35 / 35] = 1, SD of the mean ≈ 0.1
+    assert max(misfit) < 1e-3  # slopes with SD 0.5 on the log scale: Rasch rejected
+
+
+def test_m2_needs_complete_persons() -> None:
+    from pixirt.calibration.model_fit import m2
+
+    bank = ItemBank.from_frame(
+        pd.DataFrame({"item_id": [f"i{j}" for j in range(20)], "b": np.linspace(-1, 1, 20)})
+    )
+    sim = simulate_answers(bank, 300, answers_per_person=5, seed=1)
+    with pytest.raises(DataError, match="answered every item"):
+        m2(sim.log, bank)

@@ -30,7 +30,7 @@ from pixirt.calibration.fit import (
     yen_q3,
 )
 from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
-from pixirt.calibration.model_fit import compare_models, plausible_values, sum_score_eap
+from pixirt.calibration.model_fit import compare_models, m2, plausible_values, sum_score_eap
 from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
@@ -75,6 +75,7 @@ __all__ = [
     "item_fit",
     "link",
     "log_loss",
+    "m2",
     "mantel_haenszel_dif",
     "marginal_reliability",
     "pairwise_gains",

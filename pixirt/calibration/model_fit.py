@@ -1,5 +1,10 @@
-"""Model comparison, plausible values and EAP for sum scores.
+"""Model fit and comparison, plausible values and EAP for sum scores.
 
+:func:`m2`
+    Maydeu-Olivares and Joe's limited-information M2 on the first- and second-order
+    margins of a dense (or nearly dense: its complete persons) log, with RMSEA and its
+    90 % interval, SRMSR, and TLI and CFI against the independence model (mirt's
+    ``M2(mod)``).
 :func:`compare_models`
     The likelihood-ratio test between two nested calibrations of the same log (mirt's
     ``anova(m1, m2)``), with AIC and BIC.
@@ -39,7 +44,7 @@ from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.responses import ResponseLog
 
-__all__ = ["compare_models", "plausible_values", "sum_score_eap"]
+__all__ = ["compare_models", "m2", "plausible_values", "sum_score_eap"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -238,3 +243,216 @@ def sum_score_eap(
         {"eap": eap, "sd": np.sqrt(np.maximum(var, 0.0)), "probability": marg},
         index=pd.Index(np.arange(len(marg)), name="sum_score"),
     )
+
+
+# --------------------------------------------------------------------------- M2
+def _margin_sets(n: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The first- and second-order margins: item ``i`` then pairs ``(i, j)``, ``i < j``."""
+    ii, jj = np.triu_indices(n, k=1)
+    first = np.concatenate([np.arange(n), ii]).astype(np.int64)
+    second = np.concatenate([np.full(n, -1), jj]).astype(np.int64)
+    return first, second
+
+
+def _m2_terms(
+    p: FloatArray,
+    dp: list[FloatArray],
+    owner: list[npt.NDArray[np.int64]],
+    w: FloatArray,
+    dw: list[FloatArray],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Model margins ``π``, their covariance ``Ξ`` (per person) and ``Δ = ∂π/∂params``.
+
+    ``p`` is ``(items, Q)``; ``dp[k]`` the derivative of ``P`` of item ``owner[k]`` with
+    respect to free parameter ``k`` (``(Q,)``), or ``dw[k]`` the derivative of the node
+    weights (a latent-scale parameter; ``owner[k]`` empty).
+    """
+    n, _ = p.shape
+    first, second = _margin_sets(n)
+    m = p[first] * np.where(second[:, None] >= 0, p[np.maximum(second, 0)], 1.0)  # (s, Q)
+    pi = m @ w
+    e = (m * w) @ m.T  # right where two margins share no item
+    for k in range(n):  # a loop over items: the margins sharing item k
+        rows = np.flatnonzero((first == k) | (second == k))
+        block = (m[rows] * (w / p[k])) @ m[rows].T
+        e[np.ix_(rows, rows)] = block
+    np.fill_diagonal(e, pi)
+    xi = e - np.outer(pi, pi)
+    delta = np.zeros((len(pi), len(dp) + len(dw)))
+    for col, (d, items) in enumerate(zip(dp, owner, strict=True)):  # a loop over parameters
+        for item in items.tolist():
+            rows = np.flatnonzero((first == item) | (second == item))
+            delta[rows, col] += (m[rows] / p[item]) @ (d * w)
+    for col, dweights in enumerate(dw, start=len(dp)):
+        delta[:, col] = m @ dweights
+    return pi, xi, delta
+
+
+def _m2_statistic(
+    obs: FloatArray, pi: FloatArray, xi: FloatArray, delta: FloatArray, n_persons: int
+) -> float:
+    xi_inv = np.linalg.pinv(xi)
+    a = xi_inv @ delta
+    middle = np.linalg.pinv(delta.T @ a)
+    c2 = xi_inv - a @ middle @ a.T
+    r = obs - pi
+    return float(n_persons * r @ c2 @ r)
+
+
+def _rmsea_bound(m2: float, df: int, n: int, q: float) -> float:
+    """RMSEA whose noncentral χ² puts ``m2`` at quantile ``q`` (0 if the central one does)."""
+    from scipy import optimize
+
+    if df <= 0 or stats.chi2.cdf(m2, df) < q:
+        return 0.0
+
+    def f(lam: float) -> float:
+        return float(stats.ncx2.cdf(m2, df, lam)) - q
+
+    hi = max(m2, 1.0)
+    while f(hi) > 0:
+        hi *= 2.0
+    lam = optimize.brentq(f, 1e-12, hi)
+    return math.sqrt(lam / (df * n))
+
+
+def m2(log: ResponseLog, bank: ItemBank, *, n_quad: int = 61) -> pd.DataFrame:
+    """Maydeu-Olivares and Joe's M2 limited-information fit, with RMSEA, SRMSR, TLI and CFI.
+
+    Parameters
+    ----------
+    log
+        The answers. M2 uses the persons who answered every item of ``log`` (a dense
+        log, or the complete persons of a nearly dense one; the others are left out
+        and counted).
+    bank
+        The calibrated parameters; its ``model`` gives the free parameters (Rasch: the
+        intercepts and the latent variance; 1PL: the common slope and the intercepts;
+        2PL: slopes and intercepts; 3PL: and the lower asymptotes), all items free.
+    n_quad
+        Quadrature nodes over ``[−6, 6]`` with the bank's normal weights (mirt's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row ``"stats"`` (as mirt's ``M2``): ``M2``, ``df``, ``p``, ``RMSEA``,
+        ``RMSEA_5``, ``RMSEA_95``, ``SRMSR``, ``TLI``, ``CFI``, and ``n_persons``,
+        ``n_dropped``. TLI and CFI compare with the independence model (every slope 0,
+        each item its own proportion).
+
+    Raises
+    ------
+    DataError
+        Items of the log missing from the bank, fewer than 3 items, or too few
+        complete persons, or no degrees of freedom.
+    """
+    al = align(log, bank)
+    n = al.n_items
+    if n < 3:
+        raise DataError("M2 needs at least 3 items", field="log")
+    complete = al.counts == n
+    n_persons = int(complete.sum())
+    if n_persons < 2 * n:
+        raise DataError(
+            f"only {n_persons} person(s) answered every item; M2 needs a dense (or nearly "
+            "dense) log",
+            field="log",
+        )
+    dense = log.to_dense()[complete]
+    first, second = _margin_sets(n)
+    obs = (dense[:, first] * np.where(second >= 0, dense[:, np.maximum(second, 0)], 1.0)).mean(
+        axis=0
+    )
+    theta = np.linspace(-6.0, 6.0, check_n_quad(n_quad))
+    mean, variance = bank.latent_mean, bank.latent_variance
+    lw = -0.5 * (theta - mean) ** 2 / variance
+    w = np.exp(lw - lw.max())
+    w /= w.sum()
+    a, b, c = al.a, al.b, al.c
+    z = a[:, None] * (theta[None, :] - b[:, None])
+    s_ = 1.0 / (1.0 + np.exp(-z))
+    p = c[:, None] + (1.0 - c[:, None]) * s_
+    slope = (1.0 - c[:, None]) * s_ * (1.0 - s_)  # ∂P/∂d (d the intercept)
+    items = [np.array([k], dtype=np.int64) for k in range(n)]
+    dp: list[FloatArray] = [slope[k] for k in range(n)]
+    owner: list[npt.NDArray[np.int64]] = list(items)
+    dw: list[FloatArray] = []
+    if bank.model in ("2PL", "3PL"):
+        dp += [slope[k] * theta for k in range(n)]
+        owner += items
+    if bank.model == "3PL":
+        dp += [1.0 - s_[k] for k in range(n)]
+        owner += items
+    if bank.model == "1PL":
+        # the common slope: every item's P moves (with b fixed: ∂P/∂a = (θ − b) slope)
+        dp += [np.sum([(theta - b[k]) * slope[k] for k in range(n)], axis=0)]
+        owner += [np.arange(n, dtype=np.int64)]
+    if bank.model == "Rasch":
+        u = (theta - mean) ** 2 / (2 * variance**2) - 1 / (2 * variance)
+        dw.append(w * (u - float(w @ u)))
+    if bank.model == "1PL":
+        pi, xi, delta = _m2_terms_1pl(p, slope, theta, b, w)
+    else:
+        pi, xi, delta = _m2_terms(p, dp, owner, w, dw)
+    q = delta.shape[1]
+    df = len(pi) - q
+    if df <= 0:
+        raise DataError(f"M2 has no degrees of freedom ({len(pi)} margins, {q} parameters)")
+    value = _m2_statistic(obs, pi, xi, delta, n_persons)
+    # the independence model: each item its own proportion, no slope
+    pn = np.repeat(obs[:n, None], len(theta), axis=1)
+    dn = [np.full(len(theta), obs[k] * (1.0 - obs[k])) for k in range(n)]
+    pi0, xi0, delta0 = _m2_terms(pn, dn, items, w, [])
+    df0 = len(pi0) - n
+    value0 = _m2_statistic(obs, pi0, xi0, delta0, n_persons)
+    rmsea = math.sqrt(max(value - df, 0.0) / (df * n_persons))
+    cor_obs = _correlations(obs, n)
+    cor_mod = _correlations(pi, n)
+    srmsr = float(np.sqrt(np.mean((cor_obs - cor_mod) ** 2)))
+    tli = (value0 / df0 - value / df) / (value0 / df0 - 1.0)
+    cfi = 1.0 - max(value - df, 0.0) / max(value0 - df0, value - df, 1e-300)
+    out = pd.DataFrame(
+        {
+            "M2": [value],
+            "df": [df],
+            "p": [float(stats.chi2.sf(value, df))],
+            "RMSEA": [rmsea],
+            "RMSEA_5": [_rmsea_bound(value, df, n_persons, 0.95)],
+            "RMSEA_95": [_rmsea_bound(value, df, n_persons, 0.05)],
+            "SRMSR": [srmsr],
+            "TLI": [tli],
+            "CFI": [min(cfi, 1.0)],
+            "n_persons": [n_persons],
+            "n_dropped": [int((al.counts > 0).sum()) - n_persons],
+        },
+        index=pd.Index(["stats"]),
+    )
+    return out
+
+
+def _m2_terms_1pl(
+    p: FloatArray, slope: FloatArray, theta: FloatArray, b: FloatArray, w: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The 1PL: intercepts per item, then the common slope moving every item."""
+    n = len(p)
+    items = [np.array([k], dtype=np.int64) for k in range(n)]
+    pi, xi, delta = _m2_terms(p, [slope[k] for k in range(n)], items, w, [])
+    first, second = _margin_sets(n)
+    m = p[first] * np.where(second[:, None] >= 0, p[np.maximum(second, 0)], 1.0)
+    d_common = np.zeros(len(pi))
+    for k in range(n):  # a loop over items: each moves the margins it is in
+        rows = np.flatnonzero((first == k) | (second == k))
+        d_common[rows] += (m[rows] / p[k]) @ ((theta - b[k]) * slope[k] * w)
+    return pi, xi, np.column_stack([delta, d_common])
+
+
+def _correlations(margins: FloatArray, n: int) -> FloatArray:
+    """Pearson (phi) correlations of the pairs from first- and second-order margins."""
+    p1 = margins[:n]
+    ii, jj = np.triu_indices(n, k=1)
+    p2 = margins[n:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(
+            (p2 - p1[ii] * p1[jj]) / np.sqrt(p1[ii] * (1 - p1[ii]) * p1[jj] * (1 - p1[jj])),
+            dtype=np.float64,
+        )
