@@ -107,3 +107,18 @@ def test_bootstrap_is_reproducible_and_checked() -> None:
     with pytest.raises(DataError) as info:
         binned_fit(sim.log, bank, n_boot=0)
     assert info.value.field == "n_boot"
+
+
+def test_closed_form_rmsd_noise_matches_the_bootstrap() -> None:
+    """``reference="chi2"``: Satterthwaite's RMSD quantile is the bootstrap's (whose own
+    Monte Carlo error with 80 replicates is about 0.01 per item)."""
+    sim = simulate_answers(_bank(60, 11), 1_500, answers_per_person=10, seed=12)
+    bank = calibrate(sim.log, "2PL", progress=False).bank
+    boot = binned_fit(sim.log, bank, reference="bootstrap", n_boot=80)
+    closed = binned_fit(sim.log, bank, reference="chi2")
+    diff = (closed["rmsd_q95"] - boot["rmsd_q95"]).abs()
+    assert float(diff.max()) < 0.025 and float(diff.median()) < 0.006
+    assert float((closed["rmsd_p"] < 0.05).mean()) <= 0.08
+    # "auto" is the bootstrap on a log this small
+    auto = binned_fit(sim.log, bank, n_boot=80)
+    pd.testing.assert_frame_equal(auto, boot)

@@ -126,9 +126,9 @@ def add_diagnostics_parsers(subparsers: Any) -> None:
     p.add_argument("--alpha", type=float, default=0.01, help="level of the printed counts")
     p.add_argument(
         "--reference",
-        choices=("bootstrap", "chi2"),
-        default="bootstrap",
-        help="reference distribution of the binned fit (default: parametric bootstrap)",
+        choices=("auto", "bootstrap", "chi2"),
+        default="auto",
+        help="reference distribution of the binned fit (default: auto, a parametric bootstrap up to 200,000 answers)",
     )
     p.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
