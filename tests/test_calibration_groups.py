@@ -166,3 +166,48 @@ def test_partitioned_groups_equal_the_local_run(
     np.testing.assert_allclose(parts.groups["variance"], local.groups["variance"], atol=1e-8)
     assert list(parts.groups["n_persons"]) == [2000, 2000]
     np.testing.assert_allclose(parts.bank.b, local.bank.b, atol=1e-8)
+
+
+def test_items_freed_per_group_recover_planted_dif() -> None:
+    """The item nearest b = 0 is 0.8 harder for group B; freeing it per group finds the
+    shift, and the likelihood-ratio test against the invariant fit (df 2) rejects."""
+    from pixirt.calibration import compare_models
+    from pixirt.exceptions import DataError
+
+    truth = _bank(15, 41)
+    k = int(np.argmin(np.abs(truth.b)))
+    item = str(truth.item_ids[k])
+    shifted = truth.with_parameters(b=truth.b + np.where(np.arange(15) == k, 0.8, 0.0))
+    ref = simulate_answers(truth, 2_500, answers_per_person=15, seed=3).log.to_frame()
+    foc = simulate_answers(
+        shifted, 2_500, answers_per_person=15, theta_mean=-0.5, seed=4
+    ).log.to_frame()
+    ref["person_id"] = "r" + ref["person_id"].astype(str)
+    foc["person_id"] = "f" + foc["person_id"].astype(str)
+    log = pixirt.ResponseLog.from_frame(pd.concat([ref, foc], ignore_index=True))
+    groups = pd.Series(
+        np.where(pd.Series(log.person_ids).str.startswith("r"), "A", "B"),
+        index=pd.Index(log.person_ids),
+    )
+    invariant = calibrate(log, "2PL", groups=groups, reference_group="A", progress=False, se="none")
+    freed = calibrate(
+        log,
+        "2PL",
+        groups=groups,
+        reference_group="A",
+        free_items=[item],
+        progress=False,
+        se="none",
+    )
+    got = freed.to_frame()
+    assert f"{item}@B" in got.index and freed.n_items == 16
+    # standard error of the difference about 0.12 here (estimate 0.73)
+    assert got.loc[f"{item}@B", "b"] - got.loc[item, "b"] == pytest.approx(0.8, abs=0.25)
+    assert freed.groups is not None
+    assert freed.groups.loc[1, "mean"] == pytest.approx(-0.5, abs=0.1)
+    table = compare_models(invariant, freed)
+    assert int(table["df"].iloc[1]) == 2
+    assert float(table["p_value"].iloc[1]) < 1e-4
+    with pytest.raises(DataError) as info:
+        calibrate(log, "2PL", groups=groups, free_items=["nope"], progress=False)
+    assert info.value.field == "free_items"

@@ -1669,6 +1669,7 @@ def calibrate(
     fixed_scale: FixedScale = "estimate",
     groups: pd.Series | Mapping[Any, Any] | Sequence[Any] | npt.NDArray[Any] | None = None,
     reference_group: Any = None,
+    free_items: Sequence[Any] | None = None,
 ) -> CalibrationResult:
     """Calibrate item parameters by marginal maximum likelihood (EM) on a sparse log.
 
@@ -1738,6 +1739,12 @@ def calibrate(
         persons (on the workers), and the estimates equal the local run's to rounding.
     reference_group
         The reference group's label (default: the first label in sorted order).
+    free_items
+        With ``groups`` (a ``ResponseLog`` in this process): items whose parameters are
+        freed per group (mirt's ``multipleGroup`` with these items left out of
+        ``invariance``, for DIF). The reference group's answers keep the item's id,
+        each other group's become item ``"<id>@<group>"``, calibrated on its own; the
+        other items anchor the groups' scales. Item ids must be strings.
 
     Returns
     -------
@@ -1799,9 +1806,17 @@ def calibrate(
     group_codes: IntArray | None = None
     group_labels: list[Any] = []
     group_series: pd.Series | None = None
+    if free_items is not None and (
+        groups is None or client is not None or not isinstance(log, ResponseLog)
+    ):
+        raise DataError(
+            "free_items needs groups and a ResponseLog in this process", field="free_items"
+        )
     if groups is not None:
         if client is None and isinstance(log, ResponseLog):
             group_codes, group_labels = _resolve_groups(log, groups, reference_group)
+            if free_items is not None:
+                log = _free_per_group(log, group_codes, group_labels, free_items)
         else:
             # partitions: each partition maps its persons to their group codes
             group_series, group_labels = _group_series(groups, reference_group)
@@ -2039,6 +2054,36 @@ def _resolve_groups(log: ResponseLog, groups: Any, reference: Any) -> tuple[IntA
     ordered = [reference, *[x for x in labels if x != reference]]
     codes = pd.Index(ordered).get_indexer(pd.Series(values).fillna(ordered[0]))
     return np.asarray(codes, dtype=np.int64), ordered
+
+
+def _free_per_group(
+    log: ResponseLog, codes: IntArray, labels: Sequence[Any], free_items: Sequence[Any]
+) -> ResponseLog:
+    """The log with each non-reference group's answers to ``free_items`` as new items."""
+    if log.item_ids.dtype.kind in "iu":
+        raise DataError("free_items needs string item ids", field="free_items")
+    wanted = list(free_items)
+    pos = pd.Index(log.item_ids).get_indexer(pd.Index(wanted))
+    if (pos < 0).any():
+        raise DataError(
+            f"free item {wanted[int(np.flatnonzero(pos < 0)[0])]!r} is not in the log",
+            field="free_items",
+        )
+    n_other = len(labels) - 1
+    rank = np.full(log.n_items, -1, dtype=np.int64)
+    rank[pos] = np.arange(len(pos))
+    group_of_answer = codes[log.person_index]
+    moved = (rank[log.indices] >= 0) & (group_of_answer > 0)
+    indices = log.indices.astype(np.int64)
+    indices[moved] = log.n_items + rank[log.indices[moved]] * n_other + group_of_answer[moved] - 1
+    new_ids = [f"{log.item_ids[p]}@{g}" for p in pos.tolist() for g in labels[1:]]
+    return ResponseLog(
+        log.indptr,
+        indices,
+        log.answers,
+        log.person_ids,
+        np.concatenate([np.asarray(log.item_ids, dtype=object), np.array(new_ids, dtype=object)]),
+    )
 
 
 def _group_series(groups: Any, reference: Any) -> tuple[pd.Series, list[Any]]:

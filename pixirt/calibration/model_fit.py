@@ -59,7 +59,7 @@ def compare_models(r1: CalibrationResult, r2: CalibrationResult) -> pd.DataFrame
     ----------
     r1, r2
         Two :class:`~pixirt.calibration.CalibrationResult` of the same answers (same
-        persons, items and answers), by maximum likelihood (no priors); either order.
+        persons and answers), by maximum likelihood (no priors); either order.
         The model with fewer parameters must be nested in the other (Rasch or 1PL in
         2PL, 2PL in 3PL, a single group in the same model with groups, ...): pixirt
         checks the counts, not the nesting itself.
@@ -87,16 +87,12 @@ def compare_models(r1: CalibrationResult, r2: CalibrationResult) -> pd.DataFrame
                 "a likelihood-ratio test needs maximum-likelihood fits (no priors on a or b)",
                 field=name,
             )
-    same = (r1.n_persons, r1.n_answers, r1.n_items + r1.n_fixed) == (
-        r2.n_persons,
-        r2.n_answers,
-        r2.n_items + r2.n_fixed,
-    )
+    # items may differ: a multiple-group fit with free_items splits an item per group
+    same = (r1.n_persons, r1.n_answers) == (r2.n_persons, r2.n_answers)
     if not same:
         raise DataError(
-            "the two calibrations are not of the same log: persons, answers or items differ "
-            f"({r1.n_persons}, {r1.n_answers}, {r1.n_items + r1.n_fixed} vs {r2.n_persons}, "
-            f"{r2.n_answers}, {r2.n_items + r2.n_fixed})",
+            "the two calibrations are not of the same log: persons or answers differ "
+            f"({r1.n_persons}, {r1.n_answers} vs {r2.n_persons}, {r2.n_answers})",
             field="r2",
         )
     small, large = (r1, r2) if r1.n_parameters <= r2.n_parameters else (r2, r1)
