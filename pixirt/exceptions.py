@@ -14,6 +14,8 @@ The tree::
     DataWarning          input accepted with a change the caller must know about
                          (duplicate answers dropped, ids coerced, ...)
     ConvergenceWarning   an estimation stopped before meeting its tolerance
+    └── DegenerateItemWarning  a calibration returned with items a bank for the engine
+                               cannot hold (a ≤ 0, diverging a or b): result.problems
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
+    "DegenerateItemWarning",
     "MissingExtraError",
     "PixirtError",
     "RuleError",
@@ -116,3 +119,11 @@ class DataWarning(UserWarning):
 
 class ConvergenceWarning(UserWarning):
     """An iterative estimation stopped before reaching its tolerance."""
+
+
+class DegenerateItemWarning(ConvergenceWarning):
+    """A calibration returned with degenerate items (a ≤ 0, a or b running off to infinity).
+
+    They are estimated and listed in ``CalibrationResult.problems``; the other items are
+    estimated as usual; :meth:`CalibrationResult.engine_bank` refuses them.
+    """

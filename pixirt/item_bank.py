@@ -17,12 +17,18 @@ exact bank it used.
 
 File formats (:meth:`ItemBank.read`, :meth:`ItemBank.write`, chosen by suffix):
 
-- ``.csv``: one header line, then one row per item. pixirt writes a first line
-  ``# pixirt-item-bank {"model": ..., "latent_mean": ..., "latent_variance": ...}``
-  carrying the scale; a CSV without it is read with the standard N(0, 1) scale and
-  the model inferred from the parameters. Floats are written with 17 significant
-  digits, so the round trip is exact. Codes such as ``competence`` ``1.1`` stay
-  strings.
+- ``.csv``: one header line, then one row per item, readable by ``pd.read_csv`` and
+  R's ``read.csv`` with their defaults. The scale is carried in three last columns,
+  ``irt_model``, ``latent_mean`` and ``latent_variance`` (the same value on every
+  row; read back into the bank's scale, not kept as metadata); a CSV without them is
+  read with the standard N(0, 1) scale and the model inferred from the parameters.
+  The first line ``# pixirt-item-bank {...}`` of banks written before is still read.
+  R's ``NA`` is a missing value. mirt's coefficient tables (``a1``/``d``/``g``/``u``
+  or ``a``/``b``/``g``/``u``, item names in an unnamed first column as R's
+  ``write.csv`` puts them) are read as such: see :meth:`ItemBank.from_mirt`,
+  :meth:`ItemBank.to_mirt` and :meth:`ItemBank.write_mirt`. Floats are written with
+  17 significant digits, so the round trip is exact. Codes such as ``competence``
+  ``1.1`` stay strings.
 - ``.parquet``: the columns with their types; the scale in the schema metadata.
 - ``.json``: :meth:`ItemBank.to_dict`.
 """
@@ -58,7 +64,11 @@ _FLOAT_COLUMNS = ("a", "b", "c", "se_a", "se_b", "se_c", "p_correct")
 CODE_COLUMNS = frozenset(
     {"competence", "area", "tube", "skill", "type", "locale", "competence_id", "tube_id"}
 )
-_CSV_MAGIC = "# pixirt-item-bank "
+_CSV_MAGIC = "# pixirt-item-bank "  # the scale line of old CSV banks (still read)
+#: Columns carrying the bank's scale in its CSV (the same value on every row).
+SCALE_COLUMNS = ("irt_model", "latent_mean", "latent_variance")
+#: mirt's coefficient columns (``coef(mod, simplify = TRUE)$items``).
+MIRT_COLUMNS = ("a1", "d", "g", "u")
 _INT_RE = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
 
 
@@ -165,7 +175,13 @@ def _parse_float_column(
         text = raw.astype("object").to_numpy()
         out = np.empty(len(text), dtype=np.float64)
         for i, v in enumerate(text):  # bank files are small: thousands of rows
-            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or v == "":
+            if (
+                v is None
+                or v is pd.NA
+                or (isinstance(v, float) and math.isnan(v))
+                or v == ""
+                or v == "NA"  # R's write.csv
+            ):
                 out[i] = np.nan
                 continue
             try:
@@ -308,8 +324,10 @@ class ItemBank:
         Raises
         ------
         DataError
-            On a missing column, a missing or non-numeric parameter, ``a ≤ 0``, ``c``
-            outside [0, 1) or duplicate ids, naming the row and field.
+            On a missing column, a missing or non-numeric parameter, a non-finite ``a``
+            or ``b``, ``c`` outside [0, 1) or duplicate ids, naming the row and field.
+            A negative slope is held (mirt's estimates for a reversed item, for scoring
+            and diagnostics); the v3 engine refuses it at ``start``.
         """
         return cls(df, model=model, latent_mean=latent_mean, latent_variance=latent_variance)
 
@@ -349,7 +367,7 @@ class ItemBank:
             else:
                 out[col] = np.full(n, np.nan)
         for col, ok, message in (
-            ("a", lambda v: np.isfinite(v) & (v > 0), "discrimination a must be finite and > 0"),
+            ("a", np.isfinite, "discrimination a must be finite"),
             ("b", np.isfinite, "difficulty b must be finite"),
             (
                 "c",
@@ -743,6 +761,24 @@ class ItemBank:
         except pd.errors.ParserError as exc:
             raise DataError(f"malformed CSV: {exc}", path=where) from None
         frame = raw.copy()
+        if (
+            "item_id" not in frame.columns
+            and len(frame.columns)
+            and (str(frame.columns[0]) == "" or str(frame.columns[0]).startswith("Unnamed: 0"))
+        ):
+            # R's write.csv: the row names (mirt's item names) in an unnamed first column
+            frame = frame.rename(columns={frame.columns[0]: "item_id"})
+        scale = [col for col in SCALE_COLUMNS if col in frame.columns]
+        if scale:
+            meta = {**meta, **_scale_from_columns(frame, scale, where)}
+            frame = frame.drop(columns=scale)
+        if _is_mirt(frame.columns):
+            frame = _from_mirt_columns(frame, path=where)
+            for col in frame.columns:
+                if col not in STANDARD_COLUMNS:
+                    frame[col] = _infer_metadata_column(str(col), frame[col].astype(str))
+            frame["item_id"] = _numeric_ids(frame["item_id"].astype(str))
+            return cls(frame, path=where, **_scale_kwargs(meta, where))
         if "item_id" in frame.columns:
             ids = frame["item_id"]
             numeric = ids.map(lambda v: bool(_INT_RE.match(v)) and (v == str(int(v))))
@@ -754,6 +790,102 @@ class ItemBank:
             if col not in STANDARD_COLUMNS:
                 frame[col] = _infer_metadata_column(str(col), frame[col])
         return cls(frame, path=where, **_scale_kwargs(meta, where))
+
+    @classmethod
+    def from_mirt(
+        cls,
+        table: pd.DataFrame,
+        *,
+        model: Model | None = None,
+        latent_mean: float = 0.0,
+        latent_variance: float = 1.0,
+    ) -> ItemBank:
+        """Build a bank from mirt's item coefficients.
+
+        Parameters
+        ----------
+        table
+            ``coef(mod, IRTpars = TRUE, simplify = TRUE)$items`` (columns ``a``, ``b``,
+            ``g``, ``u``) or the slope-intercept table (``a1``, ``d``, ``g``, ``u``;
+            ``b = −d / a1``), with the item names as index or in an ``item_id``
+            column, e.g. ``pd.read_csv("coef.csv", index_col=0)``. ``g`` is the lower
+            asymptote ``c`` (missing: 0); ``u``, the upper asymptote, must be 1
+            (missing: 1). Other columns (``se_a``, ...) are kept.
+        model
+            The model; inferred when None (3PL if any ``g > 0``).
+        latent_mean, latent_variance
+            The latent scale of the calibration (mirt's ``GroupPars``).
+
+        Returns
+        -------
+        ItemBank
+            The bank.
+
+        Raises
+        ------
+        DataError
+            On a missing or non-numeric parameter, ``u ≠ 1`` (pixirt has no 4PL), naming
+            the row and field.
+        """
+        if not isinstance(table, pd.DataFrame):
+            raise DataError(f"expected a pandas DataFrame, got {type(table).__name__}")
+        frame = table.copy()
+        if "item_id" not in frame.columns:
+            frame = frame.reset_index(names="item_id")
+        return cls(
+            _from_mirt_columns(frame, path=None),
+            model=model,
+            latent_mean=latent_mean,
+            latent_variance=latent_variance,
+        )
+
+    def to_mirt(self, *, irt_pars: bool = True) -> pd.DataFrame:
+        """The item parameters as mirt's coefficient table, indexed by item id.
+
+        Parameters
+        ----------
+        irt_pars
+            True: ``a``, ``b``, ``g``, ``u`` (``coef(mod, IRTpars = TRUE)``); False: the
+            slope-intercept ``a1``, ``d = −a·b``, ``g``, ``u`` (mirt's own form, e.g.
+            for ``mirt(..., pars = )``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per item; ``g`` is ``c``, ``u`` is 1.
+        """
+        index = pd.Index(self.item_ids, name=None)
+        first, second = ("a", "b") if irt_pars else ("a1", "d")
+        return pd.DataFrame(
+            {
+                first: self._a,
+                second: self._b if irt_pars else -self._a * self._b,
+                "g": self._c,
+                "u": np.ones(self.n_items),
+            },
+            index=index,
+        )
+
+    def write_mirt(self, path: str | os.PathLike[str], *, irt_pars: bool = True) -> Path:
+        """Write :meth:`to_mirt` as R's ``write.csv`` would (atomically).
+
+        The item names fill an unnamed first column: ``read.csv(path, row.names = 1)``
+        in R, ``pd.read_csv(path, index_col=0)`` or :meth:`read` here.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        p = Path(path)
+        table = self.to_mirt(irt_pars=irt_pars)
+
+        def write_csv(tmp: Path) -> None:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                table.to_csv(fh, index_label="", float_format="%.17g", lineterminator="\n")
+
+        _atomic_write(p, write_csv)
+        return p
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the bank atomically (temporary file, then rename); format by suffix.
@@ -788,11 +920,14 @@ class ItemBank:
             )
             _atomic_write(p, lambda tmp: pq.write_table(table, tmp))
         elif suffix == ".csv":
+            out = self._frame.copy()
+            out["irt_model"] = self._model
+            out["latent_mean"] = self._latent_mean
+            out["latent_variance"] = self._latent_variance
 
             def write_csv(tmp: Path) -> None:
                 with tmp.open("w", encoding="utf-8", newline="") as fh:
-                    fh.write(_CSV_MAGIC + json.dumps(meta) + "\n")
-                    self._frame.to_csv(fh, index=False, float_format="%.17g", lineterminator="\n")
+                    out.to_csv(fh, index=False, float_format="%.17g", lineterminator="\n")
 
             _atomic_write(p, write_csv)
         else:
@@ -800,6 +935,84 @@ class ItemBank:
                 f"unknown bank format {suffix!r}: use .csv, .parquet or .json", path=str(p)
             )
         return p
+
+
+def _is_mirt(columns: Iterable[Any]) -> bool:
+    """A mirt coefficient table: ``a1``, ``g`` or ``u``, or ``d`` without ``b``."""
+    names = {str(c) for c in columns}
+    return bool(names & {"a1", "g", "u"}) or ("d" in names and "b" not in names)
+
+
+def _numeric_ids(ids: pd.Series) -> pd.Series:
+    numeric = ids.map(lambda v: bool(_INT_RE.match(v)) and (v == str(int(v))))
+    if len(ids) and numeric.all():
+        return ids.map(int).astype(np.int64)
+    return ids
+
+
+def _from_mirt_columns(frame: pd.DataFrame, *, path: str | None) -> pd.DataFrame:
+    """Mirt's ``a``/``a1``, ``b``/``d``, ``g``, ``u`` as pixirt's ``a``, ``b``, ``c``."""
+    cols = {str(c) for c in frame.columns}
+    if "item_id" not in cols:
+        raise DataError(f"missing column; columns are {sorted(cols)}", path=path, field="item_id")
+    slope = "a1" if "a1" in cols else "a"
+    if slope not in cols:
+        raise DataError("missing column (mirt slope a1 or a)", path=path, field="a1")
+    a = _parse_float_column(frame[slope], path=path, field=slope, required=True)
+    if "b" in cols:
+        b = _parse_float_column(frame["b"], path=path, field="b", required=True)
+    elif "d" in cols:
+        d = _parse_float_column(frame["d"], path=path, field="d", required=True)
+        zero = a == 0
+        if zero.any():
+            row = int(np.flatnonzero(zero)[0]) + 1
+            raise DataError("slope 0: b = −d/a1 is infinite", path=path, row=row, field=slope)
+        b = -d / a
+    else:
+        raise DataError("missing column (mirt b or d)", path=path, field="b")
+    g = np.zeros(len(frame))
+    if "g" in cols:
+        g = np.nan_to_num(
+            _parse_float_column(frame["g"], path=path, field="g", required=False), nan=0.0
+        )
+    if "u" in cols:
+        u = _parse_float_column(frame["u"], path=path, field="u", required=False)
+        bad = ~np.isnan(u) & (u != 1.0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise DataError(
+                f"upper asymptote u must be 1 (pixirt has no 4PL), got {u[row - 1]!r}",
+                path=path,
+                row=row,
+                field="u",
+            )
+    out = pd.DataFrame({"item_id": frame["item_id"].to_numpy(), "a": a, "b": b, "c": g})
+    for col in frame.columns:
+        if str(col) not in {"item_id", slope, "b", "d", "g", "u", "a", "a1", "c"}:
+            out[str(col)] = frame[col].to_numpy()
+    return out
+
+
+def _scale_from_columns(frame: pd.DataFrame, cols: list[str], where: str) -> dict[str, Any]:
+    """The scale written in ``SCALE_COLUMNS`` (one value, repeated on every row)."""
+    meta: dict[str, Any] = {}
+    key = {"irt_model": "model", "latent_mean": "latent_mean", "latent_variance": "latent_variance"}
+    for col in cols:
+        values = frame[col].astype(str).to_numpy()
+        if not len(values):
+            continue
+        differ = values != values[0]
+        if differ.any():
+            row = int(np.flatnonzero(differ)[0]) + 1
+            raise DataError(
+                f"the bank's scale must be the same on every row: {values[row - 1]!r} "
+                f"differs from row 1's {values[0]!r}",
+                path=where,
+                row=row,
+                field=col,
+            )
+        meta[key[col]] = values[0]
+    return meta
 
 
 def _scale_kwargs(meta: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pixirt.calibration import (
     calibrate,
 )
 from pixirt.calibration.calibrate_cli import add_calibrate_parser
-from pixirt.exceptions import DataError
+from pixirt.exceptions import DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
@@ -125,16 +125,19 @@ def test_items_never_answered_are_refused() -> None:
         calibrate(log, "Rasch", progress=False)
 
 
-def test_reversed_item_raises_calibration_error() -> None:
+def test_reversed_item_is_refused_by_the_engine_bank() -> None:
+    """Issue 18: the fit returns (``result.problems``); the engine's bank is refused."""
     sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
     frame = sim.log.to_frame()
     rows = frame["item_id"] == "i0"
     frame.loc[rows, "correct"] = 1 - frame.loc[rows, "correct"]
+    with pytest.warns(DegenerateItemWarning, match="'i0'"):
+        result = calibrate(pixirt.ResponseLog.from_frame(frame), "2PL", progress=False)
     with pytest.raises(CalibrationError, match=r"non-positive discrimination: 'i0'"):
-        calibrate(pixirt.ResponseLog.from_frame(frame), "2PL", progress=False)
+        result.engine_bank()
 
 
-def test_diverging_item_raises_calibration_error() -> None:
+def test_diverging_item_is_refused_by_the_engine_bank() -> None:
     """Six answers that Guttman-separate the persons: the ML slope runs off to infinity."""
     sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
     frame = sim.log.to_frame()
@@ -148,8 +151,10 @@ def test_diverging_item_raises_calibration_error() -> None:
         }
     )
     log = pixirt.ResponseLog.from_frame(pd.concat([frame, extra], ignore_index=True))
+    with pytest.warns(DegenerateItemWarning, match="'sep'"):
+        result = calibrate(log, "2PL", progress=False)
     with pytest.raises(CalibrationError, match="'sep'"):
-        calibrate(log, "2PL", progress=False)
+        result.engine_bank()
     assert calibrate(log, "2PL", priors="default", progress=False).converged
 
 
@@ -176,10 +181,18 @@ def test_converged_fit_does_not_warn(lsat7: pixirt.ResponseLog) -> None:
 def test_all_items_fixed_evaluates_the_likelihood(
     lsat7: pixirt.ResponseLog, lsat7_fit: CalibrationResult
 ) -> None:
-    again = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, progress=False)
+    again = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, fixed_scale="hold", progress=False)
     assert again.n_parameters == 0 and again.n_fixed == 5 and again.converged
     assert again.loglik == pytest.approx(lsat7_fit.loglik, abs=1e-9)
     np.testing.assert_array_equal(again.bank.a, lsat7_fit.bank.a)
+    # issue 18: the population's mean and variance estimated given the items; at the
+    # MML estimates the posterior moments match the N(0, 1) prior, so they stay there
+    scale = calibrate(lsat7, "2PL", fixed=lsat7_fit.bank, tol=1e-8, progress=False)
+    assert scale.n_parameters == 2 and scale.converged
+    assert scale.latent_mean == pytest.approx(0.0, abs=2e-3)
+    assert scale.latent_variance == pytest.approx(1.0, abs=5e-3)
+    assert scale.loglik >= again.loglik - 1e-9
+    np.testing.assert_array_equal(scale.bank.a, lsat7_fit.bank.a)
 
 
 def test_fixed_bank_sharing_no_item_is_refused(lsat7: pixirt.ResponseLog) -> None:
@@ -465,3 +478,20 @@ def test_dense_and_sparse_e_steps_agree(
     for col in ("se_a", "se_b"):
         np.testing.assert_allclose(one[col], two[col], rtol=1e-6)
     assert dense.latent_variance == pytest.approx(sparse.latent_variance, rel=1e-10)
+
+
+def test_cli_refuses_a_bank_with_degenerate_items(tmp_path: Path) -> None:
+    """Issue 18: ``--out`` (the engine's bank) is refused as before; ``--result`` holds them."""
+    sim = simulate_answers(_small_bank(10, 3), 2_000, answers_per_person=10, seed=1)
+    frame = sim.log.to_frame()
+    rows = frame["item_id"] == "i0"
+    frame.loc[rows, "correct"] = 1 - frame.loc[rows, "correct"]
+    answers = tmp_path / "answers.csv"
+    frame.to_csv(answers, index=False)
+    out, result_path = tmp_path / "bank.csv", tmp_path / "result.json"
+    argv = ["calibrate", str(answers), "--out", str(out), "--result", str(result_path), "--quiet"]
+    with pytest.raises(CalibrationError, match=r"non-positive discrimination: 'i0'"):
+        _run_cli(argv)
+    assert not out.exists()
+    stored = CalibrationResult.from_dict(json.loads(result_path.read_text()))
+    assert list(stored.problems["item_id"]) == ["i0"]

@@ -134,7 +134,7 @@ def test_fixed_items_reproduce_the_joint_estimates(
 ) -> None:
     """Fixing 250 items at the joint MLE, the MLE of the other 50 given them is the joint MLE."""
     anchors = fit.bank.subset(fit.bank.item_ids[:250])
-    again = calibrate(sim.log, "2PL", tol=1e-7, progress=False, fixed=anchors)
+    again = calibrate(sim.log, "2PL", tol=1e-7, progress=False, fixed=anchors, fixed_scale="hold")
     assert again.n_fixed == 250 and again.n_parameters == 100
     frame = again.to_frame()
     new = ~frame["fixed"].to_numpy(dtype=bool)

@@ -94,6 +94,10 @@ def test_fit_writes_item_person_and_q3_tables(sat12, tmp_path: Path, capsys) -> 
     expected = item_fit(pixirt.read_responses(answers), bank)
     np.testing.assert_allclose(got["s_x2"], expected["s_x2"], rtol=1e-8)
     np.testing.assert_allclose(got["outfit"], expected["outfit"], rtol=1e-8)
+    # issue 18: S-X²'s RMSEA and the bootstrap p-values (seed 0 by default: reproducible)
+    np.testing.assert_allclose(got["s_x2_rmsea"], expected["s_x2_rmsea"], rtol=1e-8)
+    np.testing.assert_allclose(got["binned_p"], expected["binned_p"], rtol=1e-9)  # CSV digits
+    assert "RMSEA > 0.05" in printed and "beyond its noise" in printed
     persons = pd.read_csv(tmp_path / "persons.csv")
     assert len(persons) == 600 and {"lz_star", "infit", "outfit"} <= set(persons.columns)
     q3 = pd.read_csv(tmp_path / "q3.csv", index_col=0)

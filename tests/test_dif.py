@@ -144,7 +144,9 @@ def test_irt_lr_equals_a_direct_optimization_of_the_conditional_likelihood() -> 
     assert row["b_reference"] == pytest.approx(fits["ref"].x, abs=1e-5)
     assert row["b_focal"] == pytest.approx(fits["foc"].x, abs=1e-5)
     assert row["b_common"] == pytest.approx(fits["all"].x, abs=1e-5)
-    assert row["flagged"] and row["delta_b"] > 0
+    assert row["p_value"] < 0.05 and row["delta_b"] > 0
+    # issue 18: the flag uses the Benjamini–Hochberg adjusted p-value (5 tests here)
+    assert row["flagged"] == (row["p_adjusted"] < 0.05)
 
 
 def test_irt_dif_recovers_the_planted_shift_and_the_impact() -> None:
@@ -185,7 +187,9 @@ def test_anchors_and_purification() -> None:
 
 @pytest.mark.parametrize("per_person", [None, 12])
 def test_power_and_false_positive_rate_over_seeds(per_person: int | None) -> None:
+    """The tests at their nominal level (``correction="none"``: the unadjusted flags)."""
     planted = dif_power_study(
+        correction="none",
         n_replications=2,
         n_items=20,
         dif_items=3,
@@ -198,6 +202,7 @@ def test_power_and_false_positive_rate_over_seeds(per_person: int | None) -> Non
     assert (planted["power"] >= 0.8).all()
     assert (planted["false_positive_rate"] <= 0.15).all()
     null = dif_power_study(
+        correction="none",
         n_replications=2,
         n_items=20,
         dif_items=0,

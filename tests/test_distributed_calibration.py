@@ -271,3 +271,21 @@ def test_cli_calibrates_a_dataset_on_a_local_cluster(
         main([*args, "--workers", "2", "--scheduler", "tcp://x:1"])
     assert exit_.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_multiple_groups_on_dask_equal_the_local_run(client: Any, log: ResponseLog) -> None:
+    """Issue 18: group codes mapped on the workers; every partition of files and blocks."""
+    groups = pd.Series(
+        np.where(np.arange(log.n_persons) % 3 == 0, "new", "old"), index=log.person_ids
+    )
+    kwargs: dict[str, Any] = {"groups": groups, "reference_group": "old", "priors": PRIORS}
+    here = calibrate(log, "2PL", progress=False, **kwargs)
+    on_dask = calibrate(log, "2PL", progress=False, client=client, **kwargs)
+    assert here.groups is not None and on_dask.groups is not None
+    np.testing.assert_allclose(on_dask.groups["mean"], here.groups["mean"], atol=TOL)
+    np.testing.assert_allclose(on_dask.groups["variance"], here.groups["variance"], atol=TOL)
+    np.testing.assert_allclose(on_dask.bank.b, here.bank.b, atol=TOL)
+    assert list(on_dask.groups["n_persons"]) == list(here.groups["n_persons"])
+    with pytest.raises(DataError) as info:
+        calibrate(log, "2PL", progress=False, client=client, groups=list(groups))
+    assert info.value.field == "groups"

@@ -353,3 +353,13 @@ def test_v2_with_a_simulated_population(bank, v2):
         assert len(state.plan) <= 3 * n_comp
         done += 1
     assert done > 150
+
+
+def test_v3_start_refuses_a_bank_with_a_negative_slope(bank, v3):
+    """Issue 18: an ItemBank holds negative slopes (for scoring); the v3 engine does not."""
+    a = bank.a.copy()
+    a[7] = -0.11
+    bad = bank.with_parameters(a=a)
+    with pytest.raises(DataError, match=r"non-positive discrimination") as info:
+        start(bad, v3, seed=1)
+    assert info.value.field == "a" and info.value.row == 8

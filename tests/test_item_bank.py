@@ -50,7 +50,7 @@ def test_model_inference():
 @pytest.mark.parametrize(
     ("change", "row", "field", "message"),
     [
-        ({"a": [1.0, -0.1, 1.0]}, 2, "a", "must be finite and > 0"),
+        ({"a": [1.0, -np.inf, 1.0]}, 2, "a", "must be finite"),
         ({"a": [1.0, 1.0, np.nan]}, 3, "a", "missing value"),
         ({"b": [0.0, "hard", 1.0]}, 2, "b", "expected a number, got 'hard'"),
         ({"b": [0.0, np.inf, 1.0]}, 2, "b", "must be finite"),
@@ -201,3 +201,13 @@ def test_written_files_follow_the_users_umask(tmp_path, umask, mode):
         os.umask(old)
     for path in (bank_path, sims.path):
         assert path is not None and (path.stat().st_mode & 0o777) == mode, path
+
+
+def test_a_bank_holds_a_negative_slope():
+    """Issue 18: mirt's estimates of a reversed item can be held, read back and scored."""
+    df = small_frame()
+    df["a"] = [1.0, -0.11, 1.3]
+    bank = ItemBank.from_frame(df)
+    assert bank.a[1] == -0.11 and bank.model == "2PL"
+    p = bank.probability(np.array([-1.0, 1.0]))
+    assert p[0, 1] > p[1, 1] and p[0, 0] < p[1, 0]

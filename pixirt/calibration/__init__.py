@@ -30,6 +30,7 @@ from pixirt.calibration.fit import (
     yen_q3,
 )
 from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
+from pixirt.calibration.model_fit import compare_models, m2, plausible_values, sum_score_eap
 from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import DEFAULT_C_BETA, Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult, CalibrationSummary
@@ -44,7 +45,7 @@ from pixirt.calibration.validation import (
     prediction_scores,
     roc_auc,
 )
-from pixirt.exceptions import ConvergenceWarning
+from pixirt.exceptions import ConvergenceWarning, DegenerateItemWarning
 
 __all__ = [
     "BASELINE",
@@ -55,12 +56,14 @@ __all__ = [
     "CalibrationResult",
     "CalibrationSummary",
     "ConvergenceWarning",
+    "DegenerateItemWarning",
     "HoldoutResult",
     "LinkingResult",
     "Priors",
     "ResponseSource",
     "binned_fit",
     "calibrate",
+    "compare_models",
     "dif_power_study",
     "empirical_reliability",
     "holdout_predictions",
@@ -72,15 +75,18 @@ __all__ = [
     "item_fit",
     "link",
     "log_loss",
+    "m2",
     "mantel_haenszel_dif",
     "marginal_reliability",
     "pairwise_gains",
     "person_fit",
+    "plausible_values",
     "prediction_scores",
     "q3_pairs",
     "roc_auc",
     "s_x2",
     "score_persons",
     "standard_error",
+    "sum_score_eap",
     "yen_q3",
 ]

@@ -15,7 +15,10 @@ Prints the calibration summary (unless ``--quiet``) and writes the bank (``.csv`
 ``.parquet`` or ``.json`` by suffix) and, with ``--result``, the whole result as JSON.
 Exit status: 0 when EM converged, 1 when it stopped at ``--max-iter`` (the bank is
 still written, and the warning printed on stderr); errors in the input are reported by
-:func:`pixirt.cli.main` (one line naming file, row and field, status 2).
+:func:`pixirt.cli.main` (one line naming file, row and field, status 2). Degenerate
+items (a ≤ 0, diverging a or b: ``CalibrationResult.problems``) are named in a warning
+and the bank is refused (status 2, the ``CalibrationError`` of
+``CalibrationResult.engine_bank``); ``--result`` is written first, with them.
 """
 
 from __future__ import annotations
@@ -67,6 +70,12 @@ def add_calibrate_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--fixed",
         help="calibrated bank: its items keep their parameters, the others are calibrated on its scale",
+    )
+    p.add_argument(
+        "--fixed-scale",
+        choices=("estimate", "hold"),
+        default="estimate",
+        help="with --fixed: estimate the log population's latent mean and variance (default) or hold the bank's",
     )
     p.add_argument(
         "--statuses",
@@ -148,16 +157,18 @@ def calibrate_command(args: argparse.Namespace) -> int:
             n_quad=args.n_quad,
             priors=priors,
             fixed=fixed,
+            fixed_scale=args.fixed_scale,
             progress=not args.quiet,
             se=args.se,
             client=client,
         )
     for w in caught:
         print(f"pixirt calibrate: warning: {w.message}", file=sys.stderr)
-    path = result.bank.write(args.out)
     if args.result:
+        # the whole result, degenerate items included, is written before the bank is refused
         payload = json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n"
         _atomic_write(Path(args.result), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
+    path = result.engine_bank().write(args.out)
     if not args.quiet:
         print(result.summary().as_text())
         print(f"wrote {result.bank.n_items} items to {path} (hash {result.bank.hash[:12]})")

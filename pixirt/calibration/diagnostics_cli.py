@@ -124,6 +124,14 @@ def add_diagnostics_parsers(subparsers: Any) -> None:
     )
     p.add_argument("--q3-out", help="also write Yen's Q3 matrix (dense logs) to this CSV")
     p.add_argument("--alpha", type=float, default=0.01, help="level of the printed counts")
+    p.add_argument(
+        "--reference",
+        choices=("auto", "bootstrap", "chi2"),
+        default="auto",
+        help="reference distribution of the binned fit (default: auto, a parametric bootstrap up to 200,000 answers)",
+    )
+    p.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     p.set_defaults(func=fit_command)
 
     p = subparsers.add_parser(
@@ -134,16 +142,31 @@ def add_diagnostics_parsers(subparsers: Any) -> None:
     _add_log_arguments(p)
     p.add_argument("--groups", required=True, help="CSV with a person column and a group column")
     p.add_argument("--group-column", default="group", help="group column (default: group)")
-    p.add_argument("--focal", required=True, help="label of the focal group")
+    p.add_argument(
+        "--focal",
+        required=True,
+        help="label of the focal group; 'all' (with --reference) or a comma-separated list for more than two groups",
+    )
     p.add_argument("--reference", help="label of the reference group (default: the other one)")
     p.add_argument(
         "--test", choices=("mh", "irt", "both"), default="both", help="which tests (default: both)"
     )
-    p.add_argument("--anchors", help="comma-separated anchor item ids (IRT; default: all others)")
     p.add_argument(
-        "--purify", action="store_true", help="IRT: rerun with unflagged items as anchors"
+        "--anchors",
+        help="comma-separated anchor item ids, or 'sweep' (all others, then purified to a fixed point) (IRT; default: all others)",
+    )
+    p.add_argument(
+        "--purify",
+        action="store_true",
+        help="rerun with unflagged items as anchors / matching items",
     )
     p.add_argument("--alpha", type=float, default=0.05, help="level of the flags (default: 0.05)")
+    p.add_argument(
+        "--correction",
+        choices=("bh", "none"),
+        default="bh",
+        help="multiplicity correction of the flags: Benjamini-Hochberg (default) or none",
+    )
     p.add_argument("--out", required=True, help="CSV file to write")
     p.set_defaults(func=dif_command)
 
@@ -187,19 +210,28 @@ def score_persons_command(args: argparse.Namespace) -> int:
 def fit_command(args: argparse.Namespace) -> int:
     """Run ``pixirt fit``; returns the exit status (0)."""
     log, bank = _read(args)
-    table = item_fit(log, bank, n_bins=args.bins, min_form_size=args.min_form_size)
+    table = item_fit(
+        log,
+        bank,
+        n_bins=args.bins,
+        min_form_size=args.min_form_size,
+        reference=args.reference,
+        n_boot=args.n_boot,
+        seed=args.seed,
+    )
     path = _write(table, args.out, index=True)
     n_sx2 = int(table["s_x2"].notna().sum())
     print(f"item fit of {len(table):,} items written to {path}")
     if n_sx2:
         print(
-            f"  S-X² computed for {n_sx2} items, p < {args.alpha:g}: {int((table['s_x2_p'] < args.alpha).sum())}"
+            f"  S-X² computed for {n_sx2} items, p < {args.alpha:g}: {int((table['s_x2_p'] < args.alpha).sum())}; "
+            f"RMSEA > 0.05: {int((table['s_x2_rmsea'] > 0.05).sum())}"
         )
     else:
         print("  S-X² not computed: no form of persons answering the same items is large enough")
     print(
-        f"  binned fit p < {args.alpha:g}: {int((table['binned_p'] < args.alpha).sum())} items; "
-        f"RMSD > 0.1: {int((table['rmsd'] > 0.1).sum())}"
+        f"  binned fit ({args.reference}) p < {args.alpha:g}: {int((table['binned_p'] < args.alpha).sum())} items; "
+        f"RMSD > 0.1 beyond its noise: {int(table['rmsd_flagged'].sum())}"
     )
     if args.persons_out:
         persons = person_fit(log, bank, method=args.person_method)
@@ -254,14 +286,26 @@ def dif_command(args: argparse.Namespace) -> int:
     log, bank = _read(args)
     groups = _read_groups(args.groups, args.person, args.group_column, log)
     parts = []
+    focal: Any = args.focal
+    if "," in focal:
+        focal = [f.strip() for f in focal.split(",")]
     if args.test in ("mh", "both"):
         mh = mantel_haenszel_dif(
-            log, bank, groups, focal=args.focal, reference=args.reference, alpha=args.alpha
+            log,
+            bank,
+            groups,
+            focal=focal,
+            reference=args.reference,
+            alpha=args.alpha,
+            purify=args.purify,
+            correction=args.correction,
         )
         parts.append(mh.add_prefix("mh_"))
     if args.test in ("irt", "both"):
-        anchors = [a.strip() for a in args.anchors.split(",")] if args.anchors else None
-        if anchors is not None and log.item_ids.dtype.kind in "iu":
+        anchors: Any = [a.strip() for a in args.anchors.split(",")] if args.anchors else None
+        if anchors == ["sweep"]:
+            anchors = "sweep"
+        elif anchors is not None and log.item_ids.dtype.kind in "iu":
             try:
                 anchors = [int(a) for a in anchors]
             except ValueError:
@@ -272,21 +316,24 @@ def dif_command(args: argparse.Namespace) -> int:
             log,
             bank,
             groups,
-            focal=args.focal,
+            focal=focal,
             reference=args.reference,
             anchors=anchors,
             purify=args.purify,
             alpha=args.alpha,
+            correction=args.correction,
         )
         parts.append(irt.add_prefix("irt_"))
     table = pd.concat(parts, axis=1)
     path = _write(table, args.out, index=True)
     print(f"DIF of {len(table):,} items ({args.focal} vs the reference group) written to {path}")
+    correction = "Benjamini-Hochberg" if args.correction == "bh" else "none"
+    print(f"  flags: adjusted p < {args.alpha:g} (multiplicity correction: {correction})")
     if "mh_ets_class" in table:
         counts = table["mh_ets_class"].value_counts()
         print("  MH/ETS: " + ", ".join(f"{c}: {int(counts.get(c, 0))}" for c in ("A", "B", "C")))
     if "irt_flagged" in table:
-        print(f"  IRT LR p < {args.alpha:g}: {int(table['irt_flagged'].sum())} items")
+        print(f"  IRT LR flagged: {int(table['irt_flagged'].sum())} items")
     return 0
 
 

@@ -1,4 +1,11 @@
-"""Differential item functioning (DIF) between two groups of candidates, on sparse logs.
+"""Differential item functioning (DIF) between groups of candidates, on sparse logs.
+
+Flags hold under multiplicity: ``flagged`` uses Benjamini–Hochberg adjusted p-values by
+default (``correction="bh"``, named in ``attrs["correction"]``; ``"none"`` for the
+nominal tests), and for Mantel–Haenszel also an ETS class B or C. More than two
+groups: ``focal`` a list or ``"all"``, each focal group against the reference. The
+IRT test's ``anchors="sweep"`` is the anchor sweep: all other items as anchors, then
+purified to a fixed point.
 
 Two tests, both per item and both vectorized over items and answers:
 
@@ -69,6 +76,9 @@ __all__ = ["dif_power_study", "irt_dif", "mantel_haenszel_dif"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Matching = Literal["auto", "score", "theta"]
+Correction = Literal["bh", "none"]
+_CORRECTIONS = {"bh": "Benjamini–Hochberg", "none": "none"}
+_MAX_SWEEP_ROUNDS = 10
 
 _ETS_SCALE = 2.35
 _CACHE_CELLS = 1 << 25  # keep per-answer posteriors in memory up to this many floats
@@ -207,6 +217,87 @@ def _bh(p: FloatArray) -> FloatArray:
     return out
 
 
+def _check_correction(correction: Any) -> None:
+    if correction not in _CORRECTIONS:
+        raise DataError(
+            f"The 'correction' parameter must be 'bh' or 'none'. Got {correction!r} instead.",
+            field="correction",
+        )
+
+
+def _adjusted(p_value: FloatArray, correction: str) -> FloatArray:
+    """The p-values the flags use: Benjamini–Hochberg adjusted, or as they are."""
+    return _bh(p_value) if correction == "bh" else np.asarray(p_value, dtype=np.float64)
+
+
+def _focal_labels(groups: Any, log: ResponseLog, focal: Any, reference: Any | None) -> list[Any]:
+    """The focal groups of a many-group call (``focal`` a list, or ``"all"``)."""
+    if isinstance(focal, list | tuple):
+        if not focal:
+            raise DataError("no focal group", field="focal")
+        return list(focal)
+    if reference is None:
+        raise DataError("focal='all' needs the reference group named", field="reference")
+    labels = pd.unique(pd.Series(_group_values(log, groups)).dropna())
+    return [g for g in labels if g != reference]
+
+
+def _group_values(log: ResponseLog, groups: Any) -> npt.NDArray[Any]:
+    if isinstance(groups, pd.Series):
+        if not groups.index.is_unique:
+            raise DataError("groups has duplicate person ids in its index", field="groups")
+        return groups.reindex(pd.Index(log.person_ids)).to_numpy(dtype=object)
+    if isinstance(groups, Mapping):
+        return (
+            pd.Series(dict(groups), dtype=object)
+            .reindex(pd.Index(log.person_ids))
+            .to_numpy(dtype=object)
+        )
+    values = np.asarray(groups, dtype=object)
+    if values.ndim != 1 or len(values) != log.n_persons:
+        raise DataError(
+            f"groups must have one label per person of the log ({log.n_persons}), "
+            f"got shape {values.shape}",
+            field="groups",
+        )
+    return values
+
+
+def _many_groups(
+    run: Any,
+    log: ResponseLog,
+    groups: Any,
+    focal: Any,
+    reference: Any,
+    alpha: float,
+    correction: str,
+    flag: Any,
+) -> pd.DataFrame:
+    """Each focal group against the reference, the flags' adjustment over every test."""
+    values = _group_values(log, groups)
+    parts = []
+    attrs: dict[str, Any] = {}
+    for f in _focal_labels(groups, log, focal, reference):
+        keep = (values == f) | (values == reference)
+        pair = pd.Series(values, index=pd.Index(log.person_ids)).where(keep)
+        one: pd.DataFrame = run(pair, f)
+        attrs[str(f)] = dict(one.attrs)
+        parts.append(one.assign(focal=str(f)).set_index("focal", append=True))
+    out = pd.concat(parts).reorder_levels(["focal", "item_id"])
+    out["p_adjusted"] = _adjusted(out["p_value"].to_numpy(dtype=np.float64), correction)
+    out["flagged"] = flag(out)
+    out.attrs.update(
+        {
+            "reference": reference,
+            "focal": [str(f) for f in _focal_labels(groups, log, focal, reference)],
+            "correction": _CORRECTIONS[correction],
+            "alpha": alpha,
+            "by_focal": attrs,
+        }
+    )
+    return out
+
+
 def mantel_haenszel_dif(
     log: ResponseLog,
     bank: ItemBank,
@@ -220,6 +311,7 @@ def mantel_haenszel_dif(
     n_quad: int = 61,
     alpha: float = 0.05,
     purify: bool = False,
+    correction: Correction = "bh",
 ) -> pd.DataFrame:
     """Mantel–Haenszel DIF per item with the ETS A/B/C classification.
 
@@ -233,7 +325,11 @@ def mantel_haenszel_dif(
         Each person's group: a Series indexed by ``person_id`` (persons absent or NaN
         are left out), a mapping, or one label per person in log order.
     focal, reference
-        The two groups compared (``reference`` defaults to the only other group).
+        The two groups compared (``reference`` defaults to the only other group). More
+        than two groups: ``focal`` a list of labels, or ``"all"`` (every group but the
+        named ``reference``); each focal group is compared with the reference and the
+        result is indexed by ``(focal, item_id)``, the adjustment running over every
+        test.
     matching
         ``"score"`` (total score; every analysed person must have answered every item),
         ``"theta"`` (strata of the leave-one-out EAP) or ``"auto"`` (score when dense).
@@ -253,10 +349,13 @@ def mantel_haenszel_dif(
     pandas.DataFrame
         Indexed by ``item_id``: ``n_reference``, ``n_focal``, ``p_reference``,
         ``p_focal``, ``alpha_mh``, ``d_dif``, ``se_d``, ``chi2``, ``p_value``,
-        ``p_adjusted`` (Benjamini–Hochberg), ``flagged`` (``p_value < alpha``),
-        ``ets_class`` and ``ets`` (class with the sign, e.g. ``"C-"``). ``attrs`` holds
-        the matching used, the matching items, the purification rounds and, for
-        ``"theta"``, the groups' estimated distributions.
+        ``p_adjusted`` (Benjamini–Hochberg over the items, or ``p_value`` with
+        ``correction="none"``), ``flagged`` (``p_adjusted < alpha`` and an ETS class B
+        or C: an item the ETS rule rates negligible, A, is never flagged), ``ets_class``
+        and ``ets`` (class with the sign, e.g. ``"C-"``; the classes use the unadjusted
+        test, as ETS's rule). ``attrs`` holds the matching used, the matching items,
+        the purification rounds, ``correction`` (its name) and, for ``"theta"``, the
+        groups' estimated distributions.
 
     Raises
     ------
@@ -275,6 +374,31 @@ def mantel_haenszel_dif(
             field="n_strata",
         )
     _check_alpha(alpha)
+    _check_correction(correction)
+    if isinstance(focal, list | tuple) or (isinstance(focal, str) and focal == "all"):
+        return _many_groups(
+            lambda pair, f: mantel_haenszel_dif(
+                log,
+                bank,
+                pair,
+                focal=f,
+                reference=reference,
+                matching=matching,
+                n_strata=n_strata,
+                prior=prior,
+                n_quad=n_quad,
+                alpha=alpha,
+                purify=purify,
+                correction=correction,
+            ),
+            log,
+            groups,
+            focal,
+            reference,
+            alpha,
+            correction,
+            lambda out: (out["p_adjusted"].fillna(1.0) < alpha) & (out["ets_class"] != "A"),
+        )
     al = align(log, bank)
     grp = _resolve_groups(log, groups, focal, reference)
     person = log.person_index
@@ -327,7 +451,7 @@ def mantel_haenszel_dif(
                 str(grp.reference): tuple(map(float, dist[0])),
                 str(grp.focal): tuple(map(float, dist[1])),
             }
-        return _mh_table(items, y, g, stratum, n_s, k, alpha, al.item_ids)
+        return _mh_table(items, y, g, stratum, n_s, k, alpha, al.item_ids, correction)
 
     clean = np.ones(k, dtype=bool)
     out = one_round(clean)
@@ -340,6 +464,8 @@ def mantel_haenszel_dif(
             clean = ~flagged
     attrs["purification_rounds"] = rounds
     attrs["matching_items"] = al.item_ids[clean].tolist()
+    attrs["correction"] = _CORRECTIONS[correction]
+    attrs["alpha"] = alpha
     out.attrs.update(attrs)
     return out
 
@@ -353,6 +479,7 @@ def _mh_table(
     k: int,
     alpha: float,
     item_ids: npt.NDArray[Any],
+    correction: str = "bh",
 ) -> pd.DataFrame:
     cell = ((items * n_s + stratum) * 2 + g) * 2 + y
     tab = np.bincount(cell, minlength=k * n_s * 4).reshape(k, n_s, 2, 2).astype(np.float64)
@@ -405,8 +532,8 @@ def _mh_table(
             "se_d": se_d,
             "chi2": chi2,
             "p_value": p_value,
-            "p_adjusted": _bh(p_value),
-            "flagged": np.nan_to_num(p_value, nan=1.0) < alpha,
+            "p_adjusted": (p_adj := _adjusted(p_value, correction)),
+            "flagged": (np.nan_to_num(p_adj, nan=1.0) < alpha) & (ets_class != "A"),
             "ets_class": ets_class,
             "ets": np.char.add(ets_class.astype(str), sign.astype(str)),
         },
@@ -610,13 +737,14 @@ def irt_dif(
     *,
     focal: Any,
     reference: Any | None = None,
-    anchors: Sequence[Any] | None = None,
+    anchors: Sequence[Any] | Literal["sweep"] | None = None,
     purify: bool = False,
     items: Sequence[Any] | None = None,
     n_quad: int = 61,
     alpha: float = 0.05,
     max_iter: int = 100,
     tol: float = 1e-6,
+    correction: Correction = "bh",
 ) -> pd.DataFrame:
     """IRT likelihood-ratio and Wald DIF tests per item, with anchor items.
 
@@ -628,12 +756,18 @@ def irt_dif(
         Item parameters; anchors are held at these values.
     groups, focal, reference
         As in :func:`mantel_haenszel_dif`.
+    groups, focal, reference
+        As in :func:`mantel_haenszel_dif` (``focal`` a list or ``"all"`` for more than
+        two groups: each against the reference, indexed by ``(focal, item_id)``).
     anchors
         Item ids assumed free of DIF. None: every other item (the studied item is
-        always left out of its own conditioning set).
+        always left out of its own conditioning set). ``"sweep"``: the anchor sweep —
+        every other item as anchors, then purified until the flagged set stops
+        changing (at most 10 rounds): each round tests every item with the items not
+        flagged in the previous round as anchors.
     purify
         With ``anchors=None``: run once, then again with the items not flagged at
-        ``alpha`` as anchors.
+        ``alpha`` as anchors (two stages).
     items
         Items to test (default: every item of the log).
     n_quad
@@ -649,11 +783,47 @@ def irt_dif(
         Indexed by ``item_id``: ``n_reference``, ``n_focal``, ``a_reference``,
         ``b_reference``, ``a_focal``, ``b_focal``, ``a_common``, ``b_common``, ``c``,
         ``delta_b`` (focal − reference), ``lr``, ``df``, ``p_value``, ``p_adjusted``
-        (Benjamini–Hochberg), ``wald``, ``wald_p``, ``flagged`` (``p_value < alpha``),
-        ``anchor`` and ``converged``. ``attrs``: the groups' estimated
-        distributions, the anchors and the number of purification rounds.
+        (Benjamini–Hochberg over the tested items; ``p_value`` with
+        ``correction="none"``), ``wald``, ``wald_p``, ``flagged`` (``p_adjusted <
+        alpha``), ``anchor`` and ``converged``. ``attrs``: the groups' estimated
+        distributions, the anchors, the number of purification rounds and
+        ``correction`` (its name).
     """
     _check_alpha(alpha)
+    _check_correction(correction)
+    if isinstance(focal, list | tuple) or (isinstance(focal, str) and focal == "all"):
+        return _many_groups(
+            lambda pair, f: irt_dif(
+                log,
+                bank,
+                pair,
+                focal=f,
+                reference=reference,
+                anchors=anchors,
+                purify=purify,
+                items=items,
+                n_quad=n_quad,
+                alpha=alpha,
+                max_iter=max_iter,
+                tol=tol,
+                correction=correction,
+            ),
+            log,
+            groups,
+            focal,
+            reference,
+            alpha,
+            correction,
+            lambda out: out["p_adjusted"].fillna(1.0) < alpha,
+        )
+    sweep = isinstance(anchors, str) and anchors == "sweep"
+    if isinstance(anchors, str) and not sweep:
+        raise DataError(
+            f"The 'anchors' parameter must be None, 'sweep' or a list of item ids. Got {anchors!r} instead.",
+            field="anchors",
+        )
+    if sweep:
+        anchors = None
     al = align(log, bank)
     grp = _resolve_groups(log, groups, focal, reference)
     k = al.n_items
@@ -682,14 +852,26 @@ def irt_dif(
             raise DataError("no anchor item", field="anchors")
         anchor = np.zeros(k, dtype=bool)
         anchor[pos] = True
-    out = _irt_dif_round(al, bank, grp, anchor, studied, n_quad, alpha, max_iter, tol)
+
+    def one_round(anchor: npt.NDArray[np.bool_]) -> pd.DataFrame:
+        return _irt_dif_round(
+            al, bank, grp, anchor, studied, n_quad, alpha, max_iter, tol, correction
+        )
+
+    out = one_round(anchor)
     rounds = 1
-    if purify and anchors is None:
-        clean = ~out["flagged"].to_numpy() | ~studied
-        if clean.any() and not clean.all():
-            out = _irt_dif_round(al, bank, grp, clean, studied, n_quad, alpha, max_iter, tol)
-            rounds = 2
+    if (purify or sweep) and anchors is None:
+        seen = [anchor]
+        while rounds < (_MAX_SWEEP_ROUNDS if sweep else 2):
+            clean = ~out["flagged"].to_numpy() | ~studied
+            if not clean.any() or any(np.array_equal(clean, x) for x in seen):
+                break
+            out = one_round(clean)
+            seen.append(clean)
+            rounds += 1
     out.attrs["purification_rounds"] = rounds
+    out.attrs["correction"] = _CORRECTIONS[correction]
+    out.attrs["alpha"] = alpha
     if not out["converged"][studied].all():
         import warnings
 
@@ -711,6 +893,7 @@ def _irt_dif_round(
     alpha: float,
     max_iter: int,
     tol: float,
+    correction: str = "bh",
 ) -> pd.DataFrame:
     mean, sd = resolve_prior(bank, None)
     nodes, _ = grid(mean, sd, n_quad)
@@ -755,10 +938,10 @@ def _irt_dif_round(
             "lr": lr,
             "df": np.where(has, n_par, 0),
             "p_value": p_value,
-            "p_adjusted": _bh(p_value),
+            "p_adjusted": (p_adj := _adjusted(p_value, correction)),
             "wald": wald,
             "wald_p": np.where(has, wald_p, np.nan),
-            "flagged": np.nan_to_num(p_value, nan=1.0) < alpha,
+            "flagged": np.nan_to_num(p_adj, nan=1.0) < alpha,
             "anchor": anchor,
             "converged": conv.reshape(k, 3).all(axis=1) | ~has,
         },
@@ -849,6 +1032,7 @@ def dif_power_study(
     alpha: float = 0.05,
     purify: bool = False,
     seed: int = 0,
+    correction: Correction = "bh",
 ) -> pd.DataFrame:
     """Power and false-positive rate of the MH and IRT DIF tests, by simulation.
 
@@ -876,6 +1060,9 @@ def dif_power_study(
         Purify the matching items (MH) and the anchors (IRT).
     seed
         Base seed.
+    correction
+        The flags' multiplicity correction (``"bh"``: Benjamini–Hochberg over the
+        items, also applied to the Wald p-values; ``"none"``: the nominal tests).
 
     Returns
     -------
@@ -904,15 +1091,20 @@ def dif_power_study(
             bank, focal_bank, n_reference, n_focal, per, impact, int(seeds[rep])
         )
         t0 = time.perf_counter()
-        mh = mantel_haenszel_dif(log, bank, groups, focal="focal", alpha=alpha, purify=purify)
+        mh = mantel_haenszel_dif(
+            log, bank, groups, focal="focal", alpha=alpha, purify=purify, correction=correction
+        )
         t1 = time.perf_counter()
-        irt = irt_dif(log, bank, groups, focal="focal", alpha=alpha, purify=purify)
+        irt = irt_dif(
+            log, bank, groups, focal="focal", alpha=alpha, purify=purify, correction=correction
+        )
         t2 = time.perf_counter()
         order = pd.Index(log.item_ids).get_indexer(bank.item_ids)
         flags["MH"].append(mh["flagged"].to_numpy()[order])
         ets_bc.append((mh["ets_class"].to_numpy() != "A")[order])
         flags["IRT-LR"].append(irt["flagged"].to_numpy()[order])
-        flags["IRT-Wald"].append((irt["wald_p"].to_numpy() < alpha)[order])
+        wald_p = _adjusted(irt["wald_p"].to_numpy(dtype=np.float64), correction)
+        flags["IRT-Wald"].append((np.nan_to_num(wald_p, nan=1.0) < alpha)[order])
         seconds["MH"] += t1 - t0
         seconds["IRT-LR"] += t2 - t1
         seconds["IRT-Wald"] += t2 - t1

@@ -40,7 +40,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
@@ -54,7 +54,7 @@ from pixirt._validation import check_choice, check_in_range
 from pixirt.calibration import priors as _priors
 from pixirt.calibration.priors import Priors
 from pixirt.calibration.results import CalibrationError, CalibrationResult
-from pixirt.exceptions import ConvergenceWarning, DataError
+from pixirt.exceptions import ConvergenceWarning, DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS, Model
 from pixirt.responses import ResponseLog
@@ -68,6 +68,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Accelerate = Literal["squarem", "none"]
 SEMethod = Literal["auto", "full", "items", "none"]
+FixedScale = Literal["estimate", "hold"]
 
 _CHUNK_CELLS = 4_000_000  # persons × nodes (or items) per E-step chunk (32 MB of float64)
 _DENSE_MIN_DENSITY = 0.25  # a chunk at least this dense uses dense BLAS products
@@ -135,13 +136,19 @@ class _Design:
     codes: npt.NDArray[np.int32]  # 2 · item + correct, one per answer
     indptr: IntArray  # persons with at least one answer
     chunks: tuple[_Chunk, ...]
+    group: IntArray | None = None  # each person's group (0: reference), multiple-group calibration
 
     @property
     def n_persons(self) -> int:
         return len(self.indptr) - 1
 
 
-def _build_design(log: ResponseLog, n_quad: int, theta_range: tuple[float, float]) -> _Design:
+def _build_design(
+    log: ResponseLog,
+    n_quad: int,
+    theta_range: tuple[float, float],
+    group: IntArray | None = None,
+) -> _Design:
     """Chunk the persons: at most ``_CHUNK_CELLS`` persons × nodes (or × items when dense).
 
     A chunk whose density reaches ``_DENSE_MIN_DENSITY`` is held as dense 0/1 matrices
@@ -189,6 +196,7 @@ def _build_design(log: ResponseLog, n_quad: int, theta_range: tuple[float, float
         codes=codes,
         indptr=indptr,
         chunks=tuple(chunks),
+        group=None if group is None else np.ascontiguousarray(group[counts > 0], dtype=np.int64),
     )
 
 
@@ -204,6 +212,10 @@ class _State:
     c: FloatArray
     mean: float
     variance: float
+    # multiple groups: every group's latent mean and variance (index 0, the reference,
+    # equal to ``mean`` and ``variance``); None for one group
+    g_mean: FloatArray | None = None
+    g_var: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +232,8 @@ class _Layout:
     free: IntArray  # positions of the calibrated items
     n_a: int
     var_free: bool
+    mean_free: bool = False  # the latent mean (fixed= calibration of a new population)
+    n_groups: int = 1  # groups 1.. have a free mean and variance each (after the reference's)
 
     @property
     def n_free(self) -> int:
@@ -242,8 +256,16 @@ class _Layout:
         return self.off_g + (self.n_free if self.has_gamma else 0)
 
     @property
-    def size(self) -> int:
+    def off_m(self) -> int:
         return self.off_v + int(self.var_free)
+
+    @property
+    def off_grp(self) -> int:
+        return self.off_m + int(self.mean_free)
+
+    @property
+    def size(self) -> int:
+        return self.off_grp + 2 * (self.n_groups - 1)
 
     def pack(self, s: _State) -> FloatArray:
         parts = []
@@ -256,6 +278,11 @@ class _Layout:
             parts.append(_logit(s.c[self.free]))
         if self.var_free:
             parts.append(np.array([s.variance]))
+        if self.mean_free:
+            parts.append(np.array([s.mean]))
+        if self.n_groups > 1:
+            assert s.g_mean is not None and s.g_var is not None
+            parts.append(np.column_stack([s.g_mean[1:], s.g_var[1:]]).ravel())
         return np.concatenate(parts) if parts else np.empty(0)
 
     def unpack(self, x: FloatArray, base: _State) -> _State:
@@ -269,12 +296,21 @@ class _Layout:
         if self.has_gamma:
             c[f] = expit(x[self.off_g : self.off_g + self.n_free])
         variance = float(x[self.off_v]) if self.var_free else base.variance
-        return _State(a=a, d=d, c=c, mean=base.mean, variance=variance)
+        mean = float(x[self.off_m]) if self.mean_free else base.mean
+        g_mean, g_var = base.g_mean, base.g_var
+        if self.n_groups > 1:
+            assert g_mean is not None and g_var is not None
+            pairs = x[self.off_grp : self.size].reshape(-1, 2)
+            g_mean = np.concatenate([[mean], pairs[:, 0]])
+            g_var = np.concatenate([[variance], pairs[:, 1]])
+        return _State(a=a, d=d, c=c, mean=mean, variance=variance, g_mean=g_mean, g_var=g_var)
 
     def valid(self, x: FloatArray, priors: Priors) -> bool:
         if not np.all(np.isfinite(x)):
             return False
         if self.var_free and x[self.off_v] <= 0:
+            return False
+        if self.n_groups > 1 and np.any(x[self.off_grp + 1 : self.size : 2] <= 0):
             return False
         if self.model == "1PL" and self.n_a and x[0] <= 0:
             return False
@@ -330,15 +366,31 @@ class _EStep:
     wrong: FloatArray  # expected wrong answers per item and node
     right: FloatArray  # expected right answers per item and node
     nodes: FloatArray  # expected persons per node
+    group_nodes: FloatArray | None = None  # (groups, Q): expected persons per group and node
+
+
+def _state_log_weights(theta: FloatArray, s: _State) -> FloatArray:
+    """The nodes' log weights: ``(Q,)`` for one group, ``(groups, Q)`` for several."""
+    if s.g_mean is None or s.g_var is None:
+        return _log_weights(theta, s.mean, s.variance)
+    return np.stack([_log_weights(theta, m, v) for m, v in zip(s.g_mean, s.g_var, strict=True)])
 
 
 def _posteriors(
     design: _Design, table: FloatArray, log_w: FloatArray
 ) -> Iterator[tuple[_Chunk, FloatArray, float]]:
-    """Per chunk: ``(chunk, posterior, loglik)``; posteriors normalized in log space."""
+    """Per chunk: ``(chunk, posterior, loglik)``; posteriors normalized in log space.
+
+    ``log_w`` is ``(Q,)``, or ``(groups, Q)`` with ``design.group`` giving each
+    person's row (multiple-group calibration).
+    """
     for chunk in design.chunks:
         post = chunk.gather(table)
-        post += log_w
+        if log_w.ndim == 2:
+            assert design.group is not None
+            post += log_w[design.group[chunk.p0 : chunk.p1]]
+        else:
+            post += log_w
         top = post.max(axis=1)
         post -= top[:, None]
         np.exp(post, out=post)
@@ -347,20 +399,31 @@ def _posteriors(
         yield chunk, post, float(np.sum(top + np.log(total)))
 
 
+def _group_sums(design: _Design, chunk: _Chunk, post: FloatArray, n_groups: int) -> FloatArray:
+    """``(groups, Q)``: the chunk's posterior mass per group and node."""
+    assert design.group is not None
+    g = design.group[chunk.p0 : chunk.p1]
+    member = sp.csr_matrix((np.ones(len(g)), (g, np.arange(len(g)))), shape=(n_groups, len(g)))
+    return np.asarray(member @ post, dtype=np.float64)
+
+
 def _e_step(design: _Design, s: _State) -> _EStep:
     table = _answer_table(s, design.theta)
-    log_w = _log_weights(design.theta, s.mean, s.variance)
+    log_w = _state_log_weights(design.theta, s)
     wrong = np.zeros((design.n_items, design.n_quad))
     right = np.zeros((design.n_items, design.n_quad))
     nodes = np.zeros(design.n_quad)
+    group_nodes = np.zeros(log_w.shape) if log_w.ndim == 2 else None
     loglik = 0.0
     for chunk, post, ll in _posteriors(design, table, log_w):
         w, r = chunk.scatter(post)
         wrong += w
         right += r
         nodes += post.sum(axis=0)
+        if group_nodes is not None:
+            group_nodes += _group_sums(design, chunk, post, len(group_nodes))
         loglik += ll
-    return _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes)
+    return _EStep(loglik=loglik, wrong=wrong, right=right, nodes=nodes, group_nodes=group_nodes)
 
 
 # =========================================================================== M-step
@@ -625,7 +688,7 @@ def _m_step_items(
             break
     out_a, out_d, out_c = s.a.copy(), s.d.copy(), s.c.copy()
     out_a[f], out_d[f], out_c[f] = a, d, c
-    return _State(a=out_a, d=out_d, c=out_c, mean=s.mean, variance=s.variance)
+    return replace(s, a=out_a, d=out_d, c=out_c)
 
 
 def _apply(
@@ -701,8 +764,65 @@ def _m_step_variance(theta: FloatArray, nodes: FloatArray, mean: float, v: float
     return v
 
 
+def _m_step_scale(
+    theta: FloatArray, nodes: FloatArray, mean: float, v: float
+) -> tuple[float, float]:
+    """The latent mean and variance maximizing ``Σ_q N_q log w_q(m, v)`` (grid-normalized).
+
+    The maximum matches the grid-normalized normal's first two moments to the expected
+    persons per node; Newton in ``(m, log v)`` from the moments, a few steps.
+    """
+    total = float(nodes.sum())
+    m = float(nodes @ theta) / total
+    v = max(float(nodes @ (theta - m) ** 2) / total, 1e-8)
+    emp1 = float(nodes @ theta) / total
+    emp2 = float(nodes @ theta**2) / total
+    for _ in range(30):
+        w = np.exp(_log_weights(theta, m, v))
+        m1, m2 = float(w @ theta), float(w @ theta**2)
+        m3, m4 = float(w @ theta**3), float(w @ theta**4)
+        # the objective's gradient in (m, v) is N·(emp − model moments)·J; Newton on
+        # the moment equations with the model moments' Jacobian (cumulants of w)
+        g = np.array([emp1 - m1, emp2 - m2])
+        # ∂E_w[θ^k]/∂m = Cov_w(θ^k, θ)/v ; ∂E_w[θ^k]/∂v = Cov_w(θ^k, (θ − m)²)/(2v²)
+        c11 = m2 - m1 * m1
+        c21 = m3 - m2 * m1
+        sq1 = m2 - 2 * m * m1 + m * m
+        c1s = (m3 - 2 * m * m2 + m * m * m1) - m1 * sq1
+        c2s = (m4 - 2 * m * m3 + m * m * m2) - m2 * sq1
+        jac = np.array([[c11 / v, c1s / (2 * v * v)], [c21 / v, c2s / (2 * v * v)]])
+        try:
+            step = np.linalg.solve(jac, g)
+        except np.linalg.LinAlgError:
+            break
+        new_v = v + step[1]
+        while new_v <= 0:
+            step *= 0.5
+            new_v = v + step[1]
+        m, v = m + float(step[0]), float(new_v)
+        if float(np.max(np.abs(step))) < 1e-13 * max(1.0, v):
+            break
+    return m, v
+
+
 def _m_step(s: _State, layout: _Layout, e: _EStep, theta: FloatArray, priors: Priors) -> _State:
     out = _m_step_items(s, layout, e, theta, priors)
+    if layout.n_groups > 1:
+        assert e.group_nodes is not None and s.g_mean is not None and s.g_var is not None
+        g_mean, g_var = s.g_mean.copy(), s.g_var.copy()
+        ref = e.group_nodes[0]
+        if layout.mean_free:
+            g_mean[0], g_var[0] = _m_step_scale(theta, ref, s.mean, s.variance)
+        elif layout.var_free:
+            g_var[0] = _m_step_variance(theta, ref, s.mean, s.variance)
+        for k in range(1, layout.n_groups):  # a loop over groups (a few)
+            g_mean[k], g_var[k] = _m_step_scale(theta, e.group_nodes[k], g_mean[k], g_var[k])
+        return replace(
+            out, mean=float(g_mean[0]), variance=float(g_var[0]), g_mean=g_mean, g_var=g_var
+        )
+    if layout.mean_free:
+        mean, variance = _m_step_scale(theta, e.nodes, s.mean, s.variance)
+        return replace(out, mean=mean, variance=variance)
     if layout.var_free:
         out = replace(out, variance=_m_step_variance(theta, e.nodes, s.mean, s.variance))
     return out
@@ -792,8 +912,31 @@ def _run_em(
             raise CalibrationError(
                 f"EM diverged at iteration {evals[0]}: the M-step gave non-finite parameters"
             )
-        _check_divergence(item_ids, layout, new)  # stop at once, not after max_iter
+        if per_item_slope:
+            # an item whose slope runs off to infinity (a Guttman item) is held, slope at
+            # ±_DIVERGED and b where it reached it, and reported in result.problems: the
+            # other items go on converging
+            wild = np.abs(x_new[: layout.n_a]) >= _DIVERGED
+            new_held = wild & ~held
+            if new_held.any():
+                k = np.flatnonzero(new_held)
+                scale = _DIVERGED / np.abs(x_new[k])
+                x_new[k] *= scale
+                x_new[layout.off_d + k] *= scale
+                held_x[k] = x_new[k]
+                held_x[layout.off_d + k] = x_new[layout.off_d + k]
+                if layout.has_gamma:
+                    held_x[layout.off_g + k] = x_new[layout.off_g + k]
+                held[k] = True
+            if held.any():
+                k = np.flatnonzero(held)
+                for off in (0, layout.off_d, *((layout.off_g,) if layout.has_gamma else ())):
+                    x_new[off + k] = held_x[off + k]
         return x_new
+
+    per_item_slope = layout.model in ("2PL", "3PL")
+    held = np.zeros(layout.n_free, dtype=bool)  # items held at a diverging slope
+    held_x = np.zeros(layout.size)
 
     def finish(x: FloatArray, converged: bool, change: float) -> _Fit:
         return _Fit(layout.unpack(x, start), evals[0], converged, change, tuple(history))
@@ -1125,7 +1268,7 @@ def _final_pass(
     """E-step at the estimates, accumulating what the chosen SE method needs on the way."""
     theta = design.theta
     table = _answer_table(s, theta)
-    log_w = _log_weights(theta, s.mean, s.variance)
+    log_w = _state_log_weights(theta, s)
     var_score = _variance_terms(theta, s.mean, s.variance)[1] if layout.var_free else None
     slots = _slot_names(layout.model)
     own = [slots[j] for j in _own_slots(layout)]
@@ -1234,6 +1377,9 @@ def _add_esteps(x: _EStep, y: _EStep) -> _EStep:
         wrong=x.wrong + y.wrong,
         right=x.right + y.right,
         nodes=x.nodes + y.nodes,
+        group_nodes=None
+        if x.group_nodes is None or y.group_nodes is None
+        else x.group_nodes + y.group_nodes,
     )
 
 
@@ -1520,6 +1666,10 @@ def calibrate(
     progress: bool = True,
     accelerate: Accelerate = "squarem",
     se: SEMethod = "auto",
+    fixed_scale: FixedScale = "estimate",
+    groups: pd.Series | Mapping[Any, Any] | Sequence[Any] | npt.NDArray[Any] | None = None,
+    reference_group: Any = None,
+    free_items: Sequence[Any] | None = None,
 ) -> CalibrationResult:
     """Calibrate item parameters by marginal maximum likelihood (EM) on a sparse log.
 
@@ -1550,8 +1700,13 @@ def calibrate(
         or a :class:`~pixirt.calibration.Priors` for MAP estimates.
     fixed
         A calibrated bank: the log's items found in it keep its parameters, the others
-        are calibrated on its scale (latent mean and variance fixed to the bank's).
-        The returned bank then also holds the bank's items absent from the log.
+        are calibrated on its scale. The log's population gets its own latent mean
+        and variance on that scale, estimated (``fixed_scale="estimate"``, mirt's
+        fixed-parameter calibration with the group's mean and variance free; in
+        ``result.latent_mean`` and ``result.latent_variance``) or held at the bank's
+        (``"hold"``, the behaviour before issue 18: biased when the new population
+        differs). The returned bank is on the fixed bank's scale and also holds the
+        bank's items absent from the log.
     client
         A ``dask.distributed`` Client (extra ``[distributed]``): persons are partitioned,
         each worker builds and keeps the E-step design of its partitions (read by Dask
@@ -1567,6 +1722,29 @@ def calibrate(
     se
         Standard errors: ``"auto"``, ``"full"``, ``"items"`` or ``"none"`` (see the
         module documentation).
+    fixed_scale
+        With ``fixed``: ``"estimate"`` (default) or ``"hold"`` the log population's
+        latent mean and variance.
+    groups
+        Multiple-group calibration (mirt's ``multipleGroup`` with the item parameters
+        invariant and ``free_means``, ``free_var``): each person's group, a Series
+        indexed by ``person_id``, a mapping, or one label per person of the log in
+        log order. The item parameters are shared; each group other than the
+        reference has its latent mean and variance estimated, the reference is held at
+        N(0, 1) (at the fixed bank's scale with ``fixed``, where it is estimated too
+        unless ``fixed_scale="hold"``; for the Rasch model its variance is
+        estimated). Every person with an answer needs a group. The groups' estimates
+        are in ``result.groups``. With a ``client`` or a partitioned source,
+        a Series indexed by ``person_id`` or a mapping: each partition maps its
+        persons (on the workers), and the estimates equal the local run's to rounding.
+    reference_group
+        The reference group's label (default: the first label in sorted order).
+    free_items
+        With ``groups`` (a ``ResponseLog`` in this process): items whose parameters are
+        freed per group (mirt's ``multipleGroup`` with these items left out of
+        ``invariance``, for DIF). The reference group's answers keep the item's id,
+        each other group's become item ``"<id>@<group>"``, calibrated on its own; the
+        other items anchor the groups' scales. Item ids must be strings.
 
     Returns
     -------
@@ -1579,13 +1757,16 @@ def calibrate(
         On an invalid argument (naming it), items without answers, or items always
         right or always wrong under maximum likelihood.
     CalibrationError
-        If EM diverges (non-finite values, estimates running off to infinity) or
-        gives non-positive slopes.
+        If EM diverges (non-finite values).
 
     Warns
     -----
     ConvergenceWarning
         When ``max_iter`` is reached before ``tol``, with the last change.
+    DegenerateItemWarning
+        When items come out degenerate (a ≤ 0, a slope or a difficulty running off to
+        infinity): they are estimated and listed in ``result.problems``, the other
+        items are estimated as usual, ``result.engine_bank()`` refuses them.
 
     Examples
     --------
@@ -1604,6 +1785,7 @@ def calibrate(
     lo, hi = _check_range(theta_range)
     check_choice(accelerate, "accelerate", get_args(Accelerate))
     check_choice(se, "se", get_args(SEMethod))
+    check_choice(fixed_scale, "fixed_scale", get_args(FixedScale))
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
     ):
@@ -1621,16 +1803,33 @@ def calibrate(
             field="fixed",
         )
     resolved = Priors.resolve(priors, model)
+    group_codes: IntArray | None = None
+    group_labels: list[Any] = []
+    group_series: pd.Series | None = None
+    if free_items is not None and (
+        groups is None or client is not None or not isinstance(log, ResponseLog)
+    ):
+        raise DataError(
+            "free_items needs groups and a ResponseLog in this process", field="free_items"
+        )
+    if groups is not None:
+        if client is None and isinstance(log, ResponseLog):
+            group_codes, group_labels = _resolve_groups(log, groups, reference_group)
+            if free_items is not None:
+                log = _free_per_group(log, group_codes, group_labels, free_items)
+        else:
+            # partitions: each partition maps its persons to their group codes
+            group_series, group_labels = _group_series(groups, reference_group)
     if client is None and isinstance(log, ResponseLog):
         if log.n_answers == 0:
             raise DataError("the log has no answers", field="log")
         stats = log.item_stats()
-        data: _Data = _LocalData(_build_design(log, n_quad, (lo, hi)))
+        data: _Data = _LocalData(_build_design(log, n_quad, (lo, hi), group_codes))
         close: Any = None
     else:
         from pixirt.calibration.partitions import partitioned
 
-        part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi))
+        part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi), groups=group_series)
         stats, data, close = part.stats, part, part.close
     try:
         return _calibrate(
@@ -1648,6 +1847,9 @@ def calibrate(
             progress=progress,
             accelerate=accelerate,
             se=se,
+            fixed_scale=fixed_scale,
+            group_labels=group_labels,
+            group_counts=_group_counts(data, len(group_labels)),
         )
     finally:
         if close is not None:
@@ -1670,6 +1872,9 @@ def _calibrate(
     progress: bool,
     accelerate: Accelerate,
     se: SEMethod,
+    fixed_scale: FixedScale = "estimate",
+    group_labels: Sequence[Any] = (),
+    group_counts: IntArray | None = None,
 ) -> CalibrationResult:
     """The EM, the standard errors and the result, wherever the answers are."""
     item_ids = stats.index.to_numpy()
@@ -1686,8 +1891,22 @@ def _calibrate(
     free = np.flatnonzero(fixed_pos < 0).astype(np.int64)
     _check_items(stats, free, resolved)
     n_a = {"Rasch": 0, "1PL": 1 if len(free) else 0, "2PL": len(free), "3PL": len(free)}[model]
-    layout = _Layout(model=model, free=free, n_a=n_a, var_free=model == "Rasch" and fixed is None)
+    scale_free = fixed is not None and fixed_scale == "estimate"
+    layout = _Layout(
+        model=model,
+        free=free,
+        n_a=n_a,
+        var_free=(model == "Rasch" and fixed is None) or scale_free,
+        mean_free=scale_free,
+        n_groups=max(1, len(group_labels)),
+    )
     start = _start(stats, layout, fixed_pos, fixed, resolved)
+    if layout.n_groups > 1:
+        start = replace(
+            start,
+            g_mean=np.full(layout.n_groups, start.mean),
+            g_var=np.full(layout.n_groups, start.variance),
+        )
 
     bar = _Progress(progress and sys.stderr.isatty(), model)
     try:
@@ -1705,7 +1924,15 @@ def _calibrate(
     finally:
         bar.close()
     state = fit.state
-    _check_estimates(item_ids, layout, state)
+    problems = _problems(item_ids, layout, state)
+    if len(problems):
+        warnings.warn(
+            f"{len(problems)} degenerate item(s), estimated but flagged in result.problems: "
+            f"{_describe(problems)}; the other items are estimated as usual, the bank for the "
+            "engine (result.engine_bank()) refuses them",
+            DegenerateItemWarning,
+            stacklevel=3,
+        )
     method: Literal["full", "items", "none"]
     if se == "auto":
         small = (
@@ -1715,10 +1942,25 @@ def _calibrate(
         method = "full" if small else "items"
     else:
         method = se
-    if method != "none" and layout.size:
+    # an item whose slope EM holds at ±_DIVERGED has no finite information: its
+    # parameters are held fixed for the others' standard errors (its own are NaN)
+    held = np.isin(
+        item_ids[free], problems["item_id"][problems["problem"] == "diverging slope"]
+    ) & (model in ("2PL", "3PL"))
+    se_layout = layout
+    if layout.mean_free or layout.n_groups > 1:
+        # the populations' means and variances are held at their estimates for the
+        # items' standard errors (their own are not computed)
+        se_layout = replace(layout, var_free=False, mean_free=False, n_groups=1)
+    if held.any():
+        kept = free[~held]
+        se_layout = replace(se_layout, free=kept, n_a=len(kept))
+    if method != "none" and se_layout.size:
         # one pass at the estimates gives the final log-likelihood and the information
-        final, pc = _covariance(data, state, layout, resolved, method)
-        se_a, se_b, se_c = _item_standard_errors(state, layout, pc)
+        final, pc = _covariance(data, state, se_layout, resolved, method)
+        se_a, se_b, se_c = (
+            _scatter_se(v, held) for v in _item_standard_errors(state, se_layout, pc)
+        )
         var_se = math.sqrt(pc.var_v) if pc.var_v >= 0 else math.nan
     else:
         final = data.e_step(state)
@@ -1769,49 +2011,185 @@ def _calibrate(
         seed=None if seed is None else int(seed),
         seconds=time.perf_counter() - started,
         version=__version__,
+        problems=problems,
+        groups=_groups_frame(group_labels, group_counts, state),
     )
 
 
-def _check_divergence(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
-    """Raise if an estimate runs off to infinity (|a| or |b| beyond ``_DIVERGED``)."""
+def _resolve_groups(log: ResponseLog, groups: Any, reference: Any) -> tuple[IntArray, list[Any]]:
+    """Each person's group code (0: the reference) and the labels in code order."""
+    if isinstance(groups, pd.Series):
+        if not groups.index.is_unique:
+            raise DataError("groups has duplicate person ids in its index", field="groups")
+        values = groups.reindex(pd.Index(log.person_ids)).to_numpy(dtype=object)
+    elif isinstance(groups, Mapping):
+        values = (
+            pd.Series(dict(groups), dtype=object)
+            .reindex(pd.Index(log.person_ids))
+            .to_numpy(dtype=object)
+        )
+    else:
+        values = np.asarray(groups, dtype=object)
+        if values.ndim != 1 or len(values) != log.n_persons:
+            raise DataError(
+                f"groups must have one label per person of the log ({log.n_persons}), "
+                f"got shape {values.shape}",
+                field="groups",
+            )
+    missing = pd.isna(pd.Series(values)).to_numpy() & (np.diff(log.indptr) > 0)
+    if missing.any():
+        raise DataError(
+            f"{int(missing.sum())} person(s) with answers have no group, e.g. "
+            f"{log.person_ids[int(np.flatnonzero(missing)[0])]!r}",
+            field="groups",
+        )
+    labels = sorted(pd.unique(pd.Series(values).dropna()).tolist(), key=str)
+    if reference is None:
+        reference = labels[0]
+    elif reference not in labels:
+        raise DataError(
+            f"reference group {reference!r} is not among the groups {[str(x) for x in labels]}",
+            field="reference_group",
+        )
+    ordered = [reference, *[x for x in labels if x != reference]]
+    codes = pd.Index(ordered).get_indexer(pd.Series(values).fillna(ordered[0]))
+    return np.asarray(codes, dtype=np.int64), ordered
+
+
+def _free_per_group(
+    log: ResponseLog, codes: IntArray, labels: Sequence[Any], free_items: Sequence[Any]
+) -> ResponseLog:
+    """The log with each non-reference group's answers to ``free_items`` as new items."""
+    if log.item_ids.dtype.kind in "iu":
+        raise DataError("free_items needs string item ids", field="free_items")
+    wanted = list(free_items)
+    pos = pd.Index(log.item_ids).get_indexer(pd.Index(wanted))
+    if (pos < 0).any():
+        raise DataError(
+            f"free item {wanted[int(np.flatnonzero(pos < 0)[0])]!r} is not in the log",
+            field="free_items",
+        )
+    n_other = len(labels) - 1
+    rank = np.full(log.n_items, -1, dtype=np.int64)
+    rank[pos] = np.arange(len(pos))
+    group_of_answer = codes[log.person_index]
+    moved = (rank[log.indices] >= 0) & (group_of_answer > 0)
+    indices = log.indices.astype(np.int64)
+    indices[moved] = log.n_items + rank[log.indices[moved]] * n_other + group_of_answer[moved] - 1
+    new_ids = [f"{log.item_ids[p]}@{g}" for p in pos.tolist() for g in labels[1:]]
+    return ResponseLog(
+        log.indptr,
+        indices,
+        log.answers,
+        log.person_ids,
+        np.concatenate([np.asarray(log.item_ids, dtype=object), np.array(new_ids, dtype=object)]),
+    )
+
+
+def _group_series(groups: Any, reference: Any) -> tuple[pd.Series, list[Any]]:
+    """Group codes by person id (0: the reference) for partitioned sources."""
+    if isinstance(groups, Mapping) and not isinstance(groups, pd.Series):
+        groups = pd.Series(dict(groups), dtype=object)
+    if not isinstance(groups, pd.Series):
+        raise DataError(
+            "with a partitioned source or a client, groups must be a Series indexed by "
+            "person_id or a mapping",
+            field="groups",
+        )
+    if not groups.index.is_unique:
+        raise DataError("groups has duplicate person ids in its index", field="groups")
+    present = groups.dropna()
+    labels = sorted(pd.unique(present).tolist(), key=str)
+    if not labels:
+        raise DataError("groups has no label", field="groups")
+    if reference is None:
+        reference = labels[0]
+    elif reference not in labels:
+        raise DataError(
+            f"reference group {reference!r} is not among the groups {[str(x) for x in labels]}",
+            field="reference_group",
+        )
+    ordered = [reference, *[x for x in labels if x != reference]]
+    codes = pd.Index(ordered).get_indexer(present)
+    return pd.Series(codes.astype(np.int64), index=present.index), ordered
+
+
+def _group_counts(data: _Data, n_groups: int) -> IntArray | None:
+    """Persons with answers per group."""
+    if not n_groups:
+        return None
+    if isinstance(data, _LocalData):
+        assert data.design.group is not None
+        return np.bincount(data.design.group, minlength=n_groups).astype(np.int64)
+    counts = getattr(data, "group_counts", None)
+    if counts is None:
+        return None
+    out = np.zeros(n_groups, dtype=np.int64)
+    out[: len(counts)] = counts
+    return out
+
+
+def _groups_frame(labels: Sequence[Any], counts: IntArray | None, s: _State) -> pd.DataFrame | None:
+    if not labels or counts is None or s.g_mean is None or s.g_var is None:
+        return None
+    return pd.DataFrame(
+        {
+            "group": pd.Series(list(labels), dtype=object),
+            "reference": np.arange(len(labels)) == 0,
+            "n_persons": counts.astype(np.int64),
+            "mean": s.g_mean.astype(np.float64),
+            "variance": s.g_var.astype(np.float64),
+        }
+    )
+
+
+def _problems(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> pd.DataFrame:
+    """The calibrated items a bank for the engine cannot hold, one row each.
+
+    ``problem`` is ``"diverging slope"`` (``|a|`` reached ``_DIVERGED``, where EM holds
+    it), ``"non-positive slope"`` (``a ≤ 0``) or ``"diverging difficulty"``
+    (``|b| > _DIVERGED``), in that order of precedence.
+    """
     f = layout.free
-    if not len(f):
-        return
     a, d = s.a[f], s.d[f]
-    ids = item_ids[f]
     with np.errstate(divide="ignore", invalid="ignore"):
         b = -d / a
-    wild = (np.abs(a) > _DIVERGED) | (np.abs(b) > _DIVERGED) | ~np.isfinite(b)
-    if wild.any():
-        shown = ", ".join(
-            f"{i!r} (a={x:.3g}, b={y:.3g})"
-            for i, x, y in zip(ids[wild][:5].tolist(), a[wild][:5], b[wild][:5], strict=True)
-        )
+    if not np.all(np.isfinite(b)):
+        bad = item_ids[f][~np.isfinite(b)]
         raise CalibrationError(
-            f"estimates diverge for {int(wild.sum())} item(s): {shown}; they carry too little "
-            "information for maximum likelihood: use priors='default' or drop them"
+            f"estimates diverge for {len(bad)} item(s): {', '.join(map(repr, bad[:5].tolist()))} "
+            "(slope exactly 0, infinite difficulty); use priors='default' or drop them"
         )
+    problem = np.full(len(f), "", dtype=object)
+    problem[np.abs(b) > _DIVERGED] = "diverging difficulty"
+    problem[a <= 0] = "non-positive slope"
+    problem[np.abs(a) >= _DIVERGED] = "diverging slope"
+    keep = problem != ""
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series(item_ids[f][keep], dtype=object),
+            "a": a[keep],
+            "b": b[keep],
+            "problem": pd.Series(problem[keep], dtype=object),
+        }
+    )
 
 
-def _check_estimates(item_ids: npt.NDArray[Any], layout: _Layout, s: _State) -> None:
-    """Raise on diverging estimates or non-positive slopes (a bank needs a > 0)."""
-    _check_divergence(item_ids, layout, s)
-    f = layout.free
-    if not len(f):
-        return
-    a = s.a[f]
-    ids = item_ids[f]
-    negative = a <= 0
-    if negative.any():
-        shown = ", ".join(
-            f"{i!r} (a={x:.3g})"
-            for i, x in zip(ids[negative][:5].tolist(), a[negative][:5], strict=True)
-        )
-        raise CalibrationError(
-            f"{int(negative.sum())} item(s) have a non-positive discrimination: {shown}; a bank "
-            "needs a > 0: check their answer key, drop them, or use priors='default' (its "
-            "log-normal prior keeps a > 0)"
-        )
+def _scatter_se(values: FloatArray, held: npt.NDArray[np.bool_]) -> FloatArray:
+    """Standard errors of the free items, NaN for the ``held`` ones."""
+    if not held.any():
+        return values
+    out = np.full(len(held), np.nan)
+    out[~held] = values
+    return out
+
+
+def _describe(problems: pd.DataFrame) -> str:
+    rows = problems.head(5)
+    return ", ".join(
+        f"{i!r} ({p}: a={x:.3g}, b={y:.3g})"
+        for i, p, x, y in zip(rows["item_id"], rows["problem"], rows["a"], rows["b"], strict=True)
+    )
 
 
 def _result_bank(

@@ -161,6 +161,7 @@ class _PartInfo:
     n_right: npt.NDArray[np.int64]
     k_hist: npt.NDArray[np.int64]  # persons by number of answers
     n_persons: int
+    group_counts: npt.NDArray[np.int64] | None = None  # persons with answers per group
 
 
 def _build_part(
@@ -169,10 +170,24 @@ def _build_part(
     as_text: bool,
     n_quad: int,
     theta_range: tuple[float, float],
+    groups: pd.Series | None = None,
 ) -> _Part:
     if log is None or log.n_answers == 0:
         empty = ResponseLog(np.zeros(1, dtype=np.int64), [], [], np.array([]), item_ids)
-        return _Part(em._build_design(empty, n_quad, theta_range))
+        none = None if groups is None else np.zeros(0, dtype=np.int64)
+        return _Part(em._build_design(empty, n_quad, theta_range, none))
+    codes = None
+    if groups is not None:
+        found = groups.reindex(pd.Index(log.person_ids))
+        answered = np.diff(log.indptr) > 0
+        missing = found.isna().to_numpy() & answered
+        if missing.any():
+            raise DataError(
+                f"{int(missing.sum())} person(s) with answers have no group, e.g. "
+                f"{log.person_ids[int(np.flatnonzero(missing)[0])]!r}",
+                field="groups",
+            )
+        codes = found.fillna(0).to_numpy(dtype=np.int64)
     local = np.asarray(log.item_ids)
     if as_text:
         local = local.astype(str).astype(object)
@@ -181,7 +196,7 @@ def _build_part(
     joined = ResponseLog(
         log.indptr, where[log.indices], log.answers, log.person_ids, item_ids
     )  # same answers, items numbered as the joined ids
-    return _Part(em._build_design(joined, n_quad, theta_range))
+    return _Part(em._build_design(joined, n_quad, theta_range, codes))
 
 
 def _part_info(part: _Part) -> _PartInfo:
@@ -193,6 +208,7 @@ def _part_info(part: _Part) -> _PartInfo:
         n_right=np.bincount(items, weights=right, minlength=d.n_items).astype(np.int64),
         k_hist=np.bincount(np.diff(d.indptr)).astype(np.int64),
         n_persons=d.n_persons,
+        group_counts=None if d.group is None else np.bincount(d.group).astype(np.int64),
     )
 
 
@@ -300,6 +316,7 @@ class Partitioned:
     _executor: _Executor
     _parts: list[Any]
     _k_hist: npt.NDArray[np.int64]
+    group_counts: npt.NDArray[np.int64] | None = None
 
     def e_step(self, s: em._State) -> em._EStep:
         """The E-step sums over every partition (tree-added in a fixed order)."""
@@ -340,6 +357,7 @@ def partitioned(
     *,
     n_quad: int = 61,
     theta_range: tuple[float, float] = (-6.0, 6.0),
+    groups: pd.Series | None = None,
 ) -> Partitioned:
     """Read ``source`` in partitions of persons (on ``client``'s workers if given).
 
@@ -351,6 +369,10 @@ def partitioned(
         A ``dask.distributed`` Client, or None to hold the partitions here.
     n_quad, theta_range
         The quadrature of the E-step designs.
+    groups
+        Multiple-group calibration: each person's group code (0: the reference),
+        indexed by person id; each partition maps its persons (a person with answers
+        and no group is an error naming them).
 
     Returns
     -------
@@ -377,13 +399,20 @@ def partitioned(
     if len(item_ids) == 0:
         raise DataError("the source has no answers", field="log")
     _check_persons(described, places, logs, executor, src)
-    parts = executor.map(_build_part, logs, item_ids, as_text, n_quad, theta_range)
+    parts = executor.map(_build_part, logs, item_ids, as_text, n_quad, theta_range, groups)
     del logs  # the designs keep what they need; Dask keeps how to read them again
     infos: list[_PartInfo] = executor.gather(executor.map(_part_info, parts))
     n_ans = np.sum([i.n_answers for i in infos], axis=0)
     n_right = np.sum([i.n_right for i in infos], axis=0)
     width = max(len(i.k_hist) for i in infos)
     k_hist = np.sum([np.pad(i.k_hist, (0, width - len(i.k_hist))) for i in infos], axis=0)
+    group_counts = None
+    if groups is not None:
+        size = max([1, *(len(c) for i in infos if (c := i.group_counts) is not None)])
+        group_counts = np.sum(
+            [np.pad(c, (0, size - len(c))) for i in infos if (c := i.group_counts) is not None],
+            axis=0,
+        ).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(n_ans > 0, n_right / np.maximum(n_ans, 1), np.nan)
     stats = pd.DataFrame(
@@ -401,6 +430,7 @@ def partitioned(
         _executor=executor,
         _parts=parts,
         _k_hist=k_hist.astype(np.int64),
+        group_counts=group_counts,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -105,6 +105,16 @@ class CalibrationResult:
         Wall time of the calibration.
     version
         pixirt version.
+    problems
+        The degenerate calibrated items, one row each (``item_id``, ``a``, ``b``,
+        ``problem``: ``"diverging slope"``, ``"non-positive slope"`` or ``"diverging
+        difficulty"``); empty for a clean fit. They are estimated (the bank holds them,
+        for scoring and diagnostics) but :meth:`engine_bank` refuses them.
+    groups
+        Multiple-group calibration: one row per group (``group``, ``reference``,
+        ``n_persons``, ``mean``, ``variance``: its latent distribution on the bank's
+        scale); None for one group. ``latent_mean`` and ``latent_variance`` are the
+        reference group's.
     """
 
     bank: ItemBank
@@ -136,8 +146,27 @@ class CalibrationResult:
     seed: int | None
     seconds: float
     version: str
+    problems: pd.DataFrame = field(default_factory=lambda: _no_problems(), compare=False)
+    groups: pd.DataFrame | None = field(default=None, compare=False)
 
     # ------------------------------------------------------------------ views
+    def engine_bank(self) -> ItemBank:
+        """The bank for the CAT engine: :attr:`bank`, refused if any item is degenerate.
+
+        Returns
+        -------
+        ItemBank
+            :attr:`bank` itself when :attr:`problems` is empty.
+
+        Raises
+        ------
+        CalibrationError
+            Naming the degenerate items: diverging estimates first, then non-positive
+            slopes (the messages a calibration raised before it returned them flagged).
+        """
+        raise_problems(self.problems)
+        return self.bank
+
     def to_frame(self) -> pd.DataFrame:
         """The bank's items as a DataFrame indexed by ``item_id``."""
         return self.bank.to_frame().set_index("item_id")
@@ -189,6 +218,35 @@ class CalibrationResult:
             "seed": self.seed,
             "seconds": _float(self.seconds),
             "version": self.version,
+            "problems": [
+                {"item_id": _json_id(i), "a": _float(float(a)), "b": _float(float(b)), "problem": p}
+                for i, a, b, p in zip(
+                    self.problems["item_id"].tolist(),
+                    self.problems["a"].to_numpy(dtype=np.float64),
+                    self.problems["b"].to_numpy(dtype=np.float64),
+                    self.problems["problem"].astype(str).tolist(),
+                    strict=True,
+                )
+            ],
+            "groups": None
+            if self.groups is None
+            else [
+                {
+                    "group": _json_id(g),
+                    "reference": bool(r),
+                    "n_persons": int(n),
+                    "mean": _float(float(m)),
+                    "variance": _float(float(v)),
+                }
+                for g, r, n, m, v in zip(
+                    self.groups["group"].tolist(),
+                    self.groups["reference"].tolist(),
+                    self.groups["n_persons"].tolist(),
+                    self.groups["mean"].to_numpy(dtype=np.float64),
+                    self.groups["variance"].to_numpy(dtype=np.float64),
+                    strict=True,
+                )
+            ],
         }
 
     @classmethod
@@ -236,9 +294,82 @@ class CalibrationResult:
                 seed=None if data["seed"] is None else int(data["seed"]),
                 seconds=_unfloat(data["seconds"]),
                 version=str(data["version"]),
+                problems=_problems_from(data.get("problems", [])),
+                groups=_groups_from(data.get("groups")),
             )
         except KeyError as exc:
             raise DataError("missing key", field=str(exc.args[0])) from None
+
+
+def _no_problems() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series([], dtype=object),
+            "a": pd.Series([], dtype=np.float64),
+            "b": pd.Series([], dtype=np.float64),
+            "problem": pd.Series([], dtype=object),
+        }
+    )
+
+
+def _json_id(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _problems_from(rows: Any) -> pd.DataFrame:
+    if not rows:
+        return _no_problems()
+    return pd.DataFrame(
+        {
+            "item_id": pd.Series([r["item_id"] for r in rows], dtype=object),
+            "a": np.array([_unfloat(r["a"]) for r in rows], dtype=np.float64),
+            "b": np.array([_unfloat(r["b"]) for r in rows], dtype=np.float64),
+            "problem": pd.Series([str(r["problem"]) for r in rows], dtype=object),
+        }
+    )
+
+
+def _groups_from(rows: Any) -> pd.DataFrame | None:
+    if rows is None:
+        return None
+    return pd.DataFrame(
+        {
+            "group": pd.Series([r["group"] for r in rows], dtype=object),
+            "reference": np.array([bool(r["reference"]) for r in rows]),
+            "n_persons": np.array([int(r["n_persons"]) for r in rows], dtype=np.int64),
+            "mean": np.array([_unfloat(r["mean"]) for r in rows], dtype=np.float64),
+            "variance": np.array([_unfloat(r["variance"]) for r in rows], dtype=np.float64),
+        }
+    )
+
+
+def raise_problems(problems: pd.DataFrame) -> None:
+    """Raise :class:`CalibrationError` if ``problems`` (a result's) is not empty.
+
+    The messages are those a calibration raised before it returned degenerate items
+    flagged: diverging estimates first, then non-positive slopes.
+    """
+    if problems.empty:
+        return
+    wild = problems[problems["problem"] != "non-positive slope"]
+    if len(wild):
+        shown = ", ".join(
+            f"{i!r} (a={x:.3g}, b={y:.3g})"
+            for i, x, y in zip(wild["item_id"][:5], wild["a"][:5], wild["b"][:5], strict=True)
+        )
+        raise CalibrationError(
+            f"estimates diverge for {len(wild)} item(s): {shown}; they carry too little "
+            "information for maximum likelihood: use priors='default' or drop them"
+        )
+    shown = ", ".join(
+        f"{i!r} (a={x:.3g})"
+        for i, x in zip(problems["item_id"][:5], problems["a"][:5], strict=True)
+    )
+    raise CalibrationError(
+        f"{len(problems)} item(s) have a non-positive discrimination: {shown}; a bank "
+        "needs a > 0: check their answer key, drop them, or use priors='default' (its "
+        "log-normal prior keeps a > 0)"
+    )
 
 
 class CalibrationSummary:
@@ -282,6 +413,25 @@ class CalibrationSummary:
             ("standard errors", r.se_method),
             ("time", f"{r.seconds:.2f} s"),
         ]
+        if r.groups is not None:
+            shown = ", ".join(
+                f"{g}{' (ref)' if ref else ''} N({m:.3g}, {v:.3g}) n={n:,}"
+                for g, ref, n, m, v in zip(
+                    r.groups["group"],
+                    r.groups["reference"],
+                    r.groups["n_persons"],
+                    r.groups["mean"],
+                    r.groups["variance"],
+                    strict=True,
+                )
+            )
+            rows.append(("groups", shown))
+        if not r.problems.empty:
+            shown = ", ".join(
+                f"{i} ({p})"
+                for i, p in zip(r.problems["item_id"], r.problems["problem"], strict=True)
+            )
+            rows.append(("degenerate items", f"{len(r.problems)}: {shown} (not for the engine)"))
         return rows
 
     def _parameters(self) -> pd.DataFrame:

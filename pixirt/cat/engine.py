@@ -152,8 +152,27 @@ def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
     if rules.algorithm == "v2":
         v2_tables = V2Tables.of(bank, structure)
     else:
+        _refuse_non_positive_slopes(bank)
         model = CapacityModel.from_rules(rules)
     return Runtime(bank, rules, structure, model, item_type, v2_tables)
+
+
+def _refuse_non_positive_slopes(bank: ItemBank) -> None:
+    """v3 ranks and scores with increasing item curves: a bank with a ≤ 0 is refused.
+
+    An :class:`ItemBank` holds negative slopes (mirt's estimates of a reversed item,
+    for scoring and diagnostics); the engine does not.
+    """
+    bad = np.flatnonzero(~(bank.a > 0))
+    if len(bad):
+        shown = ", ".join(f"{bank.item_ids[i]!r} (a={bank.a[i]:.3g})" for i in bad[:5].tolist())
+        raise DataError(
+            f"{len(bad)} item(s) have a non-positive discrimination: {shown}; a bank needs "
+            "a > 0: check their answer key, drop them, or use priors='default' (its "
+            "log-normal prior keeps a > 0)",
+            row=int(bad[0]) + 1,
+            field="a",
+        )
 
 
 def _runtime(state: CatState) -> Runtime:
