@@ -617,7 +617,7 @@ def test_settings_from_environment(tmp_path):
         "PIXIRT_PORT": "9000",
     }
     s = Settings.from_env(env, port=9100)
-    assert s.db == tmp_path / "x.sqlite" and s.token == "t" and s.rules == ("pix-v3", "pix-v2")
+    assert s.db == str(tmp_path / "x.sqlite") and s.token == "t" and s.rules == ("pix-v3", "pix-v2")
     assert s.session_ttl_seconds == 5400 and s.log_requests is False and s.port == 9100
     assert "t'" not in repr(s) and "token" not in repr(s)
     with pytest.raises(Exception, match="PIXIRT_PORT"):

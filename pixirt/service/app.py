@@ -52,7 +52,7 @@ from pixirt.service.metrics import Metrics
 from pixirt.service.routes import OPEN_PATHS, routers
 from pixirt.service.sessions import ApiError, Catalog, SessionService
 from pixirt.service.settings import Settings
-from pixirt.service.store import SQLiteStore, StoreError
+from pixirt.service.store import StoreError, open_store
 
 __all__ = ["AccessLog", "create_app"]
 
@@ -480,7 +480,7 @@ def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | N
         if rule_sets is not None
         else [rules_module.load(r) for r in (cfg.rules or rules_module.available())]
     )
-    store = SQLiteStore(cfg.db).open()
+    store = open_store(cfg.db)
     try:
         catalog = Catalog(loaded_bank, loaded_rules, store)
         catalog.pin_served()

@@ -27,15 +27,16 @@ replayed in-process with the same seed and index serves the same challenges.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pixirt.cat import engine
 from pixirt.cat.scoring import Certification, CertificationResult, score
@@ -62,7 +63,7 @@ from pixirt.service.schemas import (
     SessionOut,
     SessionStatus,
 )
-from pixirt.service.store import Event, SessionRow, SQLiteStore, StoreError, VersionConflict
+from pixirt.service.store import Event, SessionRow, SessionStore, StoreError, VersionConflict
 
 __all__ = [
     "ApiError",
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 _N_LOCKS = 1024
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -159,7 +161,7 @@ class Catalog:
         The store holding the pinned copies.
     """
 
-    def __init__(self, bank: ItemBank, rules: Sequence[RuleSet], store: SQLiteStore) -> None:
+    def __init__(self, bank: ItemBank, rules: Sequence[RuleSet], store: SessionStore) -> None:
         self.bank = bank
         self.served: dict[str, RuleSet] = {}
         for rs in rules:
@@ -343,6 +345,37 @@ def _stored_status(state: CatState, choice: ChallengeChoice | None) -> str:
     return "finished" if choice is None else "active"
 
 
+class _Conflict(Exception):
+    """The store moved on while a step was computed: compute it again."""
+
+
+_ATTEMPTS = 8
+
+
+def _retrying(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a session step again, on the session's new state, when another write came first.
+
+    Another replica or request committed first; after :data:`_ATTEMPTS` tries, a 409
+    ``concurrent_update``.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: SessionService, *args: Any, **kwargs: Any) -> T:
+        for _ in range(_ATTEMPTS):
+            try:
+                return method(self, *args, **kwargs)
+            except _Conflict:
+                continue
+        self.metrics.inc("conflicts")
+        raise ApiError(
+            409,
+            "concurrent_update",
+            "the session kept changing while this request was processed: fetch it and retry",
+        )
+
+    return wrapper
+
+
 class SessionService:
     """Every session operation of the HTTP API (see the module doc).
 
@@ -363,7 +396,7 @@ class SessionService:
     def __init__(
         self,
         catalog: Catalog,
-        store: SQLiteStore,
+        store: SessionStore,
         metrics: Metrics,
         *,
         ttl_seconds: float,
@@ -381,12 +414,17 @@ class SessionService:
 
     # ------------------------------------------------------------------ loading
     def _live(self, sid: str) -> _Live:
-        # Every write of this process goes through the cache, so a cached session is
-        # current; a write by another process sharing the file is caught by the
-        # version check of the next update (409 concurrent_update, cache dropped).
+        # Other replicas write to the same store: the cached engine state is used only
+        # if the stored row is still at its version (one primary-key read); otherwise
+        # the session is rebuilt from what the row holds (seed, answers, jury events).
         live = self.cache.get(sid)
         if live is not None:
-            return live
+            version = self.store.version(sid)
+            if version == live.version:
+                return live
+            self.cache.drop([sid])
+            if version is None:
+                raise ApiError(404, "session_not_found", f"no session {sid!r}")
         row = self.store.session(sid)
         if row is None:
             raise ApiError(404, "session_not_found", f"no session {sid!r}")
@@ -473,13 +511,10 @@ class SessionService:
                 reply=reply,
             )
         except VersionConflict:
+            # another replica (or request) wrote first: the caller runs again on the
+            # new state (see _retrying)
             self.cache.drop([live.session_id])
-            self.metrics.inc("conflicts")
-            raise ApiError(
-                409,
-                "concurrent_update",
-                "the session changed while this request was processed: fetch it and retry",
-            ) from None
+            raise _Conflict from None
         except StoreError:
             self.cache.drop([live.session_id])
             raise
@@ -488,6 +523,7 @@ class SessionService:
         return updated
 
     # ------------------------------------------------------------------ create
+    @_retrying
     def create(self, body: SessionIn, now: float, *, ttl_seconds: float | None = None) -> Reply:
         """Start a session: ``201`` with its first challenge (lifetime ``ttl_seconds``)."""
         rules = self.catalog.rules_by_id(body.rules)
@@ -569,10 +605,7 @@ class SessionService:
                     reply=None if key is None else (scope, key, request_hash, 201, text),
                 )
             except VersionConflict:
-                self.metrics.inc("conflicts")
-                raise ApiError(
-                    409, "concurrent_update", "the idempotency key was used concurrently: retry"
-                ) from None
+                raise _Conflict from None  # the key was taken meanwhile: replay its reply
             self.cache.put(_Live(sid, body.candidate_id, state, 1, now, now, expires, result))
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
@@ -590,6 +623,7 @@ class SessionService:
         return Reply(stored.status_code, stored.body.encode(), replayed=True)
 
     # ------------------------------------------------------------------ answer
+    @_retrying
     def answer(self, sid: str, body: AnswerIn, now: float) -> Reply:
         """Record the answer to the challenge served; the next challenge or the result."""
         key = body.idempotency_key
@@ -733,6 +767,7 @@ class SessionService:
             return None
         return self._score(new)[1]
 
+    @_retrying
     def neutralize(self, sid: str, challenge_id: str, now: float, *, undo: bool = False) -> JuryOut:
         """Jury (de)neutralization of an asked challenge; the result is rescored."""
         with self._lock(sid):
@@ -771,6 +806,7 @@ class SessionService:
             )
             return self._jury_out(updated, now)
 
+    @_retrying
     def live_alert(self, sid: str, challenge_id: str, now: float) -> JuryOut:
         """A validated live alert on the challenge served (v3): it is replaced."""
         with self._lock(sid):
@@ -805,6 +841,7 @@ class SessionService:
             )
             return self._jury_out(updated, now)
 
+    @_retrying
     def abort(self, sid: str, body: AbortIn, now: float) -> JuryOut:
         """End the session early (allowed after expiry); the result is scored."""
         with self._lock(sid):

@@ -49,7 +49,8 @@ class Settings:
         Rule sets served (shipped names or TOML paths); empty: every shipped rule set.
         A session names one of them by its id.
     db
-        SQLite file of the sessions (created if missing).
+        The session store: ``postgresql://user@host/dbname`` (several replicas share it),
+        ``sqlite:///abs/path.sqlite`` or a plain path to a SQLite file (created if missing).
     token
         Bearer token required by every endpoint but ``/health`` and ``/ready``; None
         leaves the service open (for a loopback or sidecar deployment).
@@ -67,7 +68,7 @@ class Settings:
 
     bank: Path | None = None
     rules: tuple[str, ...] = ()
-    db: Path = Path("sessions.sqlite")
+    db: str = "sessions.sqlite"
     token: str | None = field(default=None, repr=False)
     session_ttl_minutes: float = 105.0
     max_body_bytes: int = 65_536
@@ -79,8 +80,7 @@ class Settings:
     def __post_init__(self) -> None:
         if self.bank is not None and not isinstance(self.bank, Path):
             object.__setattr__(self, "bank", Path(self.bank))
-        if not isinstance(self.db, Path):
-            object.__setattr__(self, "db", Path(self.db))
+        object.__setattr__(self, "db", str(self.db))
         if isinstance(self.rules, str):
             object.__setattr__(self, "rules", _split(self.rules))
         object.__setattr__(self, "rules", tuple(str(r) for r in self.rules))
@@ -153,7 +153,9 @@ def _split(raw: str) -> tuple[str, ...]:
 
 def _parse(name: str, raw: str, variable: str) -> Any:
     try:
-        if name in ("bank", "db"):
+        if name == "db":
+            return raw or None
+        if name == "bank":
             return Path(raw) if raw else None
         if name == "rules":
             return _split(raw)
