@@ -23,6 +23,7 @@ dotted path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -35,6 +36,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import IO, Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -156,6 +158,10 @@ class ServiceMiddleware:
             await send(message)
 
         try:
+            if state.phase == "new":
+                # mounted in another app, whose lifespan does not run ours: start on the
+                # first request (once, in a worker thread: loading blocks)
+                await anyio.to_thread.run_sync(state.start_once)
             refusal = self._refuse(scope, headers, state)
             if refusal is not None:
                 await _send_problem(send_wrapped, *refusal)
@@ -209,7 +215,7 @@ class ServiceMiddleware:
         scope: Scope, headers: dict[str, str], state: Any
     ) -> tuple[int, str, str, dict[str, str] | None] | None:
         digest: bytes | None = state.token_digest
-        if digest is not None and scope["path"] not in OPEN_PATHS:
+        if digest is not None and _route_path(scope) not in OPEN_PATHS:
             given = headers.get("authorization", "")
             scheme, _, token = given.partition(" ")
             ok = hmac.compare_digest(
@@ -236,6 +242,15 @@ class ServiceMiddleware:
         return None
 
 
+def _route_path(scope: Scope) -> str:
+    """The request path inside this app (without the prefix it is mounted at)."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (
@@ -245,7 +260,7 @@ def _is_json(content_type: str) -> bool:
 
 def _template(routes: Sequence[tuple[re.Pattern[str], str]], scope: Scope) -> str:
     """The route template of a request refused before routing (for logs and metrics)."""
-    path = scope.get("path", "")
+    path = _route_path(scope)
     for regex, template in routes:
         m = regex.match(path)
         if m:
@@ -430,7 +445,7 @@ def create_app(
         # an app served twice at once (mounted twice, test harnesses) shares one set of
         # resources: the first start opens them, the last stop closes them
         if not app.state.lifespans:
-            _start(app, bank, rule_sets)
+            app.state.start_once(again=True)
         app.state.lifespans += 1
         try:
             yield
@@ -453,6 +468,19 @@ def create_app(
         hashlib.sha256(settings.token.encode("utf-8")).digest() if settings.token else None
     )
     app.state.ready = False
+    app.state.phase = "new"  # then "running", "stopped"
+    start_lock = threading.Lock()
+
+    def start_once(*, again: bool = False) -> None:
+        # the lifespan starts it (again after a stop); a first request starts it once
+        # when no lifespan ran (mounted)
+        with start_lock:
+            if app.state.phase == "new" or (again and app.state.service is None):
+                _start(app, bank, rule_sets)
+                app.state.phase = "running"
+
+    app.state.start_once = start_once
+    app.state.purger = None
     app.state.lifespans = 0
     app.state.store = None
     app.state.catalog = None
@@ -489,19 +517,50 @@ def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | N
         raise
     app.state.store = store
     app.state.catalog = catalog
-    app.state.service = SessionService(
+    app.state.service = service = SessionService(
         catalog,
         store,
         app.state.metrics,
         ttl_seconds=cfg.session_ttl_seconds,
         cache_size=cfg.cache_size,
+        reply_retention_seconds=cfg.reply_retention_seconds,
+        session_retention_seconds=cfg.session_retention_seconds,
     )
+    if cfg.purge_interval_seconds > 0 and (
+        cfg.reply_retention_seconds is not None or cfg.session_retention_seconds is not None
+    ):
+        app.state.purger = _Purger(service, app.state.clock, cfg.purge_interval_seconds)
     app.state.ready = True
+
+
+class _Purger:
+    """The retention purge, every ``interval`` seconds in a daemon thread."""
+
+    def __init__(self, service: SessionService, clock: Callable[[], float], interval: float):
+        self._stop = threading.Event()
+        self._service = service
+        self._clock = clock
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, name="pixirt-purge", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            with contextlib.suppress(PixirtError):  # a failed purge is retried next time
+                self._service.purge(float(self._clock()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _stop(app: FastAPI) -> None:
     """Close the store (queued writes are committed first); later requests get 503."""
     store = app.state.store
+    app.state.phase = "stopped"
+    if app.state.purger is not None:
+        app.state.purger.stop()
+        app.state.purger = None
     app.state.ready = False
     app.state.service = app.state.catalog = app.state.store = None
     if store is not None:

@@ -60,8 +60,10 @@ from pixirt.service.schemas import (
     ScoreIn,
     SessionCreatedOut,
     SessionIn,
+    SessionListOut,
     SessionOut,
     SessionStatus,
+    SessionSummaryOut,
 )
 from pixirt.service.store import Event, SessionRow, SessionStore, StoreError, VersionConflict
 
@@ -391,6 +393,9 @@ class SessionService:
         Lifetime of a new session.
     cache_size
         Sessions kept warm in memory.
+    reply_retention_seconds, session_retention_seconds
+        Retention (:meth:`purge`): idempotent replies, finished or aborted sessions older
+        than this are deleted; None keeps them.
     """
 
     def __init__(
@@ -401,11 +406,15 @@ class SessionService:
         *,
         ttl_seconds: float,
         cache_size: int,
+        reply_retention_seconds: float | None = None,
+        session_retention_seconds: float | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.metrics = metrics
         self.ttl_seconds = ttl_seconds
+        self.reply_retention_seconds = reply_retention_seconds
+        self.session_retention_seconds = session_retention_seconds
         self.cache = _Cache(cache_size)
         self._locks = tuple(threading.Lock() for _ in range(_N_LOCKS))
 
@@ -524,8 +533,19 @@ class SessionService:
 
     # ------------------------------------------------------------------ create
     @_retrying
-    def create(self, body: SessionIn, now: float, *, ttl_seconds: float | None = None) -> Reply:
-        """Start a session: ``201`` with its first challenge (lifetime ``ttl_seconds``)."""
+    def create(
+        self,
+        body: SessionIn,
+        now: float,
+        *,
+        ttl_seconds: float | None = None,
+        key: str | None = None,
+    ) -> Reply:
+        """Start a session: ``201`` with its first challenge.
+
+        Its lifetime is the body's ``time_limit_minutes``, else ``ttl_seconds``, else the
+        service's; ``key`` (the ``Idempotency-Key`` header) wins over the body's key.
+        """
         rules = self.catalog.rules_by_id(body.rules)
         if body.profile is not None and rules.algorithm != "v2":
             raise ApiError(
@@ -535,7 +555,7 @@ class SessionService:
                 field="body.profile",
             )
         scope = "candidate:" + body.candidate_id
-        key = body.idempotency_key
+        key = key if key is not None else body.idempotency_key
         request_hash = _request_hash(body.model_dump(exclude={"idempotency_key"}))
         with self._lock(scope) if key else contextlib.nullcontext():
             if key is not None:
@@ -568,15 +588,27 @@ class SessionService:
                 ) from None
             except SessionError as exc:
                 raise ApiError(409, "no_challenge", str(exc)) from None
+            if choice is None and state.n_answers == 0:
+                raise ApiError(
+                    422,
+                    "no_challenge",
+                    "no challenge of the bank matches this session (v2: the profile's "
+                    "competences and skills select nothing): a certification needs challenges",
+                    field="body.profile" if body.profile is not None else "body.rules",
+                )
             sid = str(uuid.uuid4())
-            expires = now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+            if body.time_limit_minutes is not None:
+                ttl = body.time_limit_minutes * 60.0
+            else:
+                ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
+            expires = now + ttl
             out = SessionCreatedOut(
                 session_id=sid,
                 challenge=_challenge(choice),
                 finished=choice is None,
                 algorithm=rules.algorithm,
-                seed=state.seed,
-                candidate_index=index,
+                seed=str(state.seed),
+                candidate_index=str(index),
                 rules=RulesRefOut(id=rules.id, hash=rules.hash),
                 bank_hash=state.bank_hash,
                 expires_at=iso(expires),
@@ -624,9 +656,12 @@ class SessionService:
 
     # ------------------------------------------------------------------ answer
     @_retrying
-    def answer(self, sid: str, body: AnswerIn, now: float) -> Reply:
-        """Record the answer to the challenge served; the next challenge or the result."""
-        key = body.idempotency_key
+    def answer(self, sid: str, body: AnswerIn, now: float, *, key: str | None = None) -> Reply:
+        """Record the answer to the challenge served; the next challenge or the result.
+
+        ``key`` (the ``Idempotency-Key`` header) wins over the body's key.
+        """
+        key = key if key is not None else body.idempotency_key
         request_hash = _request_hash({"challenge_id": body.challenge_id, "status": body.status})
         with self._lock(sid):
             live = self._live(sid)
@@ -698,11 +733,11 @@ class SessionService:
         return SessionOut(
             session_id=sid,
             candidate_id=live.candidate_id,
-            candidate_index=state.candidate.index,
+            candidate_index=str(state.candidate.index),
             algorithm=rules.algorithm,
             rules=RulesRefOut(id=state.rules_id, hash=state.rules_hash),
             bank_hash=state.bank_hash,
-            seed=state.seed,
+            seed=str(state.seed),
             accessibility=state.candidate.accessibility,
             locale=state.candidate.locale,
             status=self._status(live, now),
@@ -762,16 +797,59 @@ class SessionService:
             result=None if live.result is None else ResultOut.model_validate_json(live.result),
         )
 
+    def _stored_reply(self, sid: str, key: str | None, request_hash: str) -> Reply | None:
+        if key is None:
+            return None
+        stored = self.store.reply(sid, key)
+        return None if stored is None else self._replay(stored, request_hash, key)
+
+    def _jury_step(
+        self,
+        live: _Live,
+        new: CatState,
+        *,
+        now: float,
+        event: Event,
+        result: str | None,
+        key: str | None,
+        request_hash: str,
+    ) -> Reply:
+        """Commit a jury action, a live alert or an abort with its idempotent reply."""
+        prospective = replace(live, state=new, updated_at=now, result=result)
+        text = self._jury_out(prospective, now).model_dump_json()
+        self._commit(
+            live,
+            new,
+            now=now,
+            event=event,
+            result=result,
+            reply=None if key is None else (key, request_hash, 200, text),
+        )
+        return Reply(200, text.encode(), session_id=live.session_id)
+
     def _rescored(self, new: CatState) -> str | None:
         if engine.next_challenge(new) is not None:
             return None
         return self._score(new)[1]
 
     @_retrying
-    def neutralize(self, sid: str, challenge_id: str, now: float, *, undo: bool = False) -> JuryOut:
+    def neutralize(
+        self,
+        sid: str,
+        challenge_id: str,
+        now: float,
+        *,
+        undo: bool = False,
+        key: str | None = None,
+    ) -> Reply:
         """Jury (de)neutralization of an asked challenge; the result is rescored."""
+        kind = "deneutralize" if undo else "neutralize"
+        request_hash = _request_hash({"action": kind, "challenge_id": challenge_id})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             state = live.state
             if challenge_id not in state.asked:
                 raise ApiError(
@@ -792,25 +870,27 @@ class SessionService:
                 new = (engine.deneutralize if undo else engine.neutralize)(state, challenge_id)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            return self._jury_step(
                 live,
                 new,
                 now=now,
-                event=Event(
-                    seq=live.version + 1,
-                    at=now,
-                    kind="deneutralize" if undo else "neutralize",
-                    challenge_id=challenge_id,
-                ),
+                event=Event(seq=live.version + 1, at=now, kind=kind, challenge_id=challenge_id),
                 result=self._rescored(new),
+                key=key,
+                request_hash=request_hash,
             )
-            return self._jury_out(updated, now)
 
     @_retrying
-    def live_alert(self, sid: str, challenge_id: str, now: float) -> JuryOut:
+    def live_alert(
+        self, sid: str, challenge_id: str, now: float, *, key: str | None = None
+    ) -> Reply:
         """A validated live alert on the challenge served (v3): it is replaced."""
+        request_hash = _request_hash({"action": "live_alert", "challenge_id": challenge_id})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             if live.state.algorithm != "v3":
                 raise ApiError(
                     409,
@@ -830,7 +910,7 @@ class SessionService:
                 engine.next_challenge(new)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            return self._jury_step(
                 live,
                 new,
                 now=now,
@@ -838,14 +918,19 @@ class SessionService:
                     seq=live.version + 1, at=now, kind="live_alert", challenge_id=challenge_id
                 ),
                 result=self._rescored(new),
+                key=key,
+                request_hash=request_hash,
             )
-            return self._jury_out(updated, now)
 
     @_retrying
-    def abort(self, sid: str, body: AbortIn, now: float) -> JuryOut:
+    def abort(self, sid: str, body: AbortIn, now: float, *, key: str | None = None) -> Reply:
         """End the session early (allowed after expiry); the result is scored."""
+        request_hash = _request_hash({"action": "abort", "reason": body.reason})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             state = live.state
             if state.abort_reason is not None:
                 raise ApiError(
@@ -859,15 +944,17 @@ class SessionService:
                 new = engine.abort(state, body.reason)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            reply = self._jury_step(
                 live,
                 new,
                 now=now,
                 event=Event(seq=live.version + 1, at=now, kind="abort", reason=body.reason),
                 result=self._score(new)[1],
+                key=key,
+                request_hash=request_hash,
             )
             self.metrics.inc("sessions_aborted")
-            return self._jury_out(updated, now)
+            return reply
 
     # ------------------------------------------------------------------ candidates, scoring
     def erase_candidate(self, candidate_id: str) -> CandidateErasedOut:
@@ -877,6 +964,45 @@ class SessionService:
             ids = self.store.erase_candidate(candidate_id, candidate_scope=scope)
         self.cache.drop(ids)
         return CandidateErasedOut(candidate_id=candidate_id, sessions_deleted=len(ids))
+
+    def list_sessions(
+        self, *, status: SessionStatus | None, after: str | None, limit: int, now: float
+    ) -> SessionListOut:
+        """A page of sessions by id, optionally of one status (``expired``: to abort them)."""
+        rows = self.store.list_sessions(status=status, now=now, after=after, limit=limit + 1)
+        page = rows[:limit]
+        return SessionListOut(
+            sessions=[
+                SessionSummaryOut(
+                    session_id=r.session_id,
+                    candidate_id=r.candidate_id,
+                    rules_id=r.rules_id,
+                    status=(
+                        "expired" if r.status == "active" and now >= r.expires_at else r.status
+                    ),
+                    created_at=iso(r.created_at),
+                    updated_at=iso(r.updated_at),
+                    expires_at=iso(r.expires_at),
+                )
+                for r in page
+            ],
+            next=page[-1].session_id if len(rows) > limit else None,
+        )
+
+    def purge(self, now: float) -> tuple[int, int]:
+        """Retention: drop expired idempotent replies and old finished or aborted sessions.
+
+        Returns
+        -------
+        tuple of int
+            Replies and sessions deleted.
+        """
+        n_replies, n_sessions = self.store.purge(
+            now,
+            replies_older_than=self.reply_retention_seconds,
+            sessions_older_than=self.session_retention_seconds,
+        )
+        return n_replies, n_sessions
 
     def score(self, body: ScoreIn) -> Reply:
         """Stateless scoring of a certification with a served rule set."""

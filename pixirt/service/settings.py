@@ -13,6 +13,10 @@ variable                        field                      default
 ``PIXIRT_LOG_REQUESTS``         ``log_requests``           true (one JSON line per request)
 ``PIXIRT_HOST``                 ``host``                   ``127.0.0.1``
 ``PIXIRT_PORT``                 ``port``                   8000
+``PIXIRT_WORKERS``              ``workers``                1 process (``pixirt serve``)
+``PIXIRT_REPLY_RETENTION_HOURS``  ``reply_retention_hours``  24 (idempotent replies; 0: keep)
+``PIXIRT_SESSION_RETENTION_DAYS`` ``session_retention_days`` 0: keep finished sessions
+``PIXIRT_PURGE_INTERVAL_SECONDS`` ``purge_interval_seconds`` 300
 ==============================  =========================  ======================================
 
 ``PIXIRT_RULES`` is a comma-separated list of shipped names or TOML paths. Explicit
@@ -64,6 +68,16 @@ class Settings:
         Write one JSON line per request on standard error.
     host, port
         Where ``pixirt serve`` listens.
+    workers
+        Processes ``pixirt serve`` runs on the one store (``--workers``).
+    reply_retention_hours
+        Idempotent replies are deleted this long after they were stored (a client retries
+        within minutes); 0 keeps them.
+    session_retention_days
+        Finished and aborted sessions (with their history and replies) are deleted this
+        long after their last change, once the platform has their result; 0 keeps them.
+    purge_interval_seconds
+        How often a process runs the retention purge (0: never; every replica may run it).
     """
 
     bank: Path | None = None
@@ -76,6 +90,10 @@ class Settings:
     log_requests: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
+    reply_retention_hours: float = 24.0
+    session_retention_days: float = 0.0
+    purge_interval_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if self.bank is not None and not isinstance(self.bank, Path):
@@ -97,6 +115,12 @@ class Settings:
             )
         if self.cache_size < 1:
             raise DataError(f"expected at least 1, got {self.cache_size!r}", field="cache_size")
+        if not 1 <= self.workers <= 64:
+            raise DataError(f"expected 1 to 64 workers, got {self.workers!r}", field="workers")
+        for name in ("reply_retention_hours", "session_retention_days", "purge_interval_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0):
+                raise DataError(f"expected a number ≥ 0, got {value!r}", field=name)
         if not 0 <= self.port <= 65_535:
             raise DataError(f"expected a TCP port, got {self.port!r}", field="port")
 
@@ -104,6 +128,16 @@ class Settings:
     def session_ttl_seconds(self) -> float:
         """:attr:`session_ttl_minutes` in seconds."""
         return float(self.session_ttl_minutes) * 60.0
+
+    @property
+    def reply_retention_seconds(self) -> float | None:
+        """:attr:`reply_retention_hours` in seconds (None: keep)."""
+        return self.reply_retention_hours * 3600.0 if self.reply_retention_hours else None
+
+    @property
+    def session_retention_seconds(self) -> float | None:
+        """:attr:`session_retention_days` in seconds (None: keep)."""
+        return self.session_retention_days * 86400.0 if self.session_retention_days else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -159,9 +193,14 @@ def _parse(name: str, raw: str, variable: str) -> Any:
             return Path(raw) if raw else None
         if name == "rules":
             return _split(raw)
-        if name in ("max_body_bytes", "cache_size", "port"):
+        if name in ("max_body_bytes", "cache_size", "port", "workers"):
             return int(raw)
-        if name == "session_ttl_minutes":
+        if name in (
+            "session_ttl_minutes",
+            "reply_retention_hours",
+            "session_retention_days",
+            "purge_interval_seconds",
+        ):
             return float(raw)
         if name == "log_requests":
             low = raw.strip().lower()

@@ -426,6 +426,9 @@ class SQLiteStore:
                 except Exception as exc:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
+                    if isinstance(exc, sqlite3.Error):  # disk full, I/O error: a 503
+                        self._failing = True
+                        exc = StoreError(f"the session store could not write: {exc}")
                     outcomes.append((False, exc))
                 else:
                     conn.execute("RELEASE job")
@@ -439,7 +442,8 @@ class SQLiteStore:
             for job in batch:
                 job.future.set_exception(error)
             return
-        self._failing = False
+        # a job that could not write (disk full) keeps the store "failing" for /ready
+        self._failing = any(isinstance(v, StoreError) for ok, v in outcomes if not ok)
         self.commits += 1
         self.writes += len(batch)
         self.commit_seconds += time.perf_counter() - t0
