@@ -144,3 +144,54 @@ def test_kill_and_rolling_restart_of_replicas_lose_nothing(store_url, tmp_path, 
     finally:
         a.stop()
         b.stop()
+
+
+def test_serve_with_two_workers_on_postgresql(pg_server, tmp_path, bank):
+    """``pixirt serve --workers 2``: two processes serve one store; SIGTERM drains them.
+
+    PostgreSQL only (the platform's set-up; SQLite's multi-process safety is the replicas
+    test above), to keep the suite short.
+    """
+    store_url = pg_server.new_database()
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+    from test_service_process import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXIRT_")}
+    log = open(tmp_path / "w.log", "wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "pixirt.service.serve_cli", "--db", store_url,
+            "--port", str(port), "--rules", "pix-v3", "--workers", "2", "--no-request-log",
+        ],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )  # fmt: skip
+    server = Server(store_url, tmp_path / "unused.log", port=port)
+    try:
+        for _ in range(1200):  # a bound against a hung start, not a check
+            assert proc.poll() is None, (tmp_path / "w.log").read_text()[-2000:]
+            try:
+                if httpx.get(server.url + "/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        workers = [
+            c for c in psutil.Process(proc.pid).children(recursive=True) if "python" in c.name()
+        ]
+        assert len(workers) >= 2
+        load = Load([server], bank, "workers")
+        threads = load.start()
+        load.check(threads, server, rules.load("pix-v3"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        log.close()
+    assert code == 0

@@ -176,6 +176,28 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """The ``PIXIRT_*`` variables giving these settings back (token included).
+
+        Examples
+        --------
+        >>> Settings.from_env({}, **{"db": "x.sqlite"}) == Settings.from_env(Settings(db="x.sqlite").to_env())
+        True
+        """
+        env: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            name = f"PIXIRT_{f.name.upper()}"
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                env[name] = ",".join(value)
+            elif isinstance(value, bool):
+                env[name] = "true" if value else "false"
+            else:
+                env[name] = str(value)
+        return env
+
     def with_(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)
