@@ -188,7 +188,7 @@ class PostgresStore:
                 max_size=self.max_size,
                 timeout=self.timeout_s,
                 open=True,
-                kwargs={"autocommit": False},
+                kwargs={"autocommit": True},  # reads: one round trip; writes: transaction()
             )
             self._pool.wait(timeout=self.timeout_s)
         except psycopg.Error as exc:
@@ -253,7 +253,6 @@ class PostgresStore:
         try:
             with self._pool.connection() as conn:
                 rows: list[Any] = conn.execute(sql, params).fetchall()
-                conn.rollback()
                 return rows
         except self._errors as exc:
             raise StoreError(f"the session store cannot be read: {exc}") from exc
@@ -262,18 +261,18 @@ class PostgresStore:
         except Exception as exc:  # the pool's own timeout
             raise StoreError(f"the session store cannot be read: {exc}") from exc
 
-    def _write(self, fn: Callable[[Any], T]) -> T:
+    def _write(self, fn: Callable[[Any], T], *, single: bool = False) -> T:
+        # ``single``: fn runs one statement, its own transaction (autocommit)
         if self._closed:
             raise StoreError("the session store is closed")
         t0 = time.perf_counter()
         try:
             with self._pool.connection() as conn:
-                try:
+                if single:
                     value = fn(conn)
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
+                else:
+                    with conn.transaction():
+                        value = fn(conn)
         except VersionConflict:
             raise
         except self._errors as exc:
@@ -447,6 +446,30 @@ class PostgresStore:
     ) -> int:
         """Replace the session's state if still at ``expected_version``; the new version."""
         new_version = expected_version + 1
+        if reply is None and len(events) == 1:
+            # the common case in one statement (one round trip, its own transaction):
+            # the event is inserted only if the versioned update matched
+            e = events[0]
+
+            def one(conn: Any) -> int:
+                cur = conn.execute(
+                    "WITH u AS (UPDATE sessions SET status = %s, version = %s, state = %s, "
+                    "result = %s, updated_at = %s WHERE session_id = %s AND version = %s "
+                    "RETURNING session_id) "
+                    "INSERT INTO events (session_id, seq, at, kind, challenge_id, status, reason) "
+                    "SELECT session_id, %s, %s, %s, %s, %s, %s FROM u",
+                    (
+                        status, new_version, state, result, updated_at, session_id,
+                        expected_version, e.seq, e.at, e.kind, e.challenge_id, e.status, e.reason,
+                    ),
+                )  # fmt: skip
+                if cur.rowcount != 1:
+                    raise VersionConflict(
+                        f"session {session_id} changed since version {expected_version}"
+                    )
+                return new_version
+
+            return self._write(one, single=True)
 
         def op(conn: Any) -> int:
             cur = conn.execute(
