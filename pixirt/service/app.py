@@ -24,8 +24,10 @@ dotted path.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import sys
@@ -52,6 +54,7 @@ from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.service.metrics import Metrics
 from pixirt.service.routes import OPEN_PATHS, routers
+from pixirt.service.schemas import AnswerIn
 from pixirt.service.sessions import ApiError, Catalog, SessionService
 from pixirt.service.settings import Settings
 from pixirt.service.store import StoreError, open_store
@@ -72,6 +75,7 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_ANSWER_PATH = re.compile(r"^/v1/sessions/([^/]+)/answers$")
 _METHODS = {
     "GET",
     "HEAD",
@@ -148,7 +152,7 @@ class ServiceMiddleware:
         info: dict[str, Any] = {"session_id": None, "status": 500}
         scope["pixirt"] = info
         headers = _headers(scope)
-        request_id = headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
+        request_id = headers.get("x-request-id", "")[:100] or _request_id()
         rid_header = (b"x-request-id", request_id.encode("latin-1", "replace"))
 
         async def send_wrapped(message: Message) -> None:
@@ -185,12 +189,18 @@ class ServiceMiddleware:
                         "the request body must be JSON (Content-Type: application/json)",
                     )
                     return
+                if method == "POST" and await self._fast_answer(scope, headers, body, send_wrapped):
+                    return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_wrapped)
         finally:
             seconds = time.perf_counter() - t0
             route = scope.get("route")
-            template = getattr(route, "path", None) or _template(state.routes, scope)
+            template = (
+                getattr(route, "path", None)
+                or scope.get("route_template")
+                or _template(state.routes, scope)
+            )
             status = int(info["status"])
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             state.metrics.observe_request(method, template, status, seconds)
@@ -209,6 +219,65 @@ class ServiceMiddleware:
                         "request_id": request_id,
                     }
                 )
+
+    async def _fast_answer(
+        self, scope: Scope, headers: dict[str, str], body: bytes, send: Send
+    ) -> bool:
+        """``POST /v1/sessions/{id}/answers``, the hot path, without FastAPI's routing.
+
+        Only a well-formed request with no dependency overridden takes it (the same
+        service call and the same reply as the route); anything else returns False and
+        goes through FastAPI (its 422 replies, its overrides).
+        """
+        state = self.state
+        service = state.service
+        if service is None or state.overrides:
+            return False
+        match = _ANSWER_PATH.match(_route_path(scope))
+        if match is None:
+            return False
+        sid = match.group(1)
+        key = headers.get("idempotency-key")
+        if len(sid) > 200 or (key is not None and not 1 <= len(key) <= 200):
+            return False
+        try:
+            answer = AnswerIn.model_validate_json(body)
+        except ValueError:
+            return False
+        if key is not None and answer.idempotency_key not in (None, key):
+            return False
+        scope["pixirt"]["session_id"] = sid
+        scope["route_template"] = "/v1/sessions/{session_id}/answers"
+        now = float(state.clock())
+        try:
+            reply = await anyio.to_thread.run_sync(
+                functools.partial(
+                    service.answer,
+                    sid,
+                    answer,
+                    now,
+                    key=key if key is not None else answer.idempotency_key,
+                )
+            )
+        except ApiError as exc:
+            errors = (
+                [{"field": exc.field, "message": exc.detail, "type": exc.code}] if exc.field else []
+            )
+            await _send_problem(send, exc.status, exc.code, exc.detail, errors=errors)
+            return True
+        except PixirtError as exc:  # as the app's handler replies
+            status, code, detail, errors = _pixirt_problem(exc)
+            await _send_problem(send, status, code, detail, errors=errors)
+            return True
+        raw = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(reply.body)).encode()),
+        ]
+        if reply.replayed:
+            raw.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": reply.status_code, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body})
+        return True
 
     @staticmethod
     def _refuse(
@@ -242,6 +311,15 @@ class ServiceMiddleware:
         return None
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]  # this process
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id() -> str:
+    """A request id unique across processes (random prefix, counter): no syscall per request."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 def _route_path(scope: Scope) -> str:
     """The request path inside this app (without the prefix it is mounted at)."""
     path = str(scope.get("path", ""))
@@ -273,7 +351,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in scope.get("headers", ()):
         name = key.decode("latin-1").lower()
-        if name in ("authorization", "content-length", "content-type", "x-request-id"):
+        if name in (
+            "authorization",
+            "content-length",
+            "content-type",
+            "x-request-id",
+            "idempotency-key",
+        ):
             out[name] = value.decode("latin-1")
     return out
 
@@ -309,9 +393,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _send_problem(
-    send: Send, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    errors: Sequence[dict[str, str]] = (),
 ) -> None:
-    body = problem_body(status, code, detail)
+    body = problem_body(status, code, detail, errors)
     raw = [
         (b"content-type", PROBLEM_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -329,6 +419,21 @@ def _now_iso() -> str:
 # ============================================================================ errors
 def _field(loc: Sequence[Any]) -> str:
     return ".".join(str(p) for p in loc)
+
+
+def _pixirt_problem(exc: PixirtError) -> tuple[int, str, str, list[dict[str, str]]]:
+    """Status, code, detail and fields of the reply to an error of pixirt."""
+    if isinstance(exc, StoreError):
+        return 503, "store_unavailable", str(exc), []
+    if isinstance(exc, SessionError):
+        return 409, "session_conflict", str(exc), []
+    if isinstance(exc, DataError):
+        field = f"body.{exc.field}" if exc.field else "body"
+        errors = [{"field": field, "message": exc.message, "type": "invalid_field"}]
+        return 422, "invalid_field", exc.message, errors
+    if isinstance(exc, ScoringError):
+        return 422, "cannot_score", str(exc), []
+    return 422, "invalid_request", str(exc), []
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -381,21 +486,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     async def pixirt_error(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, StoreError):
-            return _problem(503, "store_unavailable", str(exc))
-        if isinstance(exc, SessionError):
-            return _problem(409, "session_conflict", str(exc))
-        if isinstance(exc, DataError):
-            field = f"body.{exc.field}" if exc.field else "body"
-            return _problem(
-                422,
-                "invalid_field",
-                exc.message,
-                [{"field": field, "message": exc.message, "type": "invalid_field"}],
-            )
-        if isinstance(exc, ScoringError):
-            return _problem(422, "cannot_score", str(exc))
-        return _problem(422, "invalid_request", str(exc))
+        assert isinstance(exc, PixirtError)
+        return _problem(*_pixirt_problem(exc))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -494,6 +586,7 @@ def create_app(
         for r in router.routes
         if isinstance(r, APIRoute)
     ]
+    app.state.overrides = app.dependency_overrides  # the fast path steps aside for them
     app.add_middleware(ServiceMiddleware, state=app.state)
     _install_openapi(app, secured=settings.token is not None)
     return app
