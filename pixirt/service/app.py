@@ -166,6 +166,7 @@ class ServiceMiddleware:
                 # mounted in another app, whose lifespan does not run ours: start on the
                 # first request (once, in a worker thread: loading blocks)
                 await anyio.to_thread.run_sync(state.start_once)
+                _limit_threads(state.settings.threads)
             refusal = self._refuse(scope, headers, state)
             if refusal is not None:
                 await _send_problem(send_wrapped, *refusal)
@@ -538,6 +539,7 @@ def create_app(
         # resources: the first start opens them, the last stop closes them
         if not app.state.lifespans:
             app.state.start_once(again=True)
+            _limit_threads(app.state.settings.threads)
         app.state.lifespans += 1
         try:
             yield
@@ -590,6 +592,12 @@ def create_app(
     app.add_middleware(ServiceMiddleware, state=app.state)
     _install_openapi(app, secured=settings.token is not None)
     return app
+
+
+def _limit_threads(threads: int) -> None:
+    """Run the handlers on ``threads`` threads (fewer threads wait less for the GIL)."""
+    with contextlib.suppress(RuntimeError):  # no event loop: nothing to limit
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | None) -> None:

@@ -52,6 +52,12 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="processes serving the one store (default: PIXIRT_WORKERS, else 1)",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="request threads per process (default: PIXIRT_THREADS, else 8)",
+    )
+    parser.add_argument(
         "--graceful-seconds",
         type=float,
         default=30.0,
@@ -168,6 +174,7 @@ def serve_command(args: argparse.Namespace) -> int:
         cache_size=args.cache_size,
         log_requests=args.log_requests,
         workers=args.workers,
+        threads=args.threads,
         reply_retention_hours=args.reply_retention_hours,
         session_retention_days=args.session_retention_days,
     )

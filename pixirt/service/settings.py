@@ -14,6 +14,7 @@ variable                        field                      default
 ``PIXIRT_HOST``                 ``host``                   ``127.0.0.1``
 ``PIXIRT_PORT``                 ``port``                   8000
 ``PIXIRT_WORKERS``              ``workers``                1 process (``pixirt serve``)
+``PIXIRT_THREADS``              ``threads``                8 request threads per process
 ``PIXIRT_REPLY_RETENTION_HOURS``  ``reply_retention_hours``  24 (idempotent replies; 0: keep)
 ``PIXIRT_SESSION_RETENTION_DAYS`` ``session_retention_days`` 0: keep finished sessions
 ``PIXIRT_PURGE_INTERVAL_SECONDS`` ``purge_interval_seconds`` 300
@@ -70,6 +71,9 @@ class Settings:
         Where ``pixirt serve`` listens.
     workers
         Processes ``pixirt serve`` runs on the one store (``--workers``).
+    threads
+        Threads per process running the requests (engine and store calls); more threads
+        wait longer for the interpreter lock, fewer may leave the store idle.
     reply_retention_hours
         Idempotent replies are deleted this long after they were stored (a client retries
         within minutes); 0 keeps them.
@@ -91,6 +95,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    threads: int = 8
     reply_retention_hours: float = 24.0
     session_retention_days: float = 0.0
     purge_interval_seconds: float = 300.0
@@ -115,6 +120,8 @@ class Settings:
             )
         if self.cache_size < 1:
             raise DataError(f"expected at least 1, got {self.cache_size!r}", field="cache_size")
+        if not 1 <= self.threads <= 256:
+            raise DataError(f"expected 1 to 256 threads, got {self.threads!r}", field="threads")
         if not 1 <= self.workers <= 64:
             raise DataError(f"expected 1 to 64 workers, got {self.workers!r}", field="workers")
         for name in ("reply_retention_hours", "session_retention_days", "purge_interval_seconds"):
@@ -215,7 +222,7 @@ def _parse(name: str, raw: str, variable: str) -> Any:
             return Path(raw) if raw else None
         if name == "rules":
             return _split(raw)
-        if name in ("max_body_bytes", "cache_size", "port", "workers"):
+        if name in ("max_body_bytes", "cache_size", "port", "workers", "threads"):
             return int(raw)
         if name in (
             "session_ttl_minutes",
