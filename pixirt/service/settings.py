@@ -1,24 +1,24 @@
 """Service configuration: a frozen dataclass, read from arguments or ``PIXIRT_*`` variables.
 
-==============================  =========================  ======================================
-variable                        field                      default
-==============================  =========================  ======================================
-``PIXIRT_BANK``                 ``bank``                   none: the Pix-like bank of seed 0
-``PIXIRT_RULES``                ``rules``                  every shipped rule set
-``PIXIRT_DB``                   ``db``                     ``sessions.sqlite``
-``PIXIRT_TOKEN``                ``token``                  none: no authentication
-``PIXIRT_SESSION_TTL_MINUTES``  ``session_ttl_minutes``    105
-``PIXIRT_MAX_BODY_BYTES``       ``max_body_bytes``         65536
-``PIXIRT_CACHE_SIZE``           ``cache_size``             10000 sessions kept warm in memory
-``PIXIRT_LOG_REQUESTS``         ``log_requests``           true (one JSON line per request)
-``PIXIRT_HOST``                 ``host``                   ``127.0.0.1``
-``PIXIRT_PORT``                 ``port``                   8000
-``PIXIRT_WORKERS``              ``workers``                1 process (``pixirt serve``)
-``PIXIRT_THREADS``              ``threads``                8 request threads per process
-``PIXIRT_REPLY_RETENTION_HOURS``  ``reply_retention_hours``  24 (idempotent replies; 0: keep)
-``PIXIRT_SESSION_RETENTION_DAYS`` ``session_retention_days`` 0: keep finished sessions
-``PIXIRT_PURGE_INTERVAL_SECONDS`` ``purge_interval_seconds`` 300
-==============================  =========================  ======================================
+=================================  ==========================  ===========================================
+variable                           field                       default
+=================================  ==========================  ===========================================
+``PIXIRT_BANK``                    ``bank``                    none: the Pix-like bank of seed 0
+``PIXIRT_RULES``                   ``rules``                   every shipped rule set
+``PIXIRT_DB``                      ``db``                      ``sessions.sqlite`` (or ``postgresql://…``)
+``PIXIRT_TOKEN``                   ``token``                   none: no authentication
+``PIXIRT_SESSION_TTL_MINUTES``     ``session_ttl_minutes``     105
+``PIXIRT_MAX_BODY_BYTES``          ``max_body_bytes``          65536
+``PIXIRT_CACHE_SIZE``              ``cache_size``              10000 sessions kept warm in memory
+``PIXIRT_LOG_REQUESTS``            ``log_requests``            true (one JSON line per request)
+``PIXIRT_HOST``                    ``host``                    ``127.0.0.1``
+``PIXIRT_PORT``                    ``port``                    8000
+``PIXIRT_WORKERS``                 ``workers``                 1 process (``pixirt serve``)
+``PIXIRT_THREADS``                 ``threads``                 8 request threads per process
+``PIXIRT_REPLY_RETENTION_HOURS``   ``reply_retention_hours``   24 (idempotent replies; 0: keep)
+``PIXIRT_SESSION_RETENTION_DAYS``  ``session_retention_days``  0: keep finished sessions
+``PIXIRT_PURGE_INTERVAL_SECONDS``  ``purge_interval_seconds``  300 (0: never)
+=================================  ==========================  ===========================================
 
 ``PIXIRT_RULES`` is a comma-separated list of shipped names or TOML paths. Explicit
 arguments win over the environment (:meth:`Settings.from_env`). The token never appears
