@@ -71,6 +71,15 @@ def test_two_replicas_serve_one_session_in_turn(store_url, bank, rule_sets):
         for c in clients:
             got = c.get(f"/v1/sessions/{sid}").json()
             assert got["status"] == "finished" and got["answered"] == len(asked)
+            # each replica brought its warm copy up to date with the other's answers
+            # instead of replaying the whole session from the store each time
+            metrics = dict(
+                line.rsplit(" ", 1)
+                for line in c.get("/metrics").text.splitlines()
+                if line.startswith("pixirt_sessions_")
+            )
+            assert float(metrics["pixirt_sessions_caught_up_total"]) >= len(asked) // 2 - 1
+            assert float(metrics["pixirt_sessions_replayed_total"]) <= 1
     state = engine.start(bank, rule_sets[0], candidate=Candidate("c1", index), seed=3)
     expected = []
     while (nxt := engine.next_challenge(state)) is not None:
@@ -107,3 +116,35 @@ def test_twenty_racing_clients_on_two_replicas_record_one_answer(store_url, bank
             got = c.get(f"/v1/sessions/{sid}").json()
             assert got["answered"] == 1
             assert [e["kind"] for e in got["history"]] == ["start", "answer"]
+
+
+def test_jury_steps_on_one_replica_are_seen_by_the_other(store_url, bank, rule_sets):
+    with replica(store_url, bank, rule_sets) as a, replica(store_url, bank, rule_sets) as b:
+        r = a.post("/v1/sessions", json={"rules": "pix-v3", "candidate_id": "j1", "seed": 8})
+        sid, ch = r.json()["session_id"], r.json()["challenge"]
+        assert b.get(f"/v1/sessions/{sid}").status_code == 200  # warm on both
+        first = ch["challenge_id"]
+        for _ in range(3):
+            r = a.post(
+                f"/v1/sessions/{sid}/answers",
+                json={"challenge_id": ch["challenge_id"], "status": "ok"},
+            )
+            ch = r.json()["challenge"]
+        assert b.post(f"/v1/sessions/{sid}/neutralize", json={"challenge_id": first}).is_success
+        r = b.post(f"/v1/sessions/{sid}/live-alerts", json={"challenge_id": ch["challenge_id"]})
+        assert r.status_code == 200, r.text
+        ch = r.json()["challenge"]
+        r = a.post(
+            f"/v1/sessions/{sid}/answers", json={"challenge_id": ch["challenge_id"], "status": "ko"}
+        )
+        assert r.status_code == 200, r.text
+        assert b.post(f"/v1/sessions/{sid}/abort", json={"reason": "technical"}).is_success
+        seen = [c.get(f"/v1/sessions/{sid}").json() for c in (a, b)]
+        assert seen[0] == seen[1]
+        assert seen[0]["status"] == "aborted" and seen[0]["neutralized"] == [first]
+        assert [e["kind"] for e in seen[0]["history"]] == [
+            "start", "answer", "answer", "answer", "neutralize", "live_alert", "answer", "abort",
+        ]  # fmt: skip
+        assert (
+            a.get(f"/v1/sessions/{sid}/result").json() == b.get(f"/v1/sessions/{sid}/result").json()
+        )

@@ -513,14 +513,14 @@ class SQLiteStore:
         )
         return None if row is None else int(row[0])
 
-    def events(self, session_id: str) -> list[Event]:
-        """The session's history, oldest first."""
+    def events(self, session_id: str, *, after: int = 0) -> list[Event]:
+        """The session's history (the events after sequence number ``after``), oldest first."""
         rows = (
             self._reader()
             .execute(
                 "SELECT seq, at, kind, challenge_id, status, reason FROM events "
-                "WHERE session_id = ? ORDER BY seq",
-                (session_id,),
+                "WHERE session_id = ? AND seq > ? ORDER BY seq",
+                (session_id, after),
             )
             .fetchall()
         )
@@ -820,8 +820,8 @@ class SessionStore(Protocol):
     def version(self, session_id: str) -> int | None:
         """The session's version, or None."""
 
-    def events(self, session_id: str) -> list[Event]:
-        """The session's history, oldest first."""
+    def events(self, session_id: str, *, after: int = 0) -> list[Event]:
+        """The session's history after sequence number ``after``, oldest first."""
 
     def reply(self, scope: str, key: str) -> Reply | None:
         """The stored reply of an idempotency key, or None."""

@@ -328,12 +328,12 @@ class PostgresStore:
         rows = self._read("SELECT version FROM sessions WHERE session_id = %s", (session_id,))
         return None if not rows else int(rows[0][0])
 
-    def events(self, session_id: str) -> list[Event]:
-        """The session's history, oldest first."""
+    def events(self, session_id: str, *, after: int = 0) -> list[Event]:
+        """The session's history (the events after sequence number ``after``), oldest first."""
         rows = self._read(
             "SELECT seq, at, kind, challenge_id, status, reason FROM events "
-            "WHERE session_id = %s ORDER BY seq",
-            (session_id,),
+            "WHERE session_id = %s AND seq > %s ORDER BY seq",
+            (session_id, after),
         )
         return [Event(*r) for r in rows]
 
