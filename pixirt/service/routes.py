@@ -84,7 +84,7 @@ class _Anything(Convertor[str]):
         return value
 
 
-register_url_convertor("anything", _Anything())
+register_url_convertor("pixirt_any", _Anything())
 
 #: Paths served without the bearer token.
 OPEN_PATHS = frozenset({"/health", "/ready"})
@@ -406,7 +406,7 @@ candidates = APIRouter(prefix="/v1/candidates", tags=["candidates"])
 
 
 @candidates.delete(
-    "/{candidate_id:anything}",  # a candidate id may hold a '/', a newline...
+    "/{candidate_id:pixirt_any}",  # a candidate id may hold a '/', a newline...
     response_model=CandidateErasedOut,
     responses=_problems(401, 422, 503),
     summary="Erase every session of a candidate",
