@@ -272,3 +272,9 @@ def test_retention_purges_old_replies_and_finished_sessions(store_url, bank, rul
         assert tc.get(f"/v1/sessions/{live}").status_code == 200
         metrics = tc.get("/metrics").text
         assert 'pixirt_sessions{status="aborted"} 0' in metrics
+        # the counts (kept by triggers, no scan at scrape) follow erasures too
+        assert 'pixirt_sessions{status="expired"} 2' in metrics  # r1's second, r2
+        assert tc.delete("/v1/candidates/r2").json()["sessions_deleted"] == 1
+        metrics = tc.get("/metrics").text
+        assert 'pixirt_sessions{status="expired"} 1' in metrics
+        assert 'pixirt_sessions{status="active"} 0' in metrics

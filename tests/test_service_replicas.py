@@ -148,3 +148,34 @@ def test_jury_steps_on_one_replica_are_seen_by_the_other(store_url, bank, rule_s
         assert (
             a.get(f"/v1/sessions/{sid}/result").json() == b.get(f"/v1/sessions/{sid}/result").json()
         )
+
+
+def test_schema_migrations_on_both_stores(store_url, tmp_path):
+    from pixirt.service.store import MIGRATIONS, StoreError, open_store
+    from pixirt.service.store_pg import PG_MIGRATIONS
+
+    assert [m.version for m in MIGRATIONS] == [m.version for m in PG_MIGRATIONS] == [1, 2]
+    first = open_store(store_url)
+    second = open_store(store_url)  # a second replica: nothing left to migrate
+    assert first.schema_version == second.schema_version == 2
+    second.close()
+    first.close()
+    if store_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(store_url, autocommit=True) as conn:
+            conn.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)")
+    else:
+        import sqlite3
+
+        with sqlite3.connect(store_url) as db:
+            db.execute("INSERT INTO schema_migrations VALUES (999, 'from the future', 0)")
+    with pytest.raises(StoreError, match="newer"):
+        open_store(store_url)
+    # the URL forms
+    sqlite_url = "sqlite:///" + str(tmp_path / "u.sqlite").lstrip("/")
+    store = open_store(sqlite_url)
+    assert store.schema_version == 2 and (tmp_path / "u.sqlite").exists()
+    store.close()
+    with pytest.raises(StoreError):
+        open_store("sqlite://relative.sqlite")
