@@ -31,9 +31,9 @@ Two ways to load: a closed loop (each client sends its next answer as soon as it
 reply: the most the server does, and by Little's law the mean latency is then clients /
 throughput: 100 ms at 1,000 answers/s with 100 clients, so its p99 cannot be under
 100 ms), and an open loop (each of 100 clients answers every 100 ms, 1,000 answers/s
-offered; latency counted from when the answer was due, so a queue shows; client k leaves
-its first session after k mod 32 answers so that, as with real candidates, session starts
-and final scorings do not all fall at the same moment).
+offered; latency counted from when the answer was due, so a queue shows). In both,
+client k leaves its first session after k mod 32 answers so that, as with real
+candidates, session starts and final scorings do not all fall at the same moment.
 
 Settings: stores sqlite and postgresql × workers 1 and 2 × (8 clients closed loop, 100
 clients closed loop, 100 clients open loop at 1,000 answers/s); 10 s or 6,000 answers
@@ -143,7 +143,13 @@ async def _client(
                 continue
             counts["sessions"] += 1
             sid, challenge, step = created["session_id"], created["challenge"], 0
-            while challenge is not None and time.perf_counter() < stop_at and budget[0] > 0:
+            cut = k % 32 if session == 1 else None  # out of step, as in the open loop
+            while (
+                challenge is not None
+                and time.perf_counter() < stop_at
+                and budget[0] > 0
+                and step != cut
+            ):
                 answer = "ok" if (k + step) % 3 else "ko"
                 t0 = time.perf_counter()
                 status, reply = await conn.request(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import hmac
 import itertools
@@ -631,6 +632,8 @@ def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | N
         cfg.reply_retention_seconds is not None or cfg.session_retention_seconds is not None
     ):
         app.state.purger = _Purger(service, app.state.clock, cfg.purge_interval_seconds)
+    gc.collect()
+    gc.freeze()  # what start-up loaded (bank, rules, engine tables) stays out of collections
     app.state.ready = True
 
 
