@@ -83,6 +83,11 @@ class PostgresServer:
         if proc.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {proc.stdout}{proc.stderr}")
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (its children are the backends)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def url(self, dbname: str) -> str:
         return f"postgresql://pixirt@/{dbname}?host={self.folder}&port={self.port}"
 
