@@ -3,21 +3,24 @@
 :class:`SessionService` runs every step of a session through the pure engine
 (:mod:`pixirt.cat.engine`) and the durable store (:mod:`pixirt.service.store`):
 
-1. take the session's lock (requests on one session are serialized; sessions run in
-   parallel);
-2. load its state: from the warm cache, else from the stored JSON
-   (:meth:`pixirt.cat.state.CatState.from_dict` replays the answers with the bank and
-   rule set the session was pinned to, by hash);
+1. take the session's lock (requests on one session are serialized within a process;
+   sessions run in parallel);
+2. load its state: the warm copy if the stored row is still at its version, else the
+   warm copy brought up to date with the steps another replica recorded, else the stored
+   JSON (:meth:`pixirt.cat.state.CatState.from_dict` replays the answers with the bank
+   and rule set the session was pinned to, by hash); an answer's first try uses the
+   warm copy without reading;
 3. check the step (idempotency key, session open, challenge served) — a refusal is a
-   :class:`ApiError` with a stable ``code``;
+   :class:`ApiError` with a stable ``code`` (an answer's refusal is checked again on
+   the stored state first);
 4. compute the new state, the next challenge and, when the test is over, the result;
 5. write the new state, the history event and the idempotent reply in one transaction,
-   synced, and only then reply.
+   naming the version the step was computed from, and only then reply. If another
+   replica or request wrote first, the step runs again on the new state
+   (:func:`_retrying`).
 
-Deployment: one service process per SQLite file (it owns the cache). A second process
-on the same file cannot lose or double an answer — each update names the version it
-was computed from, and a mismatch is a 409 ``concurrent_update`` that drops the cached
-copy — but it may serve a stale ``GET``.
+Deployment: any number of processes and replicas on one store (:mod:`pixirt.service.store`:
+SQLite on one machine, PostgreSQL across machines); none owns a session.
 
 The candidate index keying a session's draws (:mod:`pixirt.streams`) is the request's
 ``candidate_index`` or :func:`derive_candidate_index` of the candidate id, so a session
