@@ -178,6 +178,13 @@ def test_idempotency_key_header_on_answers_and_jury_actions(client):
         headers={"Idempotency-Key": "a1"},
     )
     assert both.status_code == 422 and "idempotency" in both.text
+    reused = client.post(
+        f"/v1/sessions/{sid}/answers",
+        json={**body, "status": "ko"},
+        headers={"Idempotency-Key": "a1"},
+    )
+    assert reused.status_code == 409 and reused.json()["code"] == "idempotency_mismatch"
+    assert reused.json()["errors"][0]["field"] == "header.idempotency-key"
     jury = {"challenge_id": ch["challenge_id"]}
     n1 = client.post(f"/v1/sessions/{sid}/neutralize", json=jury, headers={"Idempotency-Key": "j"})
     n2 = client.post(f"/v1/sessions/{sid}/neutralize", json=jury, headers={"Idempotency-Key": "j"})

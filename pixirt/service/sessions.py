@@ -81,6 +81,8 @@ __all__ = [
 ]
 
 _N_LOCKS = 1024
+_HEADER_KEY = "header.idempotency-key"
+_BODY_KEY = "body.idempotency_key"
 T = TypeVar("T")
 
 
@@ -621,13 +623,14 @@ class SessionService:
                 field="body.profile",
             )
         scope = "candidate:" + body.candidate_id
+        key_field = _HEADER_KEY if key is not None else _BODY_KEY
         key = key if key is not None else body.idempotency_key
         request_hash = _request_hash(body.model_dump(exclude={"idempotency_key"}))
         with self._lock(scope) if key else contextlib.nullcontext():
             if key is not None:
                 stored = self.store.reply(scope, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key)
+                    return self._replay(stored, request_hash, key, key_field)
             index = (
                 body.candidate_index
                 if body.candidate_index is not None
@@ -708,14 +711,16 @@ class SessionService:
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
 
-    def _replay(self, stored: Any, request_hash: str, key: str) -> Reply:
+    def _replay(
+        self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY
+    ) -> Reply:
         if stored.request_hash != request_hash:
             self.metrics.inc("conflicts")
             raise ApiError(
                 409,
                 "idempotency_mismatch",
                 f"idempotency key {key!r} was used with a different request",
-                field="body.idempotency_key",
+                field=field,
             )
         self.metrics.inc("idempotent_replays")
         return Reply(stored.status_code, stored.body.encode(), replayed=True)
@@ -727,6 +732,7 @@ class SessionService:
 
         ``key`` (the ``Idempotency-Key`` header) wins over the body's key.
         """
+        key_field = _HEADER_KEY if key is not None else _BODY_KEY
         key = key if key is not None else body.idempotency_key
         request_hash = _request_hash({"challenge_id": body.challenge_id, "status": body.status})
         careful = self._careful()
@@ -737,7 +743,7 @@ class SessionService:
             if key is not None and careful:
                 stored = self.store.reply(sid, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key)
+                    return self._replay(stored, request_hash, key, key_field)
             try:
                 served = self._ensure_open(live, now)
             except ApiError:
