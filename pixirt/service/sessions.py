@@ -711,9 +711,7 @@ class SessionService:
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
 
-    def _replay(
-        self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY
-    ) -> Reply:
+    def _replay(self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY) -> Reply:
         if stored.request_hash != request_hash:
             self.metrics.inc("conflicts")
             raise ApiError(
