@@ -5,14 +5,17 @@
     from pixirt.service import Settings, create_app
     app = create_app(Settings(db="sessions.sqlite"))   # an ASGI app; settings also from PIXIRT_*
 
-or ``pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite``. See
+or ``pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite`` (or
+``--db postgresql://… --workers 2`` for replicas on one database). See
 ``docs/service.md`` for the endpoints, the durability contract and a curl transcript.
 
 - :mod:`pixirt.service.app`: :func:`create_app`, lifespan, middleware, error replies;
 - :mod:`pixirt.service.routes`: one router per resource;
 - :mod:`pixirt.service.schemas`: the request and response models;
 - :mod:`pixirt.service.sessions`: the engine behind the routes;
-- :mod:`pixirt.service.store`: the SQLite store (WAL, synchronous=FULL, group commit);
+- :mod:`pixirt.service.store`: the store interface, :func:`~pixirt.service.store.open_store`
+  and the SQLite store (WAL, synchronous=FULL, group commit);
+- :mod:`pixirt.service.store_pg`: the PostgreSQL store (psycopg 3, a pool);
 - :mod:`pixirt.service.metrics`: Prometheus text;
 - :mod:`pixirt.service.settings`: :class:`Settings`;
 - :mod:`pixirt.service.serve_cli`: ``pixirt serve``.

@@ -23,8 +23,12 @@ dotted path.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import sys
@@ -35,6 +39,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import IO, Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -50,9 +55,10 @@ from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.service.metrics import Metrics
 from pixirt.service.routes import OPEN_PATHS, routers
+from pixirt.service.schemas import AnswerIn
 from pixirt.service.sessions import ApiError, Catalog, SessionService
 from pixirt.service.settings import Settings
-from pixirt.service.store import SQLiteStore, StoreError
+from pixirt.service.store import StoreError, open_store
 
 __all__ = ["AccessLog", "create_app"]
 
@@ -70,6 +76,7 @@ _TITLES = {
     503: "Service Unavailable",
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_ANSWER_PATH = re.compile(r"^/v1/sessions/([^/]+)/answers$")
 _METHODS = {
     "GET",
     "HEAD",
@@ -146,7 +153,7 @@ class ServiceMiddleware:
         info: dict[str, Any] = {"session_id": None, "status": 500}
         scope["pixirt"] = info
         headers = _headers(scope)
-        request_id = headers.get("x-request-id", "")[:100] or uuid.uuid4().hex
+        request_id = headers.get("x-request-id", "")[:100] or _request_id()
         rid_header = (b"x-request-id", request_id.encode("latin-1", "replace"))
 
         async def send_wrapped(message: Message) -> None:
@@ -156,6 +163,11 @@ class ServiceMiddleware:
             await send(message)
 
         try:
+            if state.phase == "new":
+                # mounted in another app, whose lifespan does not run ours: start on the
+                # first request (once, in a worker thread: loading blocks)
+                await anyio.to_thread.run_sync(state.start_once)
+                _limit_threads(state.settings.threads)
             refusal = self._refuse(scope, headers, state)
             if refusal is not None:
                 await _send_problem(send_wrapped, *refusal)
@@ -179,12 +191,18 @@ class ServiceMiddleware:
                         "the request body must be JSON (Content-Type: application/json)",
                     )
                     return
+                if method == "POST" and await self._fast_answer(scope, headers, body, send_wrapped):
+                    return
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_wrapped)
         finally:
             seconds = time.perf_counter() - t0
             route = scope.get("route")
-            template = getattr(route, "path", None) or _template(state.routes, scope)
+            template = (
+                getattr(route, "path", None)
+                or scope.get("route_template")
+                or _template(state.routes, scope)
+            )
             status = int(info["status"])
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             state.metrics.observe_request(method, template, status, seconds)
@@ -204,12 +222,71 @@ class ServiceMiddleware:
                     }
                 )
 
+    async def _fast_answer(
+        self, scope: Scope, headers: dict[str, str], body: bytes, send: Send
+    ) -> bool:
+        """``POST /v1/sessions/{id}/answers``, the hot path, without FastAPI's routing.
+
+        Only a well-formed request with no dependency overridden takes it (the same
+        service call and the same reply as the route); anything else returns False and
+        goes through FastAPI (its 422 replies, its overrides).
+        """
+        state = self.state
+        service = state.service
+        if service is None or state.overrides:
+            return False
+        match = _ANSWER_PATH.match(_route_path(scope))
+        if match is None:
+            return False
+        sid = match.group(1)
+        key = headers.get("idempotency-key")
+        if len(sid) > 200 or (key is not None and not 1 <= len(key) <= 200):
+            return False
+        try:
+            answer = AnswerIn.model_validate_json(body)
+        except ValueError:
+            return False
+        if key is not None and answer.idempotency_key not in (None, key):
+            return False
+        scope["pixirt"]["session_id"] = sid
+        scope["route_template"] = "/v1/sessions/{session_id}/answers"
+        now = float(state.clock())
+        try:
+            reply = await anyio.to_thread.run_sync(
+                functools.partial(
+                    service.answer,
+                    sid,
+                    answer,
+                    now,
+                    key=key if key is not None else answer.idempotency_key,
+                )
+            )
+        except ApiError as exc:
+            errors = (
+                [{"field": exc.field, "message": exc.detail, "type": exc.code}] if exc.field else []
+            )
+            await _send_problem(send, exc.status, exc.code, exc.detail, errors=errors)
+            return True
+        except PixirtError as exc:  # as the app's handler replies
+            status, code, detail, errors = _pixirt_problem(exc)
+            await _send_problem(send, status, code, detail, errors=errors)
+            return True
+        raw = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(reply.body)).encode()),
+        ]
+        if reply.replayed:
+            raw.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": reply.status_code, "headers": raw})
+        await send({"type": "http.response.body", "body": reply.body})
+        return True
+
     @staticmethod
     def _refuse(
         scope: Scope, headers: dict[str, str], state: Any
     ) -> tuple[int, str, str, dict[str, str] | None] | None:
         digest: bytes | None = state.token_digest
-        if digest is not None and scope["path"] not in OPEN_PATHS:
+        if digest is not None and _route_path(scope) not in OPEN_PATHS:
             given = headers.get("authorization", "")
             scheme, _, token = given.partition(" ")
             ok = hmac.compare_digest(
@@ -236,6 +313,24 @@ class ServiceMiddleware:
         return None
 
 
+_ID_PREFIX = uuid.uuid4().hex[:16]  # this process
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id() -> str:
+    """A request id unique across processes (random prefix, counter): no syscall per request."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
+def _route_path(scope: Scope) -> str:
+    """The request path inside this app (without the prefix it is mounted at)."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
+
+
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (
@@ -245,7 +340,7 @@ def _is_json(content_type: str) -> bool:
 
 def _template(routes: Sequence[tuple[re.Pattern[str], str]], scope: Scope) -> str:
     """The route template of a request refused before routing (for logs and metrics)."""
-    path = scope.get("path", "")
+    path = _route_path(scope)
     for regex, template in routes:
         m = regex.match(path)
         if m:
@@ -258,7 +353,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in scope.get("headers", ()):
         name = key.decode("latin-1").lower()
-        if name in ("authorization", "content-length", "content-type", "x-request-id"):
+        if name in (
+            "authorization",
+            "content-length",
+            "content-type",
+            "x-request-id",
+            "idempotency-key",
+        ):
             out[name] = value.decode("latin-1")
     return out
 
@@ -294,9 +395,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _send_problem(
-    send: Send, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    errors: Sequence[dict[str, str]] = (),
 ) -> None:
-    body = problem_body(status, code, detail)
+    body = problem_body(status, code, detail, errors)
     raw = [
         (b"content-type", PROBLEM_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -314,6 +421,21 @@ def _now_iso() -> str:
 # ============================================================================ errors
 def _field(loc: Sequence[Any]) -> str:
     return ".".join(str(p) for p in loc)
+
+
+def _pixirt_problem(exc: PixirtError) -> tuple[int, str, str, list[dict[str, str]]]:
+    """Status, code, detail and fields of the reply to an error of pixirt."""
+    if isinstance(exc, StoreError):
+        return 503, "store_unavailable", str(exc), []
+    if isinstance(exc, SessionError):
+        return 409, "session_conflict", str(exc), []
+    if isinstance(exc, DataError):
+        field = f"body.{exc.field}" if exc.field else "body"
+        errors = [{"field": field, "message": exc.message, "type": "invalid_field"}]
+        return 422, "invalid_field", exc.message, errors
+    if isinstance(exc, ScoringError):
+        return 422, "cannot_score", str(exc), []
+    return 422, "invalid_request", str(exc), []
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -366,21 +488,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     async def pixirt_error(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, StoreError):
-            return _problem(503, "store_unavailable", str(exc))
-        if isinstance(exc, SessionError):
-            return _problem(409, "session_conflict", str(exc))
-        if isinstance(exc, DataError):
-            field = f"body.{exc.field}" if exc.field else "body"
-            return _problem(
-                422,
-                "invalid_field",
-                exc.message,
-                [{"field": field, "message": exc.message, "type": "invalid_field"}],
-            )
-        if isinstance(exc, ScoringError):
-            return _problem(422, "cannot_score", str(exc))
-        return _problem(422, "invalid_request", str(exc))
+        assert isinstance(exc, PixirtError)
+        return _problem(*_pixirt_problem(exc))
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -430,7 +539,8 @@ def create_app(
         # an app served twice at once (mounted twice, test harnesses) shares one set of
         # resources: the first start opens them, the last stop closes them
         if not app.state.lifespans:
-            _start(app, bank, rule_sets)
+            app.state.start_once(again=True)
+            _limit_threads(app.state.settings.threads)
         app.state.lifespans += 1
         try:
             yield
@@ -453,6 +563,19 @@ def create_app(
         hashlib.sha256(settings.token.encode("utf-8")).digest() if settings.token else None
     )
     app.state.ready = False
+    app.state.phase = "new"  # then "running", "stopped"
+    start_lock = threading.Lock()
+
+    def start_once(*, again: bool = False) -> None:
+        # the lifespan starts it (again after a stop); a first request starts it once
+        # when no lifespan ran (mounted)
+        with start_lock:
+            if app.state.phase == "new" or (again and app.state.service is None):
+                _start(app, bank, rule_sets)
+                app.state.phase = "running"
+
+    app.state.start_once = start_once
+    app.state.purger = None
     app.state.lifespans = 0
     app.state.store = None
     app.state.catalog = None
@@ -466,9 +589,16 @@ def create_app(
         for r in router.routes
         if isinstance(r, APIRoute)
     ]
+    app.state.overrides = app.dependency_overrides  # the fast path steps aside for them
     app.add_middleware(ServiceMiddleware, state=app.state)
     _install_openapi(app, secured=settings.token is not None)
     return app
+
+
+def _limit_threads(threads: int) -> None:
+    """Run the handlers on ``threads`` threads (fewer threads wait less for the GIL)."""
+    with contextlib.suppress(RuntimeError):  # no event loop: nothing to limit
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | None) -> None:
@@ -480,7 +610,7 @@ def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | N
         if rule_sets is not None
         else [rules_module.load(r) for r in (cfg.rules or rules_module.available())]
     )
-    store = SQLiteStore(cfg.db).open()
+    store = open_store(cfg.db)
     try:
         catalog = Catalog(loaded_bank, loaded_rules, store)
         catalog.pin_served()
@@ -489,19 +619,52 @@ def _start(app: FastAPI, bank: ItemBank | None, rule_sets: Sequence[RuleSet] | N
         raise
     app.state.store = store
     app.state.catalog = catalog
-    app.state.service = SessionService(
+    app.state.service = service = SessionService(
         catalog,
         store,
         app.state.metrics,
         ttl_seconds=cfg.session_ttl_seconds,
         cache_size=cfg.cache_size,
+        reply_retention_seconds=cfg.reply_retention_seconds,
+        session_retention_seconds=cfg.session_retention_seconds,
     )
+    if cfg.purge_interval_seconds > 0 and (
+        cfg.reply_retention_seconds is not None or cfg.session_retention_seconds is not None
+    ):
+        app.state.purger = _Purger(service, app.state.clock, cfg.purge_interval_seconds)
+    gc.collect()
+    gc.freeze()  # what start-up loaded (bank, rules, engine tables) stays out of collections
     app.state.ready = True
+
+
+class _Purger:
+    """The retention purge, every ``interval`` seconds in a daemon thread."""
+
+    def __init__(self, service: SessionService, clock: Callable[[], float], interval: float):
+        self._stop = threading.Event()
+        self._service = service
+        self._clock = clock
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, name="pixirt-purge", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            with contextlib.suppress(PixirtError):  # a failed purge is retried next time
+                self._service.purge(float(self._clock()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _stop(app: FastAPI) -> None:
     """Close the store (queued writes are committed first); later requests get 503."""
     store = app.state.store
+    app.state.phase = "stopped"
+    if app.state.purger is not None:
+        app.state.purger.stop()
+        app.state.purger = None
     app.state.ready = False
     app.state.service = app.state.catalog = app.state.store = None
     if store is not None:

@@ -8,6 +8,8 @@ Exposed at ``GET /metrics``:
 - ``pixirt_sessions_started_total``, ``pixirt_answers_recorded_total``,
   ``pixirt_sessions_finished_total``, ``pixirt_sessions_aborted_total``,
   ``pixirt_idempotent_replays_total``, ``pixirt_conflicts_total``: what happened;
+- ``pixirt_sessions_replayed_total``, ``pixirt_sessions_caught_up_total``: sessions
+  rebuilt from the store, warm copies brought up to date (several replicas);
 - ``pixirt_sessions{status}``: sessions in the store by status (``active``,
   ``finished``, ``aborted``, ``expired``), counted when scraped;
 - ``pixirt_sessions_cached``, ``pixirt_store_commits_total``, ``pixirt_store_writes_total``,
@@ -35,6 +37,8 @@ COUNTERS: dict[str, str] = {
     "sessions_aborted": "Sessions aborted.",
     "idempotent_replays": "Requests answered with a stored reply (same idempotency key).",
     "conflicts": "Requests refused with 409.",
+    "sessions_replayed": "Sessions rebuilt from the store (not warm here, or could not catch up).",
+    "sessions_caught_up": "Warm sessions brought up to date with steps another replica recorded.",
 }
 
 

@@ -4,6 +4,7 @@
 route                                                    what
 =======================================================  =====================================
 ``POST /v1/sessions``                                    start a session (201)
+``GET /v1/sessions?status=expired&after=…&limit=…``      list sessions, a page at a time
 ``GET /v1/sessions/{session_id}``                        state and history
 ``POST /v1/sessions/{session_id}/answers``               answer the challenge served
 ``GET /v1/sessions/{session_id}/result``                 the result of a test that is over
@@ -28,8 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.convertors import Convertor, register_url_convertor
 
 import pixirt
 from pixirt.service.schemas import (
@@ -48,7 +50,9 @@ from pixirt.service.schemas import (
     ScoreIn,
     SessionCreatedOut,
     SessionIn,
+    SessionListOut,
     SessionOut,
+    SessionStatus,
 )
 from pixirt.service.sessions import ApiError, Reply, SessionService
 from pixirt.service.settings import Settings
@@ -66,6 +70,21 @@ __all__ = [
     "scoring",
     "sessions",
 ]
+
+
+class _Anything(Convertor[str]):
+    """A path parameter of any characters, ``/`` and newlines included (candidate ids)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("pixirt_any", _Anything())
 
 #: Paths served without the bearer token.
 OPEN_PATHS = frozenset({"/health", "/ready"})
@@ -121,9 +140,43 @@ async def get_service(request: Request) -> SessionService:
     return service
 
 
+async def get_idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="A retry with the same key and body returns the stored reply "
+            "(scoped to the session; on POST /v1/sessions to the candidate).",
+        ),
+    ] = None,
+) -> str | None:
+    """The ``Idempotency-Key`` header, if sent."""
+    return idempotency_key
+
+
+def _key(header: str | None, body: str | None) -> str | None:
+    if header is not None and body is not None and header != body:
+        raise ApiError(
+            422,
+            "idempotency_mismatch",
+            "the Idempotency-Key header and body.idempotency_key differ: send one",
+            field="header.idempotency-key",
+        )
+    return header if header is not None else body
+
+
 Service = Annotated[SessionService, Depends(get_service)]
+IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]
 Now = Annotated[float, Depends(get_now)]
 SessionId = Annotated[str, Path(min_length=1, max_length=200, description="The session id.")]
+
+
+def _location(request: Request, path: str) -> str:
+    """``path`` under the prefix the app is mounted at (``root_path``)."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return root + path
 
 
 def _send(request: Request, reply: Reply, **headers: str) -> Response:
@@ -153,16 +206,44 @@ def create_session(
     service: Service,
     now: Now,
     settings: Annotated[Settings, Depends(get_settings)],
+    key: IdempotencyKey,
 ) -> Response:
     """Start a session with a served rule set and the served bank (both pinned by hash).
 
-    Returns the first challenge. v2 needs the candidate's positioning profile. With an
-    ``idempotency_key`` (scoped to the candidate), a retried start returns the same
-    session.
+    Returns the first challenge. v2 needs the candidate's positioning profile (422 if it
+    selects no challenge). With an ``Idempotency-Key`` header or ``idempotency_key``
+    (scoped to the candidate), a retried start returns the same session.
+    ``time_limit_minutes`` gives this session its own time limit (extra time).
     """
-    reply = service.create(body, now, ttl_seconds=settings.session_ttl_seconds)
-    location = f"/v1/sessions/{reply.session_id}" if reply.session_id else None
+    reply = service.create(
+        body,
+        now,
+        ttl_seconds=settings.session_ttl_seconds,
+        key=_key(key, body.idempotency_key),
+    )
+    location = _location(request, f"/v1/sessions/{reply.session_id}") if reply.session_id else None
     return _send(request, reply, **({"location": location} if location else {}))
+
+
+@sessions.get(
+    "",
+    response_model=SessionListOut,
+    responses=_problems(401, 422, 503),
+    summary="List sessions (e.g. the expired ones, to abort and score them)",
+)
+def list_sessions(
+    service: Service,
+    now: Now,
+    status: Annotated[
+        SessionStatus | None, Query(description="Only sessions of this status.")
+    ] = None,
+    after: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="The previous page's next.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> SessionListOut:
+    """Sessions by id, a page at a time (``next`` is the ``after`` of the following page)."""
+    return service.list_sessions(status=status, after=after, limit=limit, now=now)
 
 
 @sessions.get(
@@ -183,7 +264,12 @@ def get_session(session_id: SessionId, service: Service, now: Now) -> SessionOut
     summary="Answer the challenge served",
 )
 def answer(
-    session_id: SessionId, body: AnswerIn, request: Request, service: Service, now: Now
+    session_id: SessionId,
+    body: AnswerIn,
+    request: Request,
+    service: Service,
+    now: Now,
+    key: IdempotencyKey,
 ) -> Response:
     """Record the answer to the challenge served, durably, then reply.
 
@@ -192,7 +278,9 @@ def answer(
     ``idempotency_key`` returns the stored reply (header ``Idempotent-Replayed: true``)
     and records nothing; with a different body it is a 409.
     """
-    return _send(request, service.answer(session_id, body, now))
+    return _send(
+        request, service.answer(session_id, body, now, key=_key(key, body.idempotency_key))
+    )
 
 
 @sessions.get(
@@ -212,9 +300,16 @@ def get_result(session_id: SessionId, request: Request, service: Service, now: N
     responses=_problems(*_COMMON, 404, 409),
     summary="Jury: neutralize a challenge",
 )
-def neutralize(session_id: SessionId, body: ChallengeIn, service: Service, now: Now) -> JuryOut:
+def neutralize(
+    session_id: SessionId,
+    body: ChallengeIn,
+    request: Request,
+    service: Service,
+    now: Now,
+    key: IdempotencyKey,
+) -> Response:
     """Neutralize an asked challenge; a test that is over is rescored."""
-    return service.neutralize(session_id, body.challenge_id, now)
+    return _send(request, service.neutralize(session_id, body.challenge_id, now, key=key))
 
 
 @sessions.post(
@@ -223,9 +318,17 @@ def neutralize(session_id: SessionId, body: ChallengeIn, service: Service, now: 
     responses=_problems(*_COMMON, 404, 409),
     summary="Jury: cancel a neutralization",
 )
-def deneutralize(session_id: SessionId, body: ChallengeIn, service: Service, now: Now) -> JuryOut:
+def deneutralize(
+    session_id: SessionId,
+    body: ChallengeIn,
+    request: Request,
+    service: Service,
+    now: Now,
+    key: IdempotencyKey,
+) -> Response:
     """Cancel the neutralization of a challenge; a test that is over is rescored."""
-    return service.neutralize(session_id, body.challenge_id, now, undo=True)
+    reply = service.neutralize(session_id, body.challenge_id, now, undo=True, key=key)
+    return _send(request, reply)
 
 
 @sessions.post(
@@ -234,9 +337,16 @@ def deneutralize(session_id: SessionId, body: ChallengeIn, service: Service, now
     responses=_problems(*_COMMON, 404, 409),
     summary="v3: a validated live alert on the challenge served",
 )
-def live_alert(session_id: SessionId, body: ChallengeIn, service: Service, now: Now) -> JuryOut:
+def live_alert(
+    session_id: SessionId,
+    body: ChallengeIn,
+    request: Request,
+    service: Service,
+    now: Now,
+    key: IdempotencyKey,
+) -> Response:
     """The challenge served is withdrawn with its skill and replaced (v3 only)."""
-    return service.live_alert(session_id, body.challenge_id, now)
+    return _send(request, service.live_alert(session_id, body.challenge_id, now, key=key))
 
 
 @sessions.post(
@@ -245,9 +355,16 @@ def live_alert(session_id: SessionId, body: ChallengeIn, service: Service, now: 
     responses=_problems(*_COMMON, 404, 409),
     summary="End the session early",
 )
-def abort(session_id: SessionId, body: AbortIn, service: Service, now: Now) -> JuryOut:
+def abort(
+    session_id: SessionId,
+    body: AbortIn,
+    request: Request,
+    service: Service,
+    now: Now,
+    key: IdempotencyKey,
+) -> Response:
     """Abort (``candidate`` or ``technical``), also after expiry; the result is scored."""
-    return service.abort(session_id, body, now)
+    return _send(request, service.abort(session_id, body, now, key=key))
 
 
 # ============================================================================ scoring, rules
@@ -260,7 +377,9 @@ scoring = APIRouter(prefix="/v1", tags=["scoring"])
     responses=_problems(*_COMMON),
     summary="Score a certification (stateless)",
 )
-def score_certification(body: ScoreIn, request: Request, service: Service) -> Response:
+def score_certification(
+    body: ScoreIn, request: Request, service: Service, key: IdempotencyKey
+) -> Response:
     """Score a certification with a served rule set (v3: degradation with the served bank)."""
     return _send(request, service.score(body))
 
@@ -287,17 +406,21 @@ candidates = APIRouter(prefix="/v1/candidates", tags=["candidates"])
 
 
 @candidates.delete(
-    "/{candidate_id:path}",  # a candidate id may hold a '/'
+    "/{candidate_id:pixirt_any}",  # a candidate id may hold a '/', a newline...
     response_model=CandidateErasedOut,
     responses=_problems(401, 422, 503),
     summary="Erase every session of a candidate",
 )
 def erase_candidate(
-    candidate_id: Annotated[str, Path(min_length=1, max_length=200)], service: Service
+    candidate_id: Annotated[str, Path(min_length=1, max_length=200)],
+    service: Service,
+    key: IdempotencyKey,
 ) -> CandidateErasedOut:
     """Delete the candidate's sessions, history and stored replies (personal-data requests).
 
-    Idempotent: erasing a candidate without sessions deletes nothing and succeeds.
+    Idempotent (an ``Idempotency-Key`` header is accepted, not needed): erasing a
+    candidate without sessions deletes nothing and succeeds. Reaches every id a session
+    start accepts (percent-encode it: ``/``, newlines, spaces...).
     """
     return service.erase_candidate(candidate_id)
 
@@ -313,12 +436,14 @@ async def health() -> HealthOut:
 
 
 @operations.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
-async def ready(request: Request) -> Any:
-    """Readiness: bank and rule sets loaded, store open and answering (503 otherwise)."""
+def ready(request: Request) -> Any:
+    """Readiness: bank and rule sets loaded, store open, answering and writable (else 503)."""
     state = request.app.state
     store = state.store
     catalog = state.catalog
-    store_ok = bool(state.ready and store is not None and store.alive and store.ping())
+    store_ok = bool(
+        state.ready and store is not None and store.alive and store.ping() and store.writable()
+    )
     out = ReadyOut(
         status="ready" if store_ok and catalog is not None else "not ready",
         bank_hash=None if catalog is None else catalog.bank.hash,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pixirt.cat.scoring import AbortReason, AnswerStatus
 
@@ -36,8 +36,10 @@ __all__ = [
     "ScoreIn",
     "SessionCreatedOut",
     "SessionIn",
+    "SessionListOut",
     "SessionOut",
     "SessionStatus",
+    "SessionSummaryOut",
 ]
 
 MAX_SEED = 2**63 - 1
@@ -50,6 +52,23 @@ Key = Annotated[
         max_length=200,
         description="Client-chosen key: a retry with the same key and body returns the stored reply.",
     ),
+]
+
+
+def _digits_to_int(value: Any) -> Any:
+    # a 64-bit id may come as a JSON string (JavaScript numbers stop at 2**53)
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit() or len(value) > 19:
+            raise ValueError("expected a non-negative integer, as a number or a string of digits")
+        return int(value)
+    return value
+
+
+#: A 63-bit integer sent as a JSON number or, beyond 2**53, as a string of digits.
+BigInt = Annotated[int, BeforeValidator(_digits_to_int)]
+#: A 63-bit integer as it leaves the service: a string of digits (exact in JavaScript).
+BigIntOut = Annotated[
+    str, Field(pattern=r"^[0-9]{1,19}$", description="A 63-bit integer as a string of digits.")
 ]
 CompetenceCode = Annotated[str, Field(pattern=r"^[0-9]{1,2}\.[0-9]{1,2}$", max_length=5)]
 SessionStatus = Literal["active", "finished", "aborted", "expired"]
@@ -87,22 +106,32 @@ class SessionIn(_In):
         Id, Field(description="The candidate (erasable with DELETE /v1/candidates/{id}).")
     ]
     candidate_index: Annotated[
-        int | None,
+        BigInt | None,
         Field(
             ge=0,
             le=MAX_SEED,
             description=(
                 "Index keying the candidate's random draws; default: derived from candidate_id "
-                "(first 63 bits of SHA-256 of 'pixirt.candidate:' + candidate_id)."
+                "(first 63 bits of SHA-256 of 'pixirt.candidate:' + candidate_id). A number or a "
+                "string of digits (beyond 2**53, JavaScript clients must send a string)."
             ),
         ),
     ] = None
     seed: Annotated[
-        int | None,
+        BigInt | None,
         Field(
             ge=0,
             le=MAX_SEED,
-            description="Seed of the session's draws; default: random (recorded).",
+            description="Seed of the session's draws (number or string of digits); default: "
+            "random (recorded).",
+        ),
+    ] = None
+    time_limit_minutes: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=7 * 24 * 60,
+            description="This session's time limit (e.g. extra time); default: the service's.",
         ),
     ] = None
     profile: Annotated[ProfileIn | None, Field(description="v2 only: the positioning profile.")] = (
@@ -298,8 +327,8 @@ class SessionCreatedOut(_Out):
     challenge: ChallengeOut | None
     finished: bool
     algorithm: Literal["v2", "v3"]
-    seed: int
-    candidate_index: int
+    seed: BigIntOut
+    candidate_index: BigIntOut
     rules: RulesRefOut
     bank_hash: str
     expires_at: Annotated[str, Field(description="ISO 8601, UTC.")]
@@ -333,11 +362,11 @@ class SessionOut(_Out):
 
     session_id: str
     candidate_id: str
-    candidate_index: int
+    candidate_index: BigIntOut
     algorithm: Literal["v2", "v3"]
     rules: RulesRefOut
     bank_hash: str
-    seed: int
+    seed: BigIntOut
     accessibility: bool
     locale: str | None
     status: SessionStatus
@@ -351,6 +380,25 @@ class SessionOut(_Out):
     abort_reason: str | None
     neutralized: list[str]
     history: list[EventOut]
+
+
+class SessionSummaryOut(_Out):
+    """One session of a listing."""
+
+    session_id: str
+    candidate_id: str
+    rules_id: str
+    status: SessionStatus
+    created_at: str
+    updated_at: str
+    expires_at: str
+
+
+class SessionListOut(_Out):
+    """A page of sessions, by id; ``next`` is the ``after`` of the next page (None: last)."""
+
+    sessions: list[SessionSummaryOut]
+    next: str | None
 
 
 class JuryOut(_Out):

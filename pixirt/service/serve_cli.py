@@ -3,6 +3,11 @@
 Usage::
 
     pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite --host 127.0.0.1 --port 8000
+    pixirt serve --db postgresql://pixirt@db/pixirt --workers 4 --host 0.0.0.0
+
+``--workers N`` runs N processes on the one store (uvicorn's supervisor; each worker
+loads the bank and rule sets itself). SIGTERM drains: no new connection is accepted,
+the requests in flight finish (up to ``--graceful-seconds``), then the store closes.
 
 Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service.settings`),
 then on the default. The bearer token is read from ``PIXIRT_TOKEN`` only: a command
@@ -13,13 +18,28 @@ line is visible to every user of the machine. Also runnable as
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from pixirt.exceptions import PixirtError
 
-__all__ = ["add_serve_parser", "main", "serve_command"]
+__all__ = ["add_serve_parser", "main", "serve_command", "worker_app"]
+
+
+def _tune_gc() -> None:
+    """Collect garbage less often (a server allocates many short-lived objects a request)."""
+    gc.set_threshold(50_000, 20, 20)
+
+
+def worker_app() -> Any:
+    """The app of one ``--workers`` process (uvicorn's factory): settings from ``PIXIRT_*``."""
+    from pixirt.service.app import create_app
+
+    _tune_gc()
+    return create_app()
 
 
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -34,7 +54,40 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "default: PIXIRT_RULES, else every shipped rule set)",
     )
     parser.add_argument(
-        "--db", default=None, help="SQLite session file (default: PIXIRT_DB, else sessions.sqlite)"
+        "--db",
+        default=None,
+        help="session store: postgresql://… or sqlite:///path or a SQLite file path "
+        "(default: PIXIRT_DB, else sessions.sqlite)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes serving the one store (default: PIXIRT_WORKERS, else 1)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="request threads per process (default: PIXIRT_THREADS, else 8)",
+    )
+    parser.add_argument(
+        "--graceful-seconds",
+        type=float,
+        default=30.0,
+        help="on SIGTERM, how long requests in flight may take to finish (default 30)",
+    )
+    parser.add_argument(
+        "--reply-retention-hours",
+        type=float,
+        default=None,
+        help="idempotent replies kept this long (default 24; 0: forever)",
+    )
+    parser.add_argument(
+        "--session-retention-days",
+        type=float,
+        default=None,
+        help="finished and aborted sessions kept this long (default 0: forever)",
     )
     parser.add_argument("--host", default=None, help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="TCP port (default 8000)")
@@ -134,6 +187,10 @@ def serve_command(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         cache_size=args.cache_size,
         log_requests=args.log_requests,
+        workers=args.workers,
+        threads=args.threads,
+        reply_retention_hours=args.reply_retention_hours,
+        session_retention_days=args.session_retention_days,
     )
     if settings.bank is not None:
         bank = ItemBank.read(settings.bank)
@@ -142,15 +199,26 @@ def serve_command(args: argparse.Namespace) -> int:
 
         bank = pix_like_bank(0)
     rule_sets = [rules_module.load(r) for r in (settings.rules or rules_module.available())]
-    app = create_app(settings, bank=bank, rule_sets=rule_sets)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "log_level": args.log_level,
+        "timeout_graceful_shutdown": args.graceful_seconds,
+    }
+    if settings.workers > 1:
+        # the workers are new processes: they read the (checked) settings from the
+        # environment and build the app with the factory
+        os.environ.update(settings.to_env())
+        uvicorn.run(
+            "pixirt.service.serve_cli:worker_app",
+            factory=True,
+            workers=settings.workers,
+            **options,
+        )
+        return 0
+    _tune_gc()
+    uvicorn.run(create_app(settings, bank=bank, rule_sets=rule_sets), **options)
     return 0
 
 

@@ -3,21 +3,24 @@
 :class:`SessionService` runs every step of a session through the pure engine
 (:mod:`pixirt.cat.engine`) and the durable store (:mod:`pixirt.service.store`):
 
-1. take the session's lock (requests on one session are serialized; sessions run in
-   parallel);
-2. load its state: from the warm cache, else from the stored JSON
-   (:meth:`pixirt.cat.state.CatState.from_dict` replays the answers with the bank and
-   rule set the session was pinned to, by hash);
+1. take the session's lock (requests on one session are serialized within a process;
+   sessions run in parallel);
+2. load its state: the warm copy if the stored row is still at its version, else the
+   warm copy brought up to date with the steps another replica recorded, else the stored
+   JSON (:meth:`pixirt.cat.state.CatState.from_dict` replays the answers with the bank
+   and rule set the session was pinned to, by hash); an answer's first try uses the
+   warm copy without reading;
 3. check the step (idempotency key, session open, challenge served) — a refusal is a
-   :class:`ApiError` with a stable ``code``;
+   :class:`ApiError` with a stable ``code`` (an answer's refusal is checked again on
+   the stored state first);
 4. compute the new state, the next challenge and, when the test is over, the result;
 5. write the new state, the history event and the idempotent reply in one transaction,
-   synced, and only then reply.
+   naming the version the step was computed from, and only then reply. If another
+   replica or request wrote first, the step runs again on the new state
+   (:func:`_retrying`).
 
-Deployment: one service process per SQLite file (it owns the cache). A second process
-on the same file cannot lose or double an answer — each update names the version it
-was computed from, and a mismatch is a 409 ``concurrent_update`` that drops the cached
-copy — but it may serve a stale ``GET``.
+Deployment: any number of processes and replicas on one store (:mod:`pixirt.service.store`:
+SQLite on one machine, PostgreSQL across machines); none owns a session.
 
 The candidate index keying a session's draws (:mod:`pixirt.streams`) is the request's
 ``candidate_index`` or :func:`derive_candidate_index` of the candidate id, so a session
@@ -27,15 +30,16 @@ replayed in-process with the same seed and index serves the same challenges.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pixirt.cat import engine
 from pixirt.cat.scoring import Certification, CertificationResult, score
@@ -59,10 +63,12 @@ from pixirt.service.schemas import (
     ScoreIn,
     SessionCreatedOut,
     SessionIn,
+    SessionListOut,
     SessionOut,
     SessionStatus,
+    SessionSummaryOut,
 )
-from pixirt.service.store import Event, SessionRow, SQLiteStore, StoreError, VersionConflict
+from pixirt.service.store import Event, SessionRow, SessionStore, StoreError, VersionConflict
 
 __all__ = [
     "ApiError",
@@ -75,6 +81,9 @@ __all__ = [
 ]
 
 _N_LOCKS = 1024
+_HEADER_KEY = "header.idempotency-key"
+_BODY_KEY = "body.idempotency_key"
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -159,7 +168,7 @@ class Catalog:
         The store holding the pinned copies.
     """
 
-    def __init__(self, bank: ItemBank, rules: Sequence[RuleSet], store: SQLiteStore) -> None:
+    def __init__(self, bank: ItemBank, rules: Sequence[RuleSet], store: SessionStore) -> None:
         self.bank = bank
         self.served: dict[str, RuleSet] = {}
         for rs in rules:
@@ -176,6 +185,7 @@ class Catalog:
         bank = self.bank
         for rs in self.served.values():
             engine.build_runtime(bank, rs)  # built once, before the first request
+            _warm_up(bank, rs)
         self.store.pin(
             "bank", bank.hash, lambda: bank.derived("service.json", lambda: _dumps(bank.to_dict()))
         )
@@ -240,6 +250,22 @@ class Catalog:
         if rs is None:
             raise ApiError(404, "unknown_rules", f"rule set {rules_id!r} is not served here")
         return RuleSetOut(**_rules_summary(rs).model_dump(), content=rs.to_dict())
+
+
+def _warm_up(bank: ItemBank, rules: RuleSet) -> None:
+    """Play two throw-away sessions (all right, all wrong) before the first request.
+
+    What the engine derives from the bank on first use is then built at start-up, not
+    during a candidate's request.
+    """
+    for status in ("ok", "ko"):
+        try:
+            state = engine.start(bank, rules, candidate=Candidate("pixirt.warm-up", 0), seed=0)
+            while (choice := engine.next_challenge(state)) is not None:
+                state = engine.record(state, choice.challenge_id, status)
+            score_session(state)
+        except (DataError, SessionError, ScoringError):  # v2 needs a profile: nothing to warm
+            return
 
 
 def _rules_summary(rs: RuleSet) -> RuleSetSummaryOut:
@@ -337,10 +363,66 @@ def _estimate(state: CatState) -> tuple[float | None, float | None]:
     return float(work.cap.capacity[0]), float(work.cap.error_rate[0])
 
 
+def _catch_up(state: CatState, events: Sequence[Event]) -> CatState | None:
+    """``state`` with the recorded steps ``events`` applied, or None if one cannot be."""
+    try:
+        for e in events:
+            if e.kind == "answer" and e.challenge_id is not None and e.status is not None:
+                state = engine.record(state, e.challenge_id, e.status)
+            elif e.kind == "live_alert" and e.challenge_id is not None:
+                state = engine.flag_live_alert(state, e.challenge_id)
+            elif e.kind == "neutralize" and e.challenge_id is not None:
+                state = engine.neutralize(state, e.challenge_id)
+            elif e.kind == "deneutralize" and e.challenge_id is not None:
+                state = engine.deneutralize(state, e.challenge_id)
+            elif e.kind == "abort" and e.reason is not None:
+                state = engine.abort(state, e.reason)
+            else:
+                return None
+    except (SessionError, DataError):
+        return None
+    return state
+
+
 def _stored_status(state: CatState, choice: ChallengeChoice | None) -> str:
     if state.abort_reason is not None:
         return "aborted"
     return "finished" if choice is None else "active"
+
+
+class _Conflict(Exception):
+    """The store moved on while a step was computed: compute it again."""
+
+
+_ATTEMPTS = 8
+
+
+def _retrying(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a session step again, on the session's new state, when another write came first.
+
+    Another replica or request committed first; after :data:`_ATTEMPTS` tries, a 409
+    ``concurrent_update``.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: SessionService, *args: Any, **kwargs: Any) -> T:
+        try:
+            for attempt in range(_ATTEMPTS):
+                self._attempt.value = attempt
+                try:
+                    return method(self, *args, **kwargs)
+                except _Conflict:
+                    continue
+        finally:
+            self._attempt.value = 0
+        self.metrics.inc("conflicts")
+        raise ApiError(
+            409,
+            "concurrent_update",
+            "the session kept changing while this request was processed: fetch it and retry",
+        )
+
+    return wrapper
 
 
 class SessionService:
@@ -358,43 +440,76 @@ class SessionService:
         Lifetime of a new session.
     cache_size
         Sessions kept warm in memory.
+    reply_retention_seconds, session_retention_seconds
+        Retention (:meth:`purge`): idempotent replies, finished or aborted sessions older
+        than this are deleted; None keeps them.
     """
 
     def __init__(
         self,
         catalog: Catalog,
-        store: SQLiteStore,
+        store: SessionStore,
         metrics: Metrics,
         *,
         ttl_seconds: float,
         cache_size: int,
+        reply_retention_seconds: float | None = None,
+        session_retention_seconds: float | None = None,
     ) -> None:
         self.catalog = catalog
         self.store = store
         self.metrics = metrics
         self.ttl_seconds = ttl_seconds
+        self.reply_retention_seconds = reply_retention_seconds
+        self.session_retention_seconds = session_retention_seconds
         self.cache = _Cache(cache_size)
         self._locks = tuple(threading.Lock() for _ in range(_N_LOCKS))
+        self._attempt = threading.local()
 
     def _lock(self, key: str) -> threading.Lock:
         return self._locks[hash(key) % _N_LOCKS]
 
     # ------------------------------------------------------------------ loading
-    def _live(self, sid: str) -> _Live:
-        # Every write of this process goes through the cache, so a cached session is
-        # current; a write by another process sharing the file is caught by the
-        # version check of the next update (409 concurrent_update, cache dropped).
+    def _careful(self) -> bool:
+        """Whether this step is a retry (see :func:`_retrying`): check all on the store."""
+        return bool(getattr(self._attempt, "value", 0))
+
+    def _live(self, sid: str, *, verify: bool = True) -> _Live:
+        # Other replicas write to the same store: the cached engine state is used only
+        # if the stored row is still at its version (one primary-key read); otherwise
+        # the session is rebuilt from what the row holds (seed, answers, jury events).
+        # ``verify=False`` (an answer's first try) skips the read: the update names the
+        # version anyway, and a refusal is checked again on the stored state.
         live = self.cache.get(sid)
-        if live is not None:
+        if live is not None and not verify:
             return live
+        if live is not None:
+            version = self.store.version(sid)
+            if version == live.version:
+                return live
+            self.cache.drop([sid])
+            if version is None:
+                raise ApiError(404, "session_not_found", f"no session {sid!r}")
         row = self.store.session(sid)
         if row is None:
             raise ApiError(404, "session_not_found", f"no session {sid!r}")
-        state = CatState.from_dict(
-            json.loads(row.state),
-            bank=self.catalog.bank_for(row.bank_hash),
-            rules=self.catalog.rules_for(row.rules_hash),
-        )
+        state = None
+        if live is not None and row.version > live.version:
+            # another replica moved the session on: apply the steps it recorded to the
+            # warm copy (a step costs a tenth of a replay), kept only if it gives
+            # exactly the stored state
+            state = _catch_up(live.state, self.store.events(sid, after=live.version))
+            if state is not None and _dumps(state.to_dict()) != row.state:
+                state = None
+            if state is not None:
+                self.metrics.inc("sessions_caught_up")
+        if state is None:
+            state = CatState.from_dict(
+                json.loads(row.state),
+                bank=self.catalog.bank_for(row.bank_hash),
+                rules=self.catalog.rules_for(row.rules_hash),
+            )
+            self.metrics.inc("sessions_replayed")
         live = _Live(
             session_id=row.session_id,
             candidate_id=row.candidate_id,
@@ -473,13 +588,10 @@ class SessionService:
                 reply=reply,
             )
         except VersionConflict:
+            # another replica (or request) wrote first: the caller runs again on the
+            # new state (see _retrying)
             self.cache.drop([live.session_id])
-            self.metrics.inc("conflicts")
-            raise ApiError(
-                409,
-                "concurrent_update",
-                "the session changed while this request was processed: fetch it and retry",
-            ) from None
+            raise _Conflict from None
         except StoreError:
             self.cache.drop([live.session_id])
             raise
@@ -488,8 +600,20 @@ class SessionService:
         return updated
 
     # ------------------------------------------------------------------ create
-    def create(self, body: SessionIn, now: float, *, ttl_seconds: float | None = None) -> Reply:
-        """Start a session: ``201`` with its first challenge (lifetime ``ttl_seconds``)."""
+    @_retrying
+    def create(
+        self,
+        body: SessionIn,
+        now: float,
+        *,
+        ttl_seconds: float | None = None,
+        key: str | None = None,
+    ) -> Reply:
+        """Start a session: ``201`` with its first challenge.
+
+        Its lifetime is the body's ``time_limit_minutes``, else ``ttl_seconds``, else the
+        service's; ``key`` (the ``Idempotency-Key`` header) wins over the body's key.
+        """
         rules = self.catalog.rules_by_id(body.rules)
         if body.profile is not None and rules.algorithm != "v2":
             raise ApiError(
@@ -499,13 +623,14 @@ class SessionService:
                 field="body.profile",
             )
         scope = "candidate:" + body.candidate_id
-        key = body.idempotency_key
+        key_field = _HEADER_KEY if key is not None else _BODY_KEY
+        key = key if key is not None else body.idempotency_key
         request_hash = _request_hash(body.model_dump(exclude={"idempotency_key"}))
         with self._lock(scope) if key else contextlib.nullcontext():
             if key is not None:
                 stored = self.store.reply(scope, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key)
+                    return self._replay(stored, request_hash, key, key_field)
             index = (
                 body.candidate_index
                 if body.candidate_index is not None
@@ -532,15 +657,27 @@ class SessionService:
                 ) from None
             except SessionError as exc:
                 raise ApiError(409, "no_challenge", str(exc)) from None
+            if choice is None and state.n_answers == 0:
+                raise ApiError(
+                    422,
+                    "no_challenge",
+                    "no challenge of the bank matches this session (v2: the profile's "
+                    "competences and skills select nothing): a certification needs challenges",
+                    field="body.profile" if body.profile is not None else "body.rules",
+                )
             sid = str(uuid.uuid4())
-            expires = now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds)
+            if body.time_limit_minutes is not None:
+                ttl = body.time_limit_minutes * 60.0
+            else:
+                ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
+            expires = now + ttl
             out = SessionCreatedOut(
                 session_id=sid,
                 challenge=_challenge(choice),
                 finished=choice is None,
                 algorithm=rules.algorithm,
-                seed=state.seed,
-                candidate_index=index,
+                seed=str(state.seed),
+                candidate_index=str(index),
                 rules=RulesRefOut(id=rules.id, hash=rules.hash),
                 bank_hash=state.bank_hash,
                 expires_at=iso(expires),
@@ -569,43 +706,52 @@ class SessionService:
                     reply=None if key is None else (scope, key, request_hash, 201, text),
                 )
             except VersionConflict:
-                self.metrics.inc("conflicts")
-                raise ApiError(
-                    409, "concurrent_update", "the idempotency key was used concurrently: retry"
-                ) from None
+                raise _Conflict from None  # the key was taken meanwhile: replay its reply
             self.cache.put(_Live(sid, body.candidate_id, state, 1, now, now, expires, result))
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
 
-    def _replay(self, stored: Any, request_hash: str, key: str) -> Reply:
+    def _replay(self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY) -> Reply:
         if stored.request_hash != request_hash:
             self.metrics.inc("conflicts")
             raise ApiError(
                 409,
                 "idempotency_mismatch",
                 f"idempotency key {key!r} was used with a different request",
-                field="body.idempotency_key",
+                field=field,
             )
         self.metrics.inc("idempotent_replays")
         return Reply(stored.status_code, stored.body.encode(), replayed=True)
 
     # ------------------------------------------------------------------ answer
-    def answer(self, sid: str, body: AnswerIn, now: float) -> Reply:
-        """Record the answer to the challenge served; the next challenge or the result."""
-        key = body.idempotency_key
+    @_retrying
+    def answer(self, sid: str, body: AnswerIn, now: float, *, key: str | None = None) -> Reply:
+        """Record the answer to the challenge served; the next challenge or the result.
+
+        ``key`` (the ``Idempotency-Key`` header) wins over the body's key.
+        """
+        key_field = _HEADER_KEY if key is not None else _BODY_KEY
+        key = key if key is not None else body.idempotency_key
         request_hash = _request_hash({"challenge_id": body.challenge_id, "status": body.status})
+        careful = self._careful()
         with self._lock(sid):
-            live = self._live(sid)
-            if key is not None:
+            # first try: the warm copy as it is (no read); a refusal or a lost race
+            # runs the step again carefully (stored reply, stored version)
+            live = self._live(sid, verify=careful)
+            if key is not None and careful:
                 stored = self.store.reply(sid, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key)
+                    return self._replay(stored, request_hash, key, key_field)
             try:
                 served = self._ensure_open(live, now)
             except ApiError:
+                if not careful:
+                    raise _Conflict from None
                 self.metrics.inc("conflicts")
                 raise
             if body.challenge_id != served.challenge_id:
+                if not careful:
+                    raise _Conflict
                 self.metrics.inc("conflicts")
                 raise ApiError(
                     409,
@@ -664,11 +810,11 @@ class SessionService:
         return SessionOut(
             session_id=sid,
             candidate_id=live.candidate_id,
-            candidate_index=state.candidate.index,
+            candidate_index=str(state.candidate.index),
             algorithm=rules.algorithm,
             rules=RulesRefOut(id=state.rules_id, hash=state.rules_hash),
             bank_hash=state.bank_hash,
-            seed=state.seed,
+            seed=str(state.seed),
             accessibility=state.candidate.accessibility,
             locale=state.candidate.locale,
             status=self._status(live, now),
@@ -728,15 +874,59 @@ class SessionService:
             result=None if live.result is None else ResultOut.model_validate_json(live.result),
         )
 
+    def _stored_reply(self, sid: str, key: str | None, request_hash: str) -> Reply | None:
+        if key is None:
+            return None
+        stored = self.store.reply(sid, key)
+        return None if stored is None else self._replay(stored, request_hash, key)
+
+    def _jury_step(
+        self,
+        live: _Live,
+        new: CatState,
+        *,
+        now: float,
+        event: Event,
+        result: str | None,
+        key: str | None,
+        request_hash: str,
+    ) -> Reply:
+        """Commit a jury action, a live alert or an abort with its idempotent reply."""
+        prospective = replace(live, state=new, updated_at=now, result=result)
+        text = self._jury_out(prospective, now).model_dump_json()
+        self._commit(
+            live,
+            new,
+            now=now,
+            event=event,
+            result=result,
+            reply=None if key is None else (key, request_hash, 200, text),
+        )
+        return Reply(200, text.encode(), session_id=live.session_id)
+
     def _rescored(self, new: CatState) -> str | None:
         if engine.next_challenge(new) is not None:
             return None
         return self._score(new)[1]
 
-    def neutralize(self, sid: str, challenge_id: str, now: float, *, undo: bool = False) -> JuryOut:
+    @_retrying
+    def neutralize(
+        self,
+        sid: str,
+        challenge_id: str,
+        now: float,
+        *,
+        undo: bool = False,
+        key: str | None = None,
+    ) -> Reply:
         """Jury (de)neutralization of an asked challenge; the result is rescored."""
+        kind = "deneutralize" if undo else "neutralize"
+        request_hash = _request_hash({"action": kind, "challenge_id": challenge_id})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             state = live.state
             if challenge_id not in state.asked:
                 raise ApiError(
@@ -757,24 +947,27 @@ class SessionService:
                 new = (engine.deneutralize if undo else engine.neutralize)(state, challenge_id)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            return self._jury_step(
                 live,
                 new,
                 now=now,
-                event=Event(
-                    seq=live.version + 1,
-                    at=now,
-                    kind="deneutralize" if undo else "neutralize",
-                    challenge_id=challenge_id,
-                ),
+                event=Event(seq=live.version + 1, at=now, kind=kind, challenge_id=challenge_id),
                 result=self._rescored(new),
+                key=key,
+                request_hash=request_hash,
             )
-            return self._jury_out(updated, now)
 
-    def live_alert(self, sid: str, challenge_id: str, now: float) -> JuryOut:
+    @_retrying
+    def live_alert(
+        self, sid: str, challenge_id: str, now: float, *, key: str | None = None
+    ) -> Reply:
         """A validated live alert on the challenge served (v3): it is replaced."""
+        request_hash = _request_hash({"action": "live_alert", "challenge_id": challenge_id})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             if live.state.algorithm != "v3":
                 raise ApiError(
                     409,
@@ -794,7 +987,7 @@ class SessionService:
                 engine.next_challenge(new)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            return self._jury_step(
                 live,
                 new,
                 now=now,
@@ -802,13 +995,19 @@ class SessionService:
                     seq=live.version + 1, at=now, kind="live_alert", challenge_id=challenge_id
                 ),
                 result=self._rescored(new),
+                key=key,
+                request_hash=request_hash,
             )
-            return self._jury_out(updated, now)
 
-    def abort(self, sid: str, body: AbortIn, now: float) -> JuryOut:
+    @_retrying
+    def abort(self, sid: str, body: AbortIn, now: float, *, key: str | None = None) -> Reply:
         """End the session early (allowed after expiry); the result is scored."""
+        request_hash = _request_hash({"action": "abort", "reason": body.reason})
         with self._lock(sid):
             live = self._live(sid)
+            stored = self._stored_reply(sid, key, request_hash)
+            if stored is not None:
+                return stored
             state = live.state
             if state.abort_reason is not None:
                 raise ApiError(
@@ -822,15 +1021,17 @@ class SessionService:
                 new = engine.abort(state, body.reason)
             except SessionError as exc:
                 raise ApiError(409, "session_conflict", str(exc)) from None
-            updated = self._commit(
+            reply = self._jury_step(
                 live,
                 new,
                 now=now,
                 event=Event(seq=live.version + 1, at=now, kind="abort", reason=body.reason),
                 result=self._score(new)[1],
+                key=key,
+                request_hash=request_hash,
             )
             self.metrics.inc("sessions_aborted")
-            return self._jury_out(updated, now)
+            return reply
 
     # ------------------------------------------------------------------ candidates, scoring
     def erase_candidate(self, candidate_id: str) -> CandidateErasedOut:
@@ -840,6 +1041,45 @@ class SessionService:
             ids = self.store.erase_candidate(candidate_id, candidate_scope=scope)
         self.cache.drop(ids)
         return CandidateErasedOut(candidate_id=candidate_id, sessions_deleted=len(ids))
+
+    def list_sessions(
+        self, *, status: SessionStatus | None, after: str | None, limit: int, now: float
+    ) -> SessionListOut:
+        """A page of sessions by id, optionally of one status (``expired``: to abort them)."""
+        rows = self.store.list_sessions(status=status, now=now, after=after, limit=limit + 1)
+        page = rows[:limit]
+        return SessionListOut(
+            sessions=[
+                SessionSummaryOut(
+                    session_id=r.session_id,
+                    candidate_id=r.candidate_id,
+                    rules_id=r.rules_id,
+                    status=(
+                        "expired" if r.status == "active" and now >= r.expires_at else r.status
+                    ),
+                    created_at=iso(r.created_at),
+                    updated_at=iso(r.updated_at),
+                    expires_at=iso(r.expires_at),
+                )
+                for r in page
+            ],
+            next=page[-1].session_id if len(rows) > limit else None,
+        )
+
+    def purge(self, now: float) -> tuple[int, int]:
+        """Retention: drop expired idempotent replies and old finished or aborted sessions.
+
+        Returns
+        -------
+        tuple of int
+            Replies and sessions deleted.
+        """
+        n_replies, n_sessions = self.store.purge(
+            now,
+            replies_older_than=self.reply_retention_seconds,
+            sessions_older_than=self.session_retention_seconds,
+        )
+        return n_replies, n_sessions
 
     def score(self, body: ScoreIn) -> Reply:
         """Stateless scoring of a certification with a served rule set."""

@@ -1,19 +1,24 @@
 """Service configuration: a frozen dataclass, read from arguments or ``PIXIRT_*`` variables.
 
-==============================  =========================  ======================================
-variable                        field                      default
-==============================  =========================  ======================================
-``PIXIRT_BANK``                 ``bank``                   none: the Pix-like bank of seed 0
-``PIXIRT_RULES``                ``rules``                  every shipped rule set
-``PIXIRT_DB``                   ``db``                     ``sessions.sqlite``
-``PIXIRT_TOKEN``                ``token``                  none: no authentication
-``PIXIRT_SESSION_TTL_MINUTES``  ``session_ttl_minutes``    105
-``PIXIRT_MAX_BODY_BYTES``       ``max_body_bytes``         65536
-``PIXIRT_CACHE_SIZE``           ``cache_size``             10000 sessions kept warm in memory
-``PIXIRT_LOG_REQUESTS``         ``log_requests``           true (one JSON line per request)
-``PIXIRT_HOST``                 ``host``                   ``127.0.0.1``
-``PIXIRT_PORT``                 ``port``                   8000
-==============================  =========================  ======================================
+=================================  ==========================  ===========================================
+variable                           field                       default
+=================================  ==========================  ===========================================
+``PIXIRT_BANK``                    ``bank``                    none: the Pix-like bank of seed 0
+``PIXIRT_RULES``                   ``rules``                   every shipped rule set
+``PIXIRT_DB``                      ``db``                      ``sessions.sqlite`` (or ``postgresql://…``)
+``PIXIRT_TOKEN``                   ``token``                   none: no authentication
+``PIXIRT_SESSION_TTL_MINUTES``     ``session_ttl_minutes``     105
+``PIXIRT_MAX_BODY_BYTES``          ``max_body_bytes``          65536
+``PIXIRT_CACHE_SIZE``              ``cache_size``              10000 sessions kept warm in memory
+``PIXIRT_LOG_REQUESTS``            ``log_requests``            true (one JSON line per request)
+``PIXIRT_HOST``                    ``host``                    ``127.0.0.1``
+``PIXIRT_PORT``                    ``port``                    8000
+``PIXIRT_WORKERS``                 ``workers``                 1 process (``pixirt serve``)
+``PIXIRT_THREADS``                 ``threads``                 8 request threads per process
+``PIXIRT_REPLY_RETENTION_HOURS``   ``reply_retention_hours``   24 (idempotent replies; 0: keep)
+``PIXIRT_SESSION_RETENTION_DAYS``  ``session_retention_days``  0: keep finished sessions
+``PIXIRT_PURGE_INTERVAL_SECONDS``  ``purge_interval_seconds``  300 (0: never)
+=================================  ==========================  ===========================================
 
 ``PIXIRT_RULES`` is a comma-separated list of shipped names or TOML paths. Explicit
 arguments win over the environment (:meth:`Settings.from_env`). The token never appears
@@ -49,7 +54,8 @@ class Settings:
         Rule sets served (shipped names or TOML paths); empty: every shipped rule set.
         A session names one of them by its id.
     db
-        SQLite file of the sessions (created if missing).
+        The session store: ``postgresql://user@host/dbname`` (several replicas share it),
+        ``sqlite:///abs/path.sqlite`` or a plain path to a SQLite file (created if missing).
     token
         Bearer token required by every endpoint but ``/health`` and ``/ready``; None
         leaves the service open (for a loopback or sidecar deployment).
@@ -63,11 +69,24 @@ class Settings:
         Write one JSON line per request on standard error.
     host, port
         Where ``pixirt serve`` listens.
+    workers
+        Processes ``pixirt serve`` runs on the one store (``--workers``).
+    threads
+        Threads per process running the requests (engine and store calls); more threads
+        wait longer for the interpreter lock, fewer may leave the store idle.
+    reply_retention_hours
+        Idempotent replies are deleted this long after they were stored (a client retries
+        within minutes); 0 keeps them.
+    session_retention_days
+        Finished and aborted sessions (with their history and replies) are deleted this
+        long after their last change, once the platform has their result; 0 keeps them.
+    purge_interval_seconds
+        How often a process runs the retention purge (0: never; every replica may run it).
     """
 
     bank: Path | None = None
     rules: tuple[str, ...] = ()
-    db: Path = Path("sessions.sqlite")
+    db: str = "sessions.sqlite"
     token: str | None = field(default=None, repr=False)
     session_ttl_minutes: float = 105.0
     max_body_bytes: int = 65_536
@@ -75,12 +94,16 @@ class Settings:
     log_requests: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
+    threads: int = 8
+    reply_retention_hours: float = 24.0
+    session_retention_days: float = 0.0
+    purge_interval_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if self.bank is not None and not isinstance(self.bank, Path):
             object.__setattr__(self, "bank", Path(self.bank))
-        if not isinstance(self.db, Path):
-            object.__setattr__(self, "db", Path(self.db))
+        object.__setattr__(self, "db", str(self.db))
         if isinstance(self.rules, str):
             object.__setattr__(self, "rules", _split(self.rules))
         object.__setattr__(self, "rules", tuple(str(r) for r in self.rules))
@@ -97,6 +120,14 @@ class Settings:
             )
         if self.cache_size < 1:
             raise DataError(f"expected at least 1, got {self.cache_size!r}", field="cache_size")
+        if not 1 <= self.threads <= 256:
+            raise DataError(f"expected 1 to 256 threads, got {self.threads!r}", field="threads")
+        if not 1 <= self.workers <= 64:
+            raise DataError(f"expected 1 to 64 workers, got {self.workers!r}", field="workers")
+        for name in ("reply_retention_hours", "session_retention_days", "purge_interval_seconds"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0):
+                raise DataError(f"expected a number ≥ 0, got {value!r}", field=name)
         if not 0 <= self.port <= 65_535:
             raise DataError(f"expected a TCP port, got {self.port!r}", field="port")
 
@@ -104,6 +135,16 @@ class Settings:
     def session_ttl_seconds(self) -> float:
         """:attr:`session_ttl_minutes` in seconds."""
         return float(self.session_ttl_minutes) * 60.0
+
+    @property
+    def reply_retention_seconds(self) -> float | None:
+        """:attr:`reply_retention_hours` in seconds (None: keep)."""
+        return self.reply_retention_hours * 3600.0 if self.reply_retention_hours else None
+
+    @property
+    def session_retention_seconds(self) -> float | None:
+        """:attr:`session_retention_days` in seconds (None: keep)."""
+        return self.session_retention_days * 86400.0 if self.session_retention_days else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -142,6 +183,28 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    def to_env(self) -> dict[str, str]:
+        """The ``PIXIRT_*`` variables giving these settings back (token included).
+
+        Examples
+        --------
+        >>> Settings.from_env({}, **{"db": "x.sqlite"}) == Settings.from_env(Settings(db="x.sqlite").to_env())
+        True
+        """
+        env: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            name = f"PIXIRT_{f.name.upper()}"
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                env[name] = ",".join(value)
+            elif isinstance(value, bool):
+                env[name] = "true" if value else "false"
+            else:
+                env[name] = str(value)
+        return env
+
     def with_(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied (validated again)."""
         return replace(self, **changes)
@@ -153,13 +216,20 @@ def _split(raw: str) -> tuple[str, ...]:
 
 def _parse(name: str, raw: str, variable: str) -> Any:
     try:
-        if name in ("bank", "db"):
+        if name == "db":
+            return raw or None
+        if name == "bank":
             return Path(raw) if raw else None
         if name == "rules":
             return _split(raw)
-        if name in ("max_body_bytes", "cache_size", "port"):
+        if name in ("max_body_bytes", "cache_size", "port", "workers", "threads"):
             return int(raw)
-        if name == "session_ttl_minutes":
+        if name in (
+            "session_ttl_minutes",
+            "reply_retention_hours",
+            "session_retention_days",
+            "purge_interval_seconds",
+        ):
             return float(raw)
         if name == "log_requests":
             low = raw.strip().lower()

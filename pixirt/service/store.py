@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pixirt.exceptions import PixirtError
 
@@ -50,11 +50,16 @@ __all__ = [
     "MIGRATIONS",
     "Event",
     "Migration",
+    "PinKind",
     "Reply",
     "SQLiteStore",
     "SessionRow",
+    "SessionStore",
+    "SessionSummary",
     "StoreError",
     "VersionConflict",
+    "open_store",
+    "status_filter",
 ]
 
 T = TypeVar("T")
@@ -127,7 +132,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        2,
+        "retention indexes, session counts kept by triggers, the write probe",
+        """
+        CREATE INDEX replies_created ON replies (created_at);
+        CREATE INDEX sessions_status_updated ON sessions (status, updated_at);
+        CREATE TABLE session_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO session_counts (status, n)
+            SELECT s.column1, (SELECT COUNT(*) FROM sessions WHERE status = s.column1)
+            FROM (VALUES ('active'), ('finished'), ('aborted')) AS s;
+        CREATE TRIGGER sessions_count_insert AFTER INSERT ON sessions BEGIN
+            UPDATE session_counts SET n = n + 1 WHERE status = NEW.status;
+        END;
+        CREATE TRIGGER sessions_count_update AFTER UPDATE OF status ON sessions
+            WHEN OLD.status <> NEW.status BEGIN
+            UPDATE session_counts SET n = n - 1 WHERE status = OLD.status;
+            UPDATE session_counts SET n = n + 1 WHERE status = NEW.status;
+        END;
+        CREATE TRIGGER sessions_count_delete AFTER DELETE ON sessions BEGIN
+            UPDATE session_counts SET n = n - 1 WHERE status = OLD.status;
+        END;
+        CREATE TABLE probe (id INTEGER PRIMARY KEY, at REAL NOT NULL, pad BLOB);
+        """,
+    ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One line of a session listing."""
+
+    session_id: str
+    candidate_id: str
+    rules_id: str
+    status: str
+    created_at: float
+    updated_at: float
+    expires_at: float
+
+
+def status_filter(status: str | None, now: float, mark: str) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their parameters) selecting the sessions of a listed status.
+
+    ``expired`` is an active session past its expiry; ``active`` one before it.
+    """
+    if status is None:
+        return [], []
+    if status == "expired":
+        return ["status = 'active'", f"expires_at <= {mark}"], [now]
+    if status == "active":
+        return ["status = 'active'", f"expires_at > {mark}"], [now]
+    return [f"status = {mark}"], [status]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +276,7 @@ class SQLiteStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = True
+        self._failing = False
         self.commits = 0
         self.writes = 0
         self.commit_seconds = 0.0
@@ -369,6 +426,9 @@ class SQLiteStore:
                 except Exception as exc:
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
+                    if isinstance(exc, sqlite3.Error):  # disk full, I/O error: a 503
+                        self._failing = True
+                        exc = StoreError(f"the session store could not write: {exc}")
                     outcomes.append((False, exc))
                 else:
                     conn.execute("RELEASE job")
@@ -377,10 +437,13 @@ class SQLiteStore:
         except Exception as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            self._failing = True
             error = StoreError(f"the session store could not commit: {exc}")
             for job in batch:
                 job.future.set_exception(error)
             return
+        # a job that could not write (disk full) keeps the store "failing" for /ready
+        self._failing = any(isinstance(v, StoreError) for ok, v in outcomes if not ok)
         self.commits += 1
         self.writes += len(batch)
         self.commit_seconds += time.perf_counter() - t0
@@ -450,14 +513,14 @@ class SQLiteStore:
         )
         return None if row is None else int(row[0])
 
-    def events(self, session_id: str) -> list[Event]:
-        """The session's history, oldest first."""
+    def events(self, session_id: str, *, after: int = 0) -> list[Event]:
+        """The session's history (the events after sequence number ``after``), oldest first."""
         rows = (
             self._reader()
             .execute(
                 "SELECT seq, at, kind, challenge_id, status, reason FROM events "
-                "WHERE session_id = ? ORDER BY seq",
-                (session_id,),
+                "WHERE session_id = ? AND seq > ? ORDER BY seq",
+                (session_id, after),
             )
             .fetchall()
         )
@@ -494,19 +557,60 @@ class SQLiteStore:
         return row is not None
 
     def count_sessions(self, now: float) -> dict[str, int]:
-        """Sessions by status (``active`` sessions past their expiry count as ``expired``)."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT CASE WHEN status = 'active' AND expires_at <= ? THEN 'expired' ELSE status END, "
-                "COUNT(*) FROM sessions GROUP BY 1",
-                (now,),
-            )
-            .fetchall()
-        )
+        """Sessions by status, in constant time.
+
+        Counts are kept by triggers; ``expired`` (active sessions past their expiry) is
+        counted on the expiry index.
+        """
+        conn = self._reader()
+        rows = conn.execute("SELECT status, n FROM session_counts").fetchall()
         counts = {"active": 0, "finished": 0, "aborted": 0, "expired": 0}
         counts.update({str(k): int(n) for k, n in rows})
+        expired = conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE status = 'active' AND expires_at <= ?", (now,)
+        ).fetchone()
+        counts["expired"] = int(expired[0])
+        counts["active"] -= counts["expired"]
         return counts
+
+    def list_sessions(
+        self, *, status: str | None, now: float, after: str | None, limit: int
+    ) -> list[SessionSummary]:
+        """Sessions by id (keyset pagination: ids after ``after``), optionally by status."""
+        where, params = status_filter(status, now, "?")
+        if after is not None:
+            where.append("session_id > ?")
+            params.append(after)
+        sql = (
+            "SELECT session_id, candidate_id, rules_id, status, created_at, updated_at, "
+            "expires_at FROM sessions"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY session_id LIMIT ?"
+        )
+        rows = self._reader().execute(sql, (*params, limit)).fetchall()
+        return [SessionSummary(*r) for r in rows]
+
+    def writable(self) -> bool:
+        """A write can be committed now.
+
+        After a failed commit, probed with a real write that allocates a page, so a full
+        disk keeps failing it.
+        """
+        if not self._failing:
+            return True
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO probe (id, at, pad) VALUES (1, ?, zeroblob(8192))",
+                (time.time(),),
+            )
+            conn.execute("DELETE FROM probe")
+
+        try:
+            self.write(op)
+        except StoreError:
+            return False
+        return True
 
     # ------------------------------------------------------------------ write operations
     def pin(self, kind: PinKind, content_hash: str, content: Callable[[], str]) -> None:
@@ -639,6 +743,169 @@ class SQLiteStore:
         self.write(_checkpoint, bare=True)
         return ids
 
+    def purge(
+        self, now: float, *, replies_older_than: float | None, sessions_older_than: float | None
+    ) -> tuple[int, int]:
+        """Retention: delete old idempotent replies and old finished or aborted sessions.
+
+        Ages in seconds (None keeps them); at most 10,000 sessions a call.
+
+        Returns
+        -------
+        tuple of int
+            Replies and sessions deleted.
+        """
+
+        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+            n_replies = n_sessions = 0
+            if sessions_older_than is not None:
+                ids = [
+                    str(r[0])
+                    for r in conn.execute(
+                        "SELECT session_id FROM sessions WHERE status IN ('finished', 'aborted') "
+                        "AND updated_at < ? LIMIT 10000",
+                        (now - sessions_older_than,),
+                    )
+                ]
+                for sid in ids:
+                    conn.execute("DELETE FROM replies WHERE scope = ?", (sid,))
+                    conn.execute("DELETE FROM events WHERE session_id = ?", (sid,))
+                    n_sessions += conn.execute(
+                        "DELETE FROM sessions WHERE session_id = ?", (sid,)
+                    ).rowcount
+            if replies_older_than is not None:
+                n_replies = conn.execute(
+                    "DELETE FROM replies WHERE created_at < ?", (now - replies_older_than,)
+                ).rowcount
+            return n_replies, n_sessions
+
+        return self.write(op)
+
+
+class SessionStore(Protocol):
+    """What the service needs from a session store (SQLite or PostgreSQL).
+
+    Every write is one transaction, committed before the call returns; an update names
+    the version it was computed from and raises :class:`VersionConflict` if the row moved
+    on; an idempotency key is unique per scope.
+    """
+
+    commits: int
+    writes: int
+    commit_seconds: float
+
+    def open(self) -> SessionStore:
+        """Connect and migrate the schema."""
+
+    def close(self) -> None:
+        """Finish the writes in flight and disconnect."""
+
+    @property
+    def alive(self) -> bool:
+        """The store is open."""
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version reached."""
+
+    def ping(self) -> bool:
+        """The store answers a query."""
+
+    def writable(self) -> bool:
+        """A write can be committed now."""
+
+    def session(self, session_id: str) -> SessionRow | None:
+        """The stored session, or None."""
+
+    def version(self, session_id: str) -> int | None:
+        """The session's version, or None."""
+
+    def events(self, session_id: str, *, after: int = 0) -> list[Event]:
+        """The session's history after sequence number ``after``, oldest first."""
+
+    def reply(self, scope: str, key: str) -> Reply | None:
+        """The stored reply of an idempotency key, or None."""
+
+    def pinned(self, kind: PinKind, content_hash: str) -> str | None:
+        """A pinned bank or rule set (JSON), or None."""
+
+    def pin(self, kind: PinKind, content_hash: str, content: Callable[[], str]) -> None:
+        """Store a bank or rule set by hash."""
+
+    def count_sessions(self, now: float) -> dict[str, int]:
+        """Sessions by status."""
+
+    def list_sessions(
+        self, *, status: str | None, now: float, after: str | None, limit: int
+    ) -> list[SessionSummary]:
+        """Sessions by id after ``after``, optionally of one status."""
+
+    def create_session(
+        self,
+        row: SessionRow,
+        events: Sequence[Event],
+        reply: tuple[str, str, str, int, str] | None = None,
+    ) -> None:
+        """Insert a session, its first events and the reply of its start."""
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        expected_version: int,
+        status: str,
+        state: str,
+        result: str | None,
+        updated_at: float,
+        events: Sequence[Event],
+        reply: tuple[str, str, int, str] | None = None,
+    ) -> int:
+        """Replace a session's state if still at ``expected_version``; the new version."""
+
+    def erase_candidate(self, candidate_id: str, *, candidate_scope: str) -> list[str]:
+        """Delete a candidate's sessions; their ids."""
+
+    def purge(
+        self, now: float, *, replies_older_than: float | None, sessions_older_than: float | None
+    ) -> tuple[int, int]:
+        """Delete old replies and old finished sessions; how many of each."""
+
+
+def open_store(url: str | Path, **options: Any) -> SessionStore:
+    """Open the store a URL names.
+
+    ``postgresql://…`` (or ``postgres://…``), ``sqlite:///abs/path`` or a plain file path
+    (SQLite).
+
+    Parameters
+    ----------
+    url
+        The store's URL or SQLite path.
+    **options
+        Passed to the store's constructor.
+
+    Returns
+    -------
+    SessionStore
+        The store, opened and migrated.
+
+    Raises
+    ------
+    StoreError
+        If it cannot be opened.
+    """
+    text = str(url)
+    if text.startswith(("postgresql://", "postgres://")):
+        from pixirt.service.store_pg import PostgresStore
+
+        return PostgresStore(text, **options).open()
+    if text.startswith("sqlite://"):
+        text = text.removeprefix("sqlite://")
+        if not text.startswith("/"):
+            raise StoreError(f"expected sqlite:///path/to/file, got {url!s}")
+        text = text[1:] if text.startswith("//") else text
+    return SQLiteStore(text, **options).open()
+
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):  # best effort: busy readers delay it
@@ -654,6 +921,11 @@ def _insert_events(conn: sqlite3.Connection, session_id: str, events: Sequence[E
 
 
 def _statements(sql: str) -> Iterator[str]:
-    for part in sql.split(";"):
-        if part.strip():
-            yield part.strip()
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
