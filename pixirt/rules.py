@@ -74,6 +74,7 @@ __all__ = [
     "JuryRules",
     "LevelRule",
     "Mesh",
+    "PixPlusRules",
     "ReproducibilityThresholds",
     "RuleSet",
     "RuleSetDiff",
@@ -415,10 +416,21 @@ class CleaRules(_Model):
     minimum_earned_pix: Count
 
 
+class PixPlusRules(_Model):
+    """Pix+ certifications taken with the core one (``[complementary.pix_plus]``).
+
+    ``challenges_per_area``: challenges picked per area of the badge's referential
+    (Pix's ``MAX_CHALLENGES_PER_AREA_FOR_CERTIFICATION_PLUS``; :mod:`pixirt.cat.pix_plus`).
+    """
+
+    challenges_per_area: Annotated[StrictInt, Field(ge=1)]
+
+
 class Complementary(_Model):
     """Complementary certifications scored with the core one (``[complementary]``)."""
 
     clea: CleaRules | None = None
+    pix_plus: PixPlusRules | None = None
 
 
 # --------------------------------------------------------------------------- the rule set

@@ -365,3 +365,58 @@ def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
         engine.report_issue(state, "IN_CHALLENGE", "COFFEE")
     with pytest.raises(SessionError, match="not asked"):
         engine.report_issue(state, "IN_CHALLENGE", "WEBSITE_BLOCKED", "nope")
+
+
+# --------------------------------------------------------------------------- Pix+
+# certification-challenges-service.js, pickCertificationChallengesForPixPlus and
+# _pick4CertificationChallengesForArea: per area, the certifiable skills by decreasing
+# difficulty, one challenge per skill, 4 per area at most; an unanswered challenge first
+def _plus_bank():
+    import pandas as pd
+
+    from pixirt.item_bank import ItemBank
+
+    rows = []
+    for area in ("1", "2"):
+        for lv in range(1, 7):
+            for k in range(2):  # two challenges per skill
+                rows.append((f"{area}-{lv}-{k}", area, f"@plus{area}{lv}", lv))
+    frame = pd.DataFrame(rows, columns=["item_id", "area", "skill", "level"])
+    frame["a"], frame["b"], frame["c"] = 1.0, 0.0, 0.0
+    return ItemBank.from_frame(frame, model="2PL")
+
+
+def test_pix_plus_picks_four_challenges_per_area_by_decreasing_difficulty():
+    from pixirt.cat.pix_plus import plan_pix_plus
+
+    bank = _plus_bank()
+    skills = [f"@plus1{lv}" for lv in range(1, 7)] + ["@plus23", "@plus21"]
+    picked = plan_pix_plus(bank, skills, V2, seed=1, index=7)
+    assert [p.rsplit("-", 1)[0] for p in picked] == ["1-6", "1-5", "1-4", "1-3", "2-3", "2-1"]
+    again = plan_pix_plus(bank, skills, V2, seed=1, index=7)
+    assert picked == again  # reproducible
+    # a challenge answered during positioning is avoided while another one is left
+    answered = {f"1-6-{k}" for k in range(2)} - {picked[0]}
+    assert plan_pix_plus(bank, skills, V2, seed=1, index=7, answered=answered)[0] == picked[0]
+    other = next(f"1-6-{k}" for k in range(2) if f"1-6-{k}" != picked[0])
+    assert plan_pix_plus(bank, skills, V2, seed=1, index=7, answered={picked[0]})[0] == other
+    both = {f"1-6-{k}" for k in range(2)}
+    assert plan_pix_plus(bank, skills, V2, seed=1, index=7, answered=both)[0] in both
+
+
+def test_pix_plus_is_data_and_refuses_unknown_skills():
+    from pixirt.cat.pix_plus import plan_pix_plus
+    from pixirt.exceptions import DataError
+
+    bank = _plus_bank()
+    data = V2.to_dict()
+    data["id"] = "plus-2"
+    data["complementary"]["pix_plus"]["challenges_per_area"] = 2
+    two = plan_pix_plus(
+        bank, [f"@plus1{lv}" for lv in range(1, 7)], rules.RuleSet.from_dict(data), seed=1
+    )
+    assert [p.rsplit("-", 1)[0] for p in two] == ["1-6", "1-5"]
+    with pytest.raises(DataError, match="@nope"):
+        plan_pix_plus(bank, ["@nope"], V2, seed=1)
+    with pytest.raises(rules.RuleError, match="pix_plus"):
+        plan_pix_plus(bank, ["@plus11"], V3, seed=1)
