@@ -2,7 +2,7 @@
 workers, 8 and 100 sessions in flight; a rolling restart of one of two replicas under load.
 
 Loopback only, bounded in count and time. The server runs as a real process
-(``python -m pixirt.service.serve_cli``: uvicorn, the Pix-like bank, the JSON request log
+(``python -m pixirt.cli._serve``: uvicorn, the Pix-like bank, the JSON request log
 on, to /dev/null) on a fresh store: a SQLite file (WAL, synchronous=FULL) or a PostgreSQL
 database on a throw-away server started for the run (``tests/pg_server.py``; fsync and
 synchronous_commit on, the defaults), with ``--workers`` 1 or 2. Each client is
@@ -435,11 +435,11 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0
 
 
 def start_server(db: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """Start ``python -m pixirt.service.serve_cli`` on loopback; return once it is ready."""
+    """Start ``python -m pixirt.cli._serve`` on loopback; return once it is ready."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXIRT_")}
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "pixirt.service.serve_cli", "--db", db,
+            sys.executable, "-m", "pixirt.cli._serve", "--db", db,
             "--host", "127.0.0.1", "--port", str(port), "--rules", "pix-v3",
             "--workers", str(workers),
         ],

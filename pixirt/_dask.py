@@ -8,7 +8,6 @@ single-threaded worker processes on this machine).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 from pixirt.exceptions import DataError, MissingExtraError
 
 __all__ = [
-    "add_cluster_arguments",
     "check_client",
     "cluster_client",
     "local_cluster",
@@ -110,14 +108,3 @@ def local_cluster(workers: int) -> Any:
             dashboard_address=":0",
             scheduler_kwargs={"dashboard_address": ":0"},
         )
-
-
-def add_cluster_arguments(parser: argparse.ArgumentParser, *, workers_help: str) -> None:
-    """Add ``--scheduler`` and ``--workers`` to a subcommand."""
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster (tcp://host:8786); needs pixirt[distributed]",
-    )
-    group.add_argument("--workers", type=int, metavar="N", help=workers_help)

@@ -22,7 +22,7 @@ from pixirt.calibration import (
     Priors,
     calibrate,
 )
-from pixirt.calibration.calibrate_cli import add_calibrate_parser
+from pixirt.cli._calibrate import add_calibrate_parser
 from pixirt.exceptions import DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers

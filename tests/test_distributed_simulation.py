@@ -227,7 +227,7 @@ def test_command_line_workers_and_scheduler(cluster, bank, tmp_path, capsys):
 
 
 def test_workers_fall_back_to_processes_without_dask(monkeypatch, tmp_path, capsys):
-    from pixirt.simulation import simulate_cli
+    from pixirt.cli import _simulate as simulate_cli
 
     monkeypatch.setattr(simulate_cli, "_has_distributed", lambda: False)
     out = tmp_path / "one.parquet"

@@ -13,8 +13,8 @@ import pytest
 from pixirt import DataError, rules
 from pixirt.cat import engine
 from pixirt.cat.state import Candidate
+from pixirt.cli._compare import add_compare_parser
 from pixirt.simulation import pix_like_bank
-from pixirt.simulation.compare_cli import add_compare_parser
 from pixirt.simulation.population import Population
 from pixirt.simulation.rule_comparison import Comparison, compare
 from pixirt.simulation.runner import simulate

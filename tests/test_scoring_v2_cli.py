@@ -10,7 +10,7 @@ import pytest
 
 from pixirt import rules
 from pixirt.cat.scoring import Certification, CertificationResult, score
-from pixirt.cat.scoring_cli import add_score_parser, score_command
+from pixirt.cli._score import add_score_parser, score_command
 
 CERT = {
     "id": "cli-v2",

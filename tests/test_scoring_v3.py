@@ -505,7 +505,7 @@ def test_cli_scores_a_v3_certification_with_a_bank(tmp_path, bank):
     bank.write(tmp_path / "bank.csv")
     code = (
         "import sys, argparse\n"
-        "from pixirt.cat.scoring_cli import add_score_parser\n"
+        "from pixirt.cli._score import add_score_parser\n"
         "p = argparse.ArgumentParser(prog='pixirt'); sub = p.add_subparsers()\n"
         "add_score_parser(sub)\n"
         "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))\n"

@@ -681,7 +681,7 @@ def test_sessions_stay_pinned_to_their_bank_and_rules(tmp_path, rule_sets):
 def test_serve_command_line(tmp_path, capsys):
     import argparse
 
-    from pixirt.service.serve_cli import add_serve_parser, main, serve_command
+    from pixirt.cli._serve import add_serve_parser, main, serve_command
 
     parser = argparse.ArgumentParser(prog="pixirt")
     add_serve_parser(parser.add_subparsers(dest="command"))

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 class Server:
-    """``python -m pixirt.service.serve_cli`` on loopback, started and stopped by the test."""
+    """``python -m pixirt.cli._serve`` on loopback, started and stopped by the test."""
 
     def __init__(self, db, log_path, port: int | None = None) -> None:
         self.db = db
@@ -48,7 +48,7 @@ class Server:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [
-                    sys.executable, "-m", "pixirt.service.serve_cli", "--db", str(self.db),
+                    sys.executable, "-m", "pixirt.cli._serve", "--db", str(self.db),
                     "--host", "127.0.0.1", "--port", str(self.port),
                     "--rules", "pix-v3", "--rules", "pix-v2",
                 ],

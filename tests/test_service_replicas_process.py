@@ -166,7 +166,7 @@ def test_serve_with_two_workers_on_postgresql(pg_server, tmp_path, bank):
     log = open(tmp_path / "w.log", "wb")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "pixirt.service.serve_cli", "--db", store_url,
+            sys.executable, "-m", "pixirt.cli._serve", "--db", store_url,
             "--port", str(port), "--rules", "pix-v3", "--workers", "2", "--no-request-log",
         ],
         stdout=log,

@@ -12,8 +12,8 @@ import pytest
 
 from pixirt import rules
 from pixirt.cat import engine
-from pixirt.cat.session_cli import add_session_parser, main, session_command
 from pixirt.cat.state import Candidate, CatState
+from pixirt.cli._session import add_session_parser, main, session_command
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 
@@ -159,7 +159,7 @@ def test_add_session_parser_wires_the_command():
 def test_real_stdin_in_a_subprocess(tmp_path):
     save = tmp_path / "s.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pixirt.cat.session_cli", "--seed", "8", "--save", str(save)],
+        [sys.executable, "-m", "pixirt.cli._session", "--seed", "8", "--save", str(save)],
         input="ok\nok\nko\nq\n",
         capture_output=True,
         text=True,

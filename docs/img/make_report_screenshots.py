@@ -19,10 +19,7 @@ import numpy as np
 from PIL import Image
 
 from pixirt import rules
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
-from pixirt.simulation.rule_comparison import compare
+from pixirt.simulation import Population, Responder, compare, pix_like_bank
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,8 +7,11 @@
 
 See :mod:`pixirt.calibration.em` for the algorithm, :mod:`pixirt.calibration.validation`
 for held-out validation, ``docs/calibration.md`` and
-``docs/diagnostics.md`` for guides. The plots live in :mod:`pixirt.calibration.plots`.
+``docs/diagnostics.md`` for guides. The plots (``plot_icc``, ``plot_information``,
+``plot_wright_map``, ``plot_dif``, ``plot_drift``) are imported on first use (matplotlib).
 """
+
+from typing import Any
 
 from pixirt.calibration.ability import (
     METHODS,
@@ -81,6 +84,11 @@ __all__ = [
     "pairwise_gains",
     "person_fit",
     "plausible_values",
+    "plot_dif",
+    "plot_drift",
+    "plot_icc",
+    "plot_information",
+    "plot_wright_map",
     "prediction_scores",
     "q3_pairs",
     "roc_auc",
@@ -90,3 +98,14 @@ __all__ = [
     "sum_score_eap",
     "yen_q3",
 ]
+
+_PLOTS = ("plot_dif", "plot_drift", "plot_icc", "plot_information", "plot_wright_map")
+
+
+def __getattr__(name: str) -> Any:
+    """The plots, imported with matplotlib on first use."""
+    if name in _PLOTS:
+        from pixirt.calibration import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module 'pixirt.calibration' has no attribute {name!r}")

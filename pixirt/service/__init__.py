@@ -18,7 +18,7 @@ or ``pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite`` (or
 - :mod:`pixirt.service.store_pg`: the PostgreSQL store (psycopg 3, a pool);
 - :mod:`pixirt.service.metrics`: Prometheus text;
 - :mod:`pixirt.service.settings`: :class:`Settings`;
-- :mod:`pixirt.service.serve_cli`: ``pixirt serve``.
+- :mod:`pixirt.cli._serve`: ``pixirt serve``.
 """
 
 from __future__ import annotations

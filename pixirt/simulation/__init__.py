@@ -5,19 +5,24 @@
 - :func:`simulate`, :func:`replay_candidate`: whole v2/v3 certifications, vectorized
   (on a Dask cluster with ``client=``, written to a Parquet dataset:
   :mod:`pixirt.simulation.distributed`; :meth:`SimulationResult.open` reads one back);
-- :func:`replay`, :func:`counterfactual`: past sessions under other rules;
+- :func:`replay`, :func:`counterfactual`: past sessions under other rules
+  (:func:`read_sessions`, :func:`read_pix_export` from a Pix-like export,
+  :func:`write_sessions`);
 - :func:`compare`, :class:`Comparison`: what a rule change does, for the jury.
 """
 
 from pixirt.simulation.answers import simulate_answers
-from pixirt.simulation.bank import framework, pix_like_bank
+from pixirt.simulation.bank import FEATURE_SHARES, framework, pix_like_bank
+from pixirt.simulation.pix_export import read_pix_export, write_sessions
 from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.replay import counterfactual, replay
-from pixirt.simulation.responders import Responder
+from pixirt.simulation.replay import counterfactual, read_sessions, replay
+from pixirt.simulation.responders import PIX_LIKE_INCIDENTS, Responder
 from pixirt.simulation.rule_comparison import Comparison, compare
 from pixirt.simulation.runner import SimulationResult, replay_candidate, simulate
 
 __all__ = [
+    "FEATURE_SHARES",
+    "PIX_LIKE_INCIDENTS",
     "Comparison",
     "ObservedPopulation",
     "Population",
@@ -27,8 +32,11 @@ __all__ = [
     "counterfactual",
     "framework",
     "pix_like_bank",
+    "read_pix_export",
+    "read_sessions",
     "replay",
     "replay_candidate",
     "simulate",
     "simulate_answers",
+    "write_sessions",
 ]

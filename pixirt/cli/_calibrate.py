@@ -30,10 +30,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pixirt._dask import add_cluster_arguments, cluster_client
+from pixirt._dask import cluster_client
 from pixirt.calibration.em import calibrate
 from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import Priors
+from pixirt.cli._cluster import add_cluster_arguments
 from pixirt.exceptions import ConvergenceWarning
 from pixirt.item_bank import ItemBank, _atomic_write
 from pixirt.models import MODELS

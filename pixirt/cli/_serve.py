@@ -12,7 +12,7 @@ the requests in flight finish (up to ``--graceful-seconds``), then the store clo
 Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service.settings`),
 then on the default. The bearer token is read from ``PIXIRT_TOKEN`` only: a command
 line is visible to every user of the machine. Also runnable as
-``python -m pixirt.service.serve_cli``.
+``python -m pixirt.cli._serve``.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def serve_command(args: argparse.Namespace) -> int:
         # environment and build the app with the factory
         os.environ.update(settings.to_env())
         uvicorn.run(
-            "pixirt.service.serve_cli:worker_app",
+            "pixirt.cli._serve:worker_app",
             factory=True,
             workers=settings.workers,
             **options,
@@ -223,7 +223,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pixirt.service.serve_cli [options]``: the ``serve`` sub-command alone."""
+    """``python -m pixirt.cli._serve [options]``: the ``serve`` sub-command alone."""
     parser = _configure(argparse.ArgumentParser(prog="pixirt serve", description=__doc__))
     args = parser.parse_args(argv)
     try:

@@ -30,9 +30,10 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from pixirt._dask import add_cluster_arguments, cluster_client
+from pixirt._dask import cluster_client
+from pixirt.cli._cluster import add_cluster_arguments
+from pixirt.cli._simulate import add_incident_arguments
 from pixirt.exceptions import DataError
-from pixirt.simulation.simulate_cli import add_incident_arguments
 
 __all__ = ["ProgressBar", "add_compare_parser"]
 
@@ -96,10 +97,10 @@ class ProgressBar:
 
 def _compare(args: argparse.Namespace) -> int:
     from pixirt import rules
+    from pixirt.cli._simulate import cluster_or_processes, responder_from_args
     from pixirt.item_bank import ItemBank, _atomic_write
     from pixirt.simulation.population import Population
     from pixirt.simulation.rule_comparison import compare
-    from pixirt.simulation.simulate_cli import cluster_or_processes, responder_from_args
 
     baseline = rules.load(args.baseline)
     proposed = rules.load(args.proposed)

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pixirt._dask import add_cluster_arguments, cluster_client
+from pixirt._dask import cluster_client
+from pixirt.cli._cluster import add_cluster_arguments
 
 if TYPE_CHECKING:
     from pixirt.simulation.responders import Responder

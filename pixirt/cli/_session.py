@@ -313,7 +313,7 @@ def _summary(outcome: CertificationResult) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m pixirt.cat.session_cli [options]``: the sub-command on its own.
+    """``python -m pixirt.cli._session [options]``: the sub-command on its own.
 
     Parameters
     ----------

@@ -17,7 +17,7 @@ __all__ = ["build_parser", "main"]
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from pixirt.demo import run_demo
+    from pixirt.cli._demo import run_demo
 
     summary = run_demo(
         args.out,
@@ -118,13 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     bank.add_argument("--out", required=True, help="bank file (.csv, .parquet or .json)")
     bank.set_defaults(func=_cmd_bank)
 
-    from pixirt.calibration.calibrate_cli import add_calibrate_parser
-    from pixirt.calibration.diagnostics_cli import add_diagnostics_parsers
-    from pixirt.cat.scoring_cli import add_score_parser
-    from pixirt.cat.session_cli import add_session_parser
-    from pixirt.service.serve_cli import add_serve_parser
-    from pixirt.simulation.compare_cli import add_compare_parser
-    from pixirt.simulation.simulate_cli import add_simulation_parsers
+    from pixirt.cli._calibrate import add_calibrate_parser
+    from pixirt.cli._compare import add_compare_parser
+    from pixirt.cli._diagnostics import add_diagnostics_parsers
+    from pixirt.cli._score import add_score_parser
+    from pixirt.cli._serve import add_serve_parser
+    from pixirt.cli._session import add_session_parser
+    from pixirt.cli._simulate import add_simulation_parsers
 
     add_calibrate_parser(sub)
     add_diagnostics_parsers(sub)
