@@ -20,7 +20,6 @@ returns the input grouped by person (the input itself when already grouped).
 from __future__ import annotations
 
 from pixirt._response_log import LogDescription, LogSplit, ResponseLog
-from pixirt._response_reading import _read_csv as _read_csv
 from pixirt._response_reading import read_responses
 from pixirt._response_values import _MISSING as _MISSING
 from pixirt._response_values import CORRECT_STATUSES, PIX_STATUSES

@@ -36,8 +36,13 @@ from pixirt._rule_checks import Loc as Loc
 from pixirt._rule_diff import FieldChange, RuleSetDiff, diff
 from pixirt._rule_fields import FEATURES as FEATURES
 from pixirt._rule_fields import Action
+from pixirt._rule_fields import Bound as Bound
 from pixirt._rule_fields import Count as Count
+from pixirt._rule_fields import Day as Day
+from pixirt._rule_fields import Feature as Feature
 from pixirt._rule_fields import Number as Number
+from pixirt._rule_fields import Percent as Percent
+from pixirt._rule_fields import ResolutionAction as ResolutionAction
 from pixirt._rule_fields import StatusName as StatusName
 from pixirt._rule_loading import available, load
 from pixirt._rule_models import (
@@ -60,6 +65,7 @@ from pixirt._rule_models import (
     V2Scoring,
     V3Scoring,
 )
+from pixirt._rule_models import SuccessRateRange as SuccessRateRange
 from pixirt._ruleset import RuleSet
 
 __all__ = [

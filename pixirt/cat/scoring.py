@@ -52,6 +52,7 @@ from pixirt.cat._certification import (
     PositionedCompetence,
     js_round,
 )
+from pixirt.cat._certification import QROCM_DEP as QROCM_DEP
 from pixirt.cat._certification import Status as Status
 from pixirt.cat._certification import _bool as _bool
 from pixirt.cat._result import CapacityStep, CertificationResult, CompetenceResult, Degradation

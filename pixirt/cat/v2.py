@@ -45,6 +45,7 @@ from pixirt.cat._v2_tables import (
 )
 from pixirt.cat._v2_tables import COMMENTS as COMMENTS
 from pixirt.cat._v2_tables import BoolArray as BoolArray
+from pixirt.cat._v2_tables import ChallengeIds as ChallengeIds
 from pixirt.cat._v2_tables import IntArray as IntArray
 
 __all__ = [
