@@ -1,10 +1,9 @@
-"""Consistency and soundness checks of a rule set (:mod:`pixirt.rules`)."""
+"""Consistency and soundness checks of a rule set's sections (:mod:`pixirt.rules`)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from pixirt._rule_models import (
     CompetenceInterval,
@@ -14,58 +13,8 @@ from pixirt._rule_models import (
     V3Scoring,
 )
 
-if TYPE_CHECKING:
-    from pixirt._ruleset import RuleSet
-
-
 # --------------------------------------------------------------------------- consistency
 Loc = tuple[str | int, ...]
-
-
-def _consistency_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
-    """Cross-field rules that types alone cannot express."""
-    problems: list[tuple[Loc, str]] = []
-    needed: dict[str, tuple[Loc, ...]] = {
-        "v2": (("scoring", "v2"),),
-        "v3": (("scoring", "v3"), ("selection",), ("capacity",)),
-    }
-    present = {
-        ("scoring", "v2"): rs.scoring.v2 is not None,
-        ("scoring", "v3"): rs.scoring.v3 is not None,
-        ("selection",): rs.selection is not None,
-        ("capacity",): rs.capacity is not None,
-    }
-    for loc, there in present.items():
-        wanted = loc in needed[rs.algorithm]
-        if wanted and not there:
-            problems.append((loc, f"required for algorithm {rs.algorithm!r}"))
-        elif there and not wanted:
-            problems.append((loc, f"not used by algorithm {rs.algorithm!r}: remove it"))
-    if rs.scoring.v2 is not None:
-        problems += _v2_problems(rs.scoring.v2)
-    if rs.scoring.v3 is not None:
-        problems += _v3_problems(rs.scoring.v3, rs.selection)
-    if rs.selection is not None:
-        problems += _selection_problems(rs.selection)
-    if rs.incidents is not None:
-        problems += _incident_problems(rs.incidents)
-    if rs.capacity is not None:
-        cap = rs.capacity
-        if not cap.grid_min < cap.grid_max:
-            problems.append(
-                (
-                    ("capacity", "grid_max"),
-                    f"must be above grid_min ({cap.grid_min}), got {cap.grid_max}",
-                )
-            )
-        elif not cap.grid_min <= cap.default_capacity <= cap.grid_max:
-            problems.append(
-                (
-                    ("capacity", "default_capacity"),
-                    f"must lie on the grid [{cap.grid_min}, {cap.grid_max}]",
-                )
-            )
-    return problems
 
 
 def _incident_problems(pol: IncidentPolicy) -> list[tuple[Loc, str]]:
@@ -113,43 +62,6 @@ def _incident_problems(pol: IncidentPolicy) -> list[tuple[Loc, str]]:
                 "a correct answer ('ok') is never neutralized automatically",
             )
         )
-    return problems
-
-
-def _soundness_problems(rs: RuleSet) -> list[tuple[Loc, str]]:
-    """Rule sets well formed but unable to work as a certification (``strict`` validation)."""
-    problems: list[tuple[Loc, str]] = []
-    if rs.scoring.v3 is not None and rs.selection is not None:
-        if rs.selection.test_length < rs.scoring.v3.minimum_answers:
-            problems.append(
-                (
-                    ("selection", "test_length"),
-                    f"{rs.selection.test_length} questions is fewer than scoring.v3.minimum_answers "
-                    f"({rs.scoring.v3.minimum_answers}): every candidate would be rejected for "
-                    "too few answers",
-                )
-            )
-    if rs.scoring.v2 is not None:
-        v2 = rs.scoring.v2
-        rows = {row.key for row in v2.table}
-        per = v2.challenges_per_competence
-        missing = [
-            (ch, ok, neu)
-            for ch in range(1, per + 1)
-            for neu in range(ch + 1)
-            for ok in range(min(ch - neu, per) + 1)
-            if (ch, ok, neu) not in rows
-        ]
-        if missing:
-            shown = ", ".join(f"({c}, {o}, {n})" for c, o, n in missing[:4])
-            more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
-            problems.append(
-                (
-                    ("scoring", "v2", "table"),
-                    f"no row for the reachable counts (challenges, correct, neutralized) {shown}{more}: "
-                    "Pix would refuse such certifications (MissingCertifiedLevelRuleError)",
-                )
-            )
     return problems
 
 

@@ -1,17 +1,8 @@
-"""Errors and replies of the session service, and its retries on version conflicts (:mod:`pixirt.service.sessions`)."""
+"""The errors and replies of the session service (:mod:`pixirt.service.sessions`)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-
-if TYPE_CHECKING:
-    from pixirt.service._session_service import SessionService
-
-
-T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -45,38 +36,3 @@ class Reply:
     body: bytes
     replayed: bool = False
     session_id: str | None = None
-
-
-class _Conflict(Exception):
-    """The store moved on while a step was computed: compute it again."""
-
-
-_ATTEMPTS = 8
-
-
-def _retrying(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a session step again, on the session's new state, when another write came first.
-
-    Another replica or request committed first; after :data:`_ATTEMPTS` tries, a 409
-    ``concurrent_update``.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: SessionService, *args: Any, **kwargs: Any) -> T:
-        try:
-            for attempt in range(_ATTEMPTS):
-                self._attempt.value = attempt
-                try:
-                    return method(self, *args, **kwargs)
-                except _Conflict:
-                    continue
-        finally:
-            self._attempt.value = 0
-        self.metrics.inc("conflicts")
-        raise ApiError(
-            409,
-            "concurrent_update",
-            "the session kept changing while this request was processed: fetch it and retry",
-        )
-
-    return wrapper

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pixirt.cat import engine
 from pixirt.cat.scoring import Certification, CertificationResult, score
 from pixirt.cat.state import Candidate, CatState, ChallengeChoice
 from pixirt.exceptions import DataError, ScoringError, SessionError
 from pixirt.service._catalog import Catalog
-from pixirt.service._session_errors import ApiError, Reply, _Conflict, _retrying
+from pixirt.service._session_errors import ApiError, Reply
 from pixirt.service._session_views import (
     _BODY_KEY,
     _HEADER_KEY,
@@ -50,6 +52,43 @@ from pixirt.service.schemas import (
     SessionSummaryOut,
 )
 from pixirt.service.store import Event, SessionRow, SessionStore, StoreError, VersionConflict
+
+T = TypeVar("T")
+
+
+class _Conflict(Exception):
+    """The store moved on while a step was computed: compute it again."""
+
+
+_ATTEMPTS = 8
+
+
+def _retrying(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a session step again, on the session's new state, when another write came first.
+
+    Another replica or request committed first; after :data:`_ATTEMPTS` tries, a 409
+    ``concurrent_update``.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: SessionService, *args: Any, **kwargs: Any) -> T:
+        try:
+            for attempt in range(_ATTEMPTS):
+                self._attempt.value = attempt
+                try:
+                    return method(self, *args, **kwargs)
+                except _Conflict:
+                    continue
+        finally:
+            self._attempt.value = 0
+        self.metrics.inc("conflicts")
+        raise ApiError(
+            409,
+            "concurrent_update",
+            "the session kept changing while this request was processed: fetch it and retry",
+        )
+
+    return wrapper
 
 
 class SessionService:

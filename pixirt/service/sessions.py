@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from pixirt.service._catalog import Catalog
 from pixirt.service._session_errors import ApiError, Reply
-from pixirt.service._session_errors import T as T
 from pixirt.service._session_service import SessionService
+from pixirt.service._session_service import T as T
 from pixirt.service._session_views import _estimate as _estimate
 from pixirt.service._session_views import derive_candidate_index, iso, score_session
 
