@@ -67,6 +67,7 @@ from pixirt._rule_models import (
 )
 from pixirt._rule_models import SuccessRateRange as SuccessRateRange
 from pixirt._ruleset import RuleSet
+from pixirt.exceptions import RuleError as RuleError
 
 __all__ = [
     "Action",
