@@ -145,12 +145,66 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
     structure = BankStructure.of(bank) if bank is not None else None
     trace: list[str] = [f"Scored with rule set {rules.id} (algorithm v3, hash {rules.hash[:12]})."]
 
+    answered = _counted_answers(cert, rules, trace)
+    n_answers = len(answered)
+    kept = answered  # v3 scoring does not read neutralization (Pix)
+    answers = [
+        _Answer(c.challenge_id, *_calibration(c, structure), correct=c.correct) for c in kept
+    ]
+    steps, estimate, error_rate = _capacity_history(model, answers, trace)
+    capacity, degradation = _degraded_capacity(
+        cert, rules, model, structure, answered, answers, estimate, steps, trace
+    )
+
+    pix_score = pix_score_from_capacity(capacity, v3)
+    mesh_index = mesh_index_from_capacity(capacity, v3)
+    score_mesh = mesh_from_score(pix_score, v3)
+    trace.append(_score_sentence(capacity, pix_score, mesh_index, v3))
+    trace.append(
+        f"Global level: {v3.meshes[score_mesh].name} (mesh {score_mesh} reached by {pix_score} pix"
+        + (f", at most {v3.max_reachable_level}" if score_mesh == v3.max_reachable_level else "")
+        + ")."
+    )
+
+    marks = _competence_marks(capacity, v3)
+    status, comment, scored, marks = _outcome(
+        cert, v3, capacity, n_answers, pix_score, marks, trace
+    )
+    return CertificationResult(
+        algorithm="v3",
+        status=status,
+        comment=comment,
+        pix_score=pix_score if scored else None,
+        competences=marks,
+        reproducibility_rate=None,
+        trusted=None,
+        capacity=capacity,
+        error_rate=error_rate,
+        mesh_index=mesh_index if scored else None,
+        global_level=v3.meshes[score_mesh].name if scored else None,
+        n_answers=n_answers,
+        capacity_history=tuple(steps),
+        degradation=degradation,
+        trace=tuple(trace),
+        certification_id=cert.id,
+        rules_id=rules.id,
+        rules_hash=rules.hash,
+        pixirt_version=_package_version(),
+    )
+
+
+def _counted_answers(
+    cert: Certification, rules: RuleSet, trace: list[str]
+) -> list[CertificationChallenge]:
+    """The answers counted (live alerts removed, unanswered ignored), in words in ``trace``."""
+    v3 = rules.v3
+    sel = rules.selection
+    assert sel is not None  # guaranteed by the rule-set validation
     alerts = [c for c in cert.challenges if c.live_alert]
     answered = [
         c for c in cert.challenges if not c.live_alert and (c.answered or c.skipped_automatically)
     ]
     neutralized = [c for c in answered if c.neutralized]
-    kept = answered  # v3 scoring does not read neutralization (Pix)
     unanswered = [
         c.challenge_id
         for c in cert.challenges
@@ -168,14 +222,16 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
         )
     if unanswered:
         trace.append(f"Asked but not answered, ignored: {', '.join(unanswered)}.")
-    n_answers = len(answered)
     trace.append(
-        f"Answers counted: {n_answers} (minimum {v3.minimum_answers}, test length {sel.test_length})."
+        f"Answers counted: {len(answered)} (minimum {v3.minimum_answers}, test length {sel.test_length})."
     )
+    return answered
 
-    answers = [
-        _Answer(c.challenge_id, *_calibration(c, structure), correct=c.correct) for c in kept
-    ]
+
+def _capacity_history(
+    model: CapacityModel, answers: list[_Answer], trace: list[str]
+) -> tuple[list[CapacityStep], float, float]:
+    """The EAP over the answers: its steps, the estimate and its error rate, in words."""
     hist = model.history(
         [x.a for x in answers],
         [x.b for x in answers],
@@ -199,7 +255,25 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
         )
         + f"): {_fmt(estimate)}, error rate {_fmt(error_rate)}."
     )
+    return steps, estimate, error_rate
 
+
+def _degraded_capacity(
+    cert: Certification,
+    rules: RuleSet,
+    model: CapacityModel,
+    structure: BankStructure | None,
+    answered: list[CertificationChallenge],
+    answers: list[_Answer],
+    estimate: float,
+    steps: list[CapacityStep],
+    trace: list[str],
+) -> tuple[float, Degradation | None]:
+    """The capacity scored: degraded after an abandon if the rules say so (steps added to ``steps``)."""
+    v3 = rules.v3
+    sel = rules.selection
+    assert sel is not None  # guaranteed by the rule-set validation
+    n_answers = len(answered)
     capacity = estimate
     degradation: Degradation | None = None
     abandoned = cert.abort_reason == "candidate"
@@ -226,17 +300,11 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
             trace.append(f"Abandoned with fewer than {v3.minimum_answers} answers: no degradation.")
     elif cert.abort_reason == "technical":
         trace.append("Technical abort: the capacity is not degraded.")
+    return capacity, degradation
 
-    pix_score = pix_score_from_capacity(capacity, v3)
-    mesh_index = mesh_index_from_capacity(capacity, v3)
-    score_mesh = mesh_from_score(pix_score, v3)
-    trace.append(_score_sentence(capacity, pix_score, mesh_index, v3))
-    trace.append(
-        f"Global level: {v3.meshes[score_mesh].name} (mesh {score_mesh} reached by {pix_score} pix"
-        + (f", at most {v3.max_reachable_level}" if score_mesh == v3.max_reachable_level else "")
-        + ")."
-    )
 
+def _competence_marks(capacity: float, v3: V3Scoring) -> dict[str, CompetenceResult]:
+    """Each competence's level: the first of its intervals holding the capacity."""
     marks: dict[str, CompetenceResult] = {}
     for code in v3.competence_intervals:
         row = _competence_row(capacity, v3, code)
@@ -253,7 +321,19 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
                 f'([scoring.v3.competence_intervals."{code}"][{row}]) → level {level}'
             )
         marks[code] = CompetenceResult(competence=code, level=level, score=0, rule=rule)
+    return marks
 
+
+def _outcome(
+    cert: Certification,
+    v3: V3Scoring,
+    capacity: float,
+    n_answers: int,
+    pix_score: int,
+    marks: dict[str, CompetenceResult],
+    trace: list[str],
+) -> tuple[Status, str | None, bool, dict[str, CompetenceResult]]:
+    """The outcome (status, comment, whether scored) and the marks it keeps, in words."""
     decided = scale.outcomes(
         np.array([capacity]),
         v3,
@@ -283,27 +363,7 @@ def _score_v3(cert: Certification, rules: RuleSet, bank: ItemBank | None) -> Cer
             )
             for code, m in marks.items()
         }
-    return CertificationResult(
-        algorithm="v3",
-        status=status,
-        comment=comment,
-        pix_score=pix_score if scored else None,
-        competences=marks,
-        reproducibility_rate=None,
-        trusted=None,
-        capacity=capacity,
-        error_rate=error_rate,
-        mesh_index=mesh_index if scored else None,
-        global_level=v3.meshes[score_mesh].name if scored else None,
-        n_answers=n_answers,
-        capacity_history=tuple(steps),
-        degradation=degradation,
-        trace=tuple(trace),
-        certification_id=cert.id,
-        rules_id=rules.id,
-        rules_hash=rules.hash,
-        pixirt_version=_package_version(),
-    )
+    return status, comment, scored, marks
 
 
 def _v3_outcome_sentence(
