@@ -220,74 +220,18 @@ def score_batch(
     needed = np.ceil(v2.trust_ratio * n_challenges).astype(np.int64)
     trusted = n_counted >= needed
     # per competence: counts with QROCM-dep doubling in small competences, capped correct
-    per = v2.challenges_per_competence
-    flat = (rows * n_comp + cc)[on]
-    plain = np.bincount(flat, minlength=n * n_comp).reshape(n, n_comp)
-    small = (plain < per)[rows, cc]
-    w = np.where(small & np.asarray(qrocm_dep, dtype=bool), 2, 1)
-
-    def per_comp(mask: BoolArray) -> IntArray:
-        idx = (rows * n_comp + cc)[mask & on]
-        weights = np.broadcast_to(w, mask.shape)[mask & on]
-        out = np.bincount(idx, weights=weights, minlength=n * n_comp)
-        return np.asarray(out, dtype=np.int64).reshape(n, n_comp)
-
-    n_ch = per_comp(on)
-    n_ok = np.minimum(per_comp(ok & ~neu), per)
-    n_neu = per_comp(neu)
+    n_ch, n_ok, n_neu = _competence_counts(v2, on, ok, neu, qrocm_dep, cc, n_comp)
     counts = np.stack([n_ch, n_ok, n_neu], axis=2)
     # the level table, by RR band
-    lookup, actions = _table(v2)
-    fits = (n_ch < lookup.shape[0]) & (n_ok < lookup.shape[1]) & (n_neu < lookup.shape[2])
-    table_row = np.where(
-        fits,
-        lookup[
-            np.minimum(n_ch, lookup.shape[0] - 1),
-            np.minimum(n_ok, lookup.shape[1] - 1),
-            np.minimum(n_neu, lookup.shape[2] - 1),
-        ],
-        -1,
-    )
     thr = v2.reproducibility
     certified = rr >= thr.minimum_to_be_certified
-    band = np.where(
-        rr >= thr.minimum_to_be_trusted, 0, np.where(rr >= thr.middle_band_minimum, 1, 2)
-    )
     looked_up = tested & certified[:, None]
-    table_row = np.where(looked_up, table_row, -1)
+    table_row, action = _table_actions(v2, n_ch, n_ok, n_neu, rr, looked_up, tested)
     has_row = table_row >= 0
-    action = np.where(
-        has_row, actions[np.maximum(table_row, 0), band[:, None]] if len(actions) else 2, 2
-    )
-    action = np.where(tested, action, -1)
-    level_out = np.where(action == 0, lv, np.where(action == 1, lv - 1, -1))
-    pix_out = np.where(action == 0, px, np.where(action == 1, px - v2.pix_per_level, 0))
-    blocked_level, blocked_pix = blocked(v2, level_out, pix_out)
-    was_blocked = tested & ((blocked_level != level_out) | (blocked_pix != pix_out))
-    level_out = np.where(tested, blocked_level, -1)
-    score_out = np.where(tested, blocked_pix, 0)
+    level_out, score_out, was_blocked = _levels(v2, action, tested, lv, px)
     pix_score = score_out.sum(axis=1)
     # outcomes, in Pix's order
-    outcome = np.zeros(n, dtype=np.int64)
-    comment = np.full(n, -1, dtype=np.int64)
-    fr = np.asarray(fraud, dtype=bool)
-    ca = np.asarray(cancelled, dtype=bool)
-    te = np.asarray(technical_abort, dtype=bool)
-    below = ~certified
-    steps = [
-        (ca, 2, -1),
-        (fr, 1, 0),
-        (~trusted, 2, 1),
-        (te & below, 2, 2),
-        (below, 1, 3),
-        (pix_score == 0, 1, -1),
-    ]
-    done = np.zeros(n, dtype=bool)
-    for cond, out, com in steps:
-        hit = cond & ~done
-        outcome[hit] = out
-        comment[hit] = com
-        done |= hit
+    outcome, comment = _outcomes(fraud, cancelled, technical_abort, certified, trusted, pix_score)
     # refusals of Pix's scoring, first one wins
     inconsistent = tested & (px // v2.pix_per_level != lv)
     missing = on & ~(neu | skip | ans)
@@ -324,6 +268,116 @@ def score_batch(
         comment=comment,
         error=error,
     )
+
+
+def _competence_counts(
+    v2: V2Scoring,
+    on: BoolArray,
+    ok: BoolArray,
+    neu: BoolArray,
+    qrocm_dep: npt.ArrayLike,
+    cc: IntArray,
+    n_comp: int,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Per competence: challenges, correct (capped) and neutralized, QROCM-dep doubled in small ones."""
+    n = len(on)
+    rows = np.arange(n)[:, None]
+    per = v2.challenges_per_competence
+    flat = (rows * n_comp + cc)[on]
+    plain = np.bincount(flat, minlength=n * n_comp).reshape(n, n_comp)
+    small = (plain < per)[rows, cc]
+    w = np.where(small & np.asarray(qrocm_dep, dtype=bool), 2, 1)
+
+    def per_comp(mask: BoolArray) -> IntArray:
+        idx = (rows * n_comp + cc)[mask & on]
+        weights = np.broadcast_to(w, mask.shape)[mask & on]
+        out = np.bincount(idx, weights=weights, minlength=n * n_comp)
+        return np.asarray(out, dtype=np.int64).reshape(n, n_comp)
+
+    n_ch = per_comp(on)
+    n_ok = np.minimum(per_comp(ok & ~neu), per)
+    n_neu = per_comp(neu)
+    return n_ch, n_ok, n_neu
+
+
+def _table_actions(
+    v2: V2Scoring,
+    n_ch: IntArray,
+    n_ok: IntArray,
+    n_neu: IntArray,
+    rr: IntArray,
+    looked_up: BoolArray,
+    tested: BoolArray,
+) -> tuple[IntArray, IntArray]:
+    """Each competence's row of the level table (−1: none) and its action in the RR's band."""
+    lookup, actions = _table(v2)
+    fits = (n_ch < lookup.shape[0]) & (n_ok < lookup.shape[1]) & (n_neu < lookup.shape[2])
+    table_row = np.where(
+        fits,
+        lookup[
+            np.minimum(n_ch, lookup.shape[0] - 1),
+            np.minimum(n_ok, lookup.shape[1] - 1),
+            np.minimum(n_neu, lookup.shape[2] - 1),
+        ],
+        -1,
+    )
+    thr = v2.reproducibility
+    band = np.where(
+        rr >= thr.minimum_to_be_trusted, 0, np.where(rr >= thr.middle_band_minimum, 1, 2)
+    )
+    table_row = np.where(looked_up, table_row, -1)
+    has_row = table_row >= 0
+    action = np.where(
+        has_row, actions[np.maximum(table_row, 0), band[:, None]] if len(actions) else 2, 2
+    )
+    action = np.where(tested, action, -1)
+    return table_row, action
+
+
+def _levels(
+    v2: V2Scoring, action: IntArray, tested: BoolArray, lv: IntArray, px: IntArray
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """Each competence's level and score after its action, blocked at the maximum reachable."""
+    level_out = np.where(action == 0, lv, np.where(action == 1, lv - 1, -1))
+    pix_out = np.where(action == 0, px, np.where(action == 1, px - v2.pix_per_level, 0))
+    blocked_level, blocked_pix = blocked(v2, level_out, pix_out)
+    was_blocked = tested & ((blocked_level != level_out) | (blocked_pix != pix_out))
+    level_out = np.where(tested, blocked_level, -1)
+    score_out = np.where(tested, blocked_pix, 0)
+    return level_out, score_out, was_blocked
+
+
+def _outcomes(
+    fraud: npt.ArrayLike,
+    cancelled: npt.ArrayLike,
+    technical_abort: npt.ArrayLike,
+    certified: BoolArray,
+    trusted: BoolArray,
+    pix_score: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Each certification's outcome and comment (indices), the first rule in Pix's order."""
+    n = len(pix_score)
+    outcome = np.zeros(n, dtype=np.int64)
+    comment = np.full(n, -1, dtype=np.int64)
+    fr = np.asarray(fraud, dtype=bool)
+    ca = np.asarray(cancelled, dtype=bool)
+    te = np.asarray(technical_abort, dtype=bool)
+    below = ~certified
+    steps = [
+        (ca, 2, -1),
+        (fr, 1, 0),
+        (~trusted, 2, 1),
+        (te & below, 2, 2),
+        (below, 1, 3),
+        (pix_score == 0, 1, -1),
+    ]
+    done = np.zeros(n, dtype=bool)
+    for cond, out, com in steps:
+        hit = cond & ~done
+        outcome[hit] = out
+        comment[hit] = com
+        done |= hit
+    return outcome, comment
 
 
 def _refusal(
