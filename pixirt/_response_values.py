@@ -99,31 +99,59 @@ def _parse_correct(
             values.to_numpy(dtype=np.float64, na_value=np.nan), path, field, blank_is_missing
         )
     if isinstance(dtype, pd.CategoricalDtype):
-        cats = pd.Series(values.cat.categories.to_numpy(dtype=object), dtype=object)
-        cat_codes = values.cat.codes.to_numpy()
-        if len(cats) == 0 or (cat_codes < 0).any():
-            if blank_is_missing:
-                table = _parse_correct(
-                    cats, statuses=statuses, path=path, field=field, blank_is_missing=True
-                )
-                return np.where(cat_codes >= 0, table[np.maximum(cat_codes, 0)], _MISSING).astype(
-                    np.int8
-                )
-            raise DataError(
-                "missing value",
-                path=path,
-                row=int(np.flatnonzero(cat_codes < 0)[0]) + 1,
-                field=field,
-            )
-        try:
+        return _parse_categorical(
+            values, statuses=statuses, path=path, field=field, blank_is_missing=blank_is_missing
+        )
+    return _parse_objects(
+        values, skip_code=skip_code, path=path, field=field, blank_is_missing=blank_is_missing
+    )
+
+
+def _parse_categorical(
+    values: pd.Series,
+    *,
+    statuses: Statuses,
+    path: str | None,
+    field: str,
+    blank_is_missing: bool,
+) -> npt.NDArray[np.int8]:
+    """:func:`_parse_correct` of a categorical column: its categories parsed once."""
+    cats = pd.Series(values.cat.categories.to_numpy(dtype=object), dtype=object)
+    cat_codes = values.cat.codes.to_numpy()
+    if len(cats) == 0 or (cat_codes < 0).any():
+        if blank_is_missing:
             table = _parse_correct(
-                cats, statuses=statuses, path=path, field=field, blank_is_missing=blank_is_missing
+                cats, statuses=statuses, path=path, field=field, blank_is_missing=True
             )
-        except DataError as exc:
-            k = int(exc.row) - 1 if isinstance(exc.row, int) else 0
-            row = int(np.flatnonzero(cat_codes == k)[0]) + 1
-            raise DataError(exc.message, path=path, row=row, field=field) from None
-        return table[cat_codes]
+            return np.where(cat_codes >= 0, table[np.maximum(cat_codes, 0)], _MISSING).astype(
+                np.int8
+            )
+        raise DataError(
+            "missing value",
+            path=path,
+            row=int(np.flatnonzero(cat_codes < 0)[0]) + 1,
+            field=field,
+        )
+    try:
+        table = _parse_correct(
+            cats, statuses=statuses, path=path, field=field, blank_is_missing=blank_is_missing
+        )
+    except DataError as exc:
+        k = int(exc.row) - 1 if isinstance(exc.row, int) else 0
+        row = int(np.flatnonzero(cat_codes == k)[0]) + 1
+        raise DataError(exc.message, path=path, row=row, field=field) from None
+    return table[cat_codes]
+
+
+def _parse_objects(
+    values: pd.Series,
+    *,
+    skip_code: np.int8,
+    path: str | None,
+    field: str,
+    blank_is_missing: bool,
+) -> npt.NDArray[np.int8]:
+    """:func:`_parse_correct` of a column of objects (strings, numbers, booleans): each distinct value once."""
     obj = values.astype(object)
     try:
         codes, uniques = pd.factorize(obj, use_na_sentinel=True)

@@ -15,7 +15,7 @@ from pixirt.cat.selection import BankStructure, SelectionState, candidate_pool, 
 from pixirt.exceptions import ScoringError
 
 if TYPE_CHECKING:
-    from pixirt.rules import RuleSet
+    from pixirt.rules import RuleSet, SelectionRules
 
 
 # =========================================================================== v3
@@ -45,36 +45,7 @@ def _degrade(
     """
     sel = rules.selection
     assert sel is not None
-    n_items = structure.n_items
-    excluded = np.zeros(n_items, dtype=bool)
-    alerts = [c for c in cert.challenges if c.live_alert]
-    alert_pos = structure.positions(c.challenge_id for c in alerts)
-    excluded[alert_pos[alert_pos >= 0]] = True
-    if structure.skill is not None and (alert_pos >= 0).any():
-        excluded |= np.isin(structure.skill, structure.skill[alert_pos[alert_pos >= 0]])
-    # the pool is every calibrated challenge of the version, whatever the candidate's
-    # accessibility needs (Pix's scoring-v3.js: findFlashCompatibleWithoutLocale with
-    # useObsoleteChallenges)
-    state = SelectionState.start(
-        structure, 1, recent=sel.challenges_between_same_competence, excluded=excluded
-    )
-    for c in answered:
-        pos = structure.positions([c.challenge_id])
-        tube = (
-            structure.tube_codes([c.tube])
-            if c.tube is not None
-            else (structure.tube[pos] if pos[0] >= 0 else np.array([-1]))
-        )
-        skill = (
-            structure.skill[pos] if structure.skill is not None and pos[0] >= 0 else np.array([-1])
-        )
-        state = state.record(
-            item=pos,
-            competence=structure.competence_codes([c.competence]),
-            tube=tube,
-            skill=skill,
-            warm_up_length=sel.warm_up_length,
-        )
+    state = _selection_so_far(cert, sel, structure, answered)
 
     a = [x.a for x in answers]
     b = [x.b for x in answers]
@@ -125,3 +96,43 @@ def _degrade(
         ),
         steps,
     )
+
+
+def _selection_so_far(
+    cert: Certification,
+    sel: SelectionRules,
+    structure: BankStructure,
+    answered: Sequence[CertificationChallenge],
+) -> SelectionState:
+    """The selection state after the candidate's answers (live-alerted challenges and skills excluded)."""
+    n_items = structure.n_items
+    excluded = np.zeros(n_items, dtype=bool)
+    alerts = [c for c in cert.challenges if c.live_alert]
+    alert_pos = structure.positions(c.challenge_id for c in alerts)
+    excluded[alert_pos[alert_pos >= 0]] = True
+    if structure.skill is not None and (alert_pos >= 0).any():
+        excluded |= np.isin(structure.skill, structure.skill[alert_pos[alert_pos >= 0]])
+    # the pool is every calibrated challenge of the version, whatever the candidate's
+    # accessibility needs (Pix's scoring-v3.js: findFlashCompatibleWithoutLocale with
+    # useObsoleteChallenges)
+    state = SelectionState.start(
+        structure, 1, recent=sel.challenges_between_same_competence, excluded=excluded
+    )
+    for c in answered:
+        pos = structure.positions([c.challenge_id])
+        tube = (
+            structure.tube_codes([c.tube])
+            if c.tube is not None
+            else (structure.tube[pos] if pos[0] >= 0 else np.array([-1]))
+        )
+        skill = (
+            structure.skill[pos] if structure.skill is not None and pos[0] >= 0 else np.array([-1])
+        )
+        state = state.record(
+            item=pos,
+            competence=structure.competence_codes([c.competence]),
+            tube=tube,
+            skill=skill,
+            warm_up_length=sel.warm_up_length,
+        )
+    return state

@@ -15,6 +15,7 @@ from pixirt.cat import engine
 from pixirt.cat.scoring import Certification, CertificationResult, score
 from pixirt.cat.state import Candidate, CatState, ChallengeChoice
 from pixirt.exceptions import DataError, ScoringError, SessionError
+from pixirt.rules import RuleSet
 from pixirt.service._catalog import Catalog
 from pixirt.service._session_errors import ApiError, Reply
 from pixirt.service._session_views import (
@@ -297,40 +298,7 @@ class SessionService:
                 stored = self.store.reply(scope, key)
                 if stored is not None:
                     return self._replay(stored, request_hash, key, key_field)
-            index = (
-                body.candidate_index
-                if body.candidate_index is not None
-                else derive_candidate_index(body.candidate_id)
-            )
-            candidate = Candidate(
-                id=body.candidate_id,
-                index=index,
-                accessibility=body.accessibility,
-                locale=body.locale,
-            )
-            try:
-                state = engine.start(
-                    self.catalog.bank,
-                    rules,
-                    profile=None if body.profile is None else body.profile.model_dump(),
-                    candidate=candidate,
-                    seed=body.seed,
-                )
-                choice = engine.next_challenge(state)
-            except DataError as exc:
-                raise ApiError(
-                    422, "invalid_field", exc.message, field=f"body.{exc.field or 'profile'}"
-                ) from None
-            except SessionError as exc:
-                raise ApiError(409, "no_challenge", str(exc)) from None
-            if choice is None and state.n_answers == 0:
-                raise ApiError(
-                    422,
-                    "no_challenge",
-                    "no challenge of the bank matches this session (v2: the profile's "
-                    "competences and skills select nothing): a certification needs challenges",
-                    field="body.profile" if body.profile is not None else "body.rules",
-                )
+            state, choice, index = self._start(body, rules)
             sid = str(uuid.uuid4())
             if body.time_limit_minutes is not None:
                 ttl = body.time_limit_minutes * 60.0
@@ -376,6 +344,46 @@ class SessionService:
             self.cache.put(_Live(sid, body.candidate_id, state, 1, now, now, expires, result))
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
+
+    def _start(
+        self, body: SessionIn, rules: RuleSet
+    ) -> tuple[CatState, ChallengeChoice | None, int]:
+        """The started state, its first challenge and the candidate's index (ApiError if refused)."""
+        index = (
+            body.candidate_index
+            if body.candidate_index is not None
+            else derive_candidate_index(body.candidate_id)
+        )
+        candidate = Candidate(
+            id=body.candidate_id,
+            index=index,
+            accessibility=body.accessibility,
+            locale=body.locale,
+        )
+        try:
+            state = engine.start(
+                self.catalog.bank,
+                rules,
+                profile=None if body.profile is None else body.profile.model_dump(),
+                candidate=candidate,
+                seed=body.seed,
+            )
+            choice = engine.next_challenge(state)
+        except DataError as exc:
+            raise ApiError(
+                422, "invalid_field", exc.message, field=f"body.{exc.field or 'profile'}"
+            ) from None
+        except SessionError as exc:
+            raise ApiError(409, "no_challenge", str(exc)) from None
+        if choice is None and state.n_answers == 0:
+            raise ApiError(
+                422,
+                "no_challenge",
+                "no challenge of the bank matches this session (v2: the profile's "
+                "competences and skills select nothing): a certification needs challenges",
+                field="body.profile" if body.profile is not None else "body.rules",
+            )
+        return state, choice, index
 
     def _replay(self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY) -> Reply:
         if stored.request_hash != request_hash:
