@@ -363,3 +363,18 @@ def test_v3_start_refuses_a_bank_with_a_negative_slope(bank, v3):
     with pytest.raises(DataError, match=r"non-positive discrimination") as info:
         start(bad, v3, seed=1)
     assert info.value.field == "a" and info.value.row == 8
+
+
+def test_state_does_not_import_the_engine():
+    # issue #20: no engine <-> state circle, not even a function-level import
+    import ast
+    from pathlib import Path
+
+    import pixirt.cat._replay
+    import pixirt.cat._runtime
+    import pixirt.cat.state
+
+    for module in (pixirt.cat.state, pixirt.cat._replay, pixirt.cat._runtime):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert "pixirt.cat.engine" not in imported, module.__name__

@@ -42,7 +42,7 @@ from pixirt.cat.selection import SelectionState, pick_rank
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
-    from pixirt.cat.engine import Runtime
+    from pixirt.cat._runtime import Runtime
 
 __all__ = ["PICK_STRIDE", "Choices", "SessionBatch", "V3Results", "certification_of"]
 

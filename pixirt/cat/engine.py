@@ -44,15 +44,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from pixirt.cat import v2 as v2_rules
-from pixirt.cat.batch import SessionBatch, certification_of
-from pixirt.cat.capacity import CapacityModel, CapacityState
+from pixirt.cat._replay import Work
+from pixirt.cat._replay import position as _position
+from pixirt.cat._replay import step as _step
+from pixirt.cat._runtime import Runtime, build_runtime
+from pixirt.cat.batch import certification_of
 from pixirt.cat.incidents import IssueReport
 from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
@@ -63,8 +66,9 @@ from pixirt.cat.scoring import (
     score,
 )
 from pixirt.cat.selection import BankStructure
-from pixirt.cat.state import Candidate, CatState, ChallengeChoice
-from pixirt.cat.v2 import V2Profiles, V2Tables
+from pixirt.cat.state import Candidate, CatState, ChallengeChoice, replay
+from pixirt.cat.state import attached_runtime as _runtime
+from pixirt.cat.v2 import V2Profiles
 from pixirt.exceptions import DataError, SessionError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
@@ -73,12 +77,14 @@ __all__ = [
     "Runtime",
     "Work",
     "abort",
+    "build_runtime",
     "certification",
     "deneutralize",
     "flag_live_alert",
     "neutralize",
     "next_challenge",
     "record",
+    "replay",
     "report_issue",
     "result",
     "start",
@@ -91,96 +97,6 @@ _TWO53 = 1.0 / 9007199254740992.0
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Runtime:
-    """What the engine derives once from a bank and a rule set (not serialized)."""
-
-    bank: ItemBank
-    rules: RuleSet
-    structure: BankStructure
-    model: CapacityModel | None
-    item_type: tuple[str | None, ...]
-    v2_tables: V2Tables | None
-
-
-class Work:
-    """A session's working state, rebuilt from its record by :func:`replay`.
-
-    ``batch`` is the v3 session as a :class:`~pixirt.cat.batch.SessionBatch` of one
-    (None in v2), never modified once built (a step works on a copy); ``choice``
-    memoizes :func:`next_challenge` (a pure function of the state), so that
-    :func:`record` does not compute the served challenge twice.
-    """
-
-    __slots__ = ("batch", "choice", "computed")
-
-    def __init__(self, batch: SessionBatch | None) -> None:
-        self.batch = batch
-        self.choice: ChallengeChoice | None = None
-        self.computed = False
-
-    @property
-    def cap(self) -> CapacityState | None:
-        """The capacity estimator's state (v3)."""
-        return None if self.batch is None else self.batch.cap
-
-
-def build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
-    """Derive the engine's per-(bank, rules) structures (built once per bank object)."""
-    if not isinstance(bank, ItemBank):
-        raise DataError(f"expected an ItemBank, got {type(bank).__name__}", field="bank")
-    if not isinstance(rules, RuleSet):
-        raise DataError(f"expected a RuleSet, got {type(rules).__name__}", field="rules")
-    runtime: Runtime = bank.derived(
-        f"cat.runtime/{rules.hash}", lambda: _build_runtime(bank, rules)
-    )
-    return runtime
-
-
-def _build_runtime(bank: ItemBank, rules: RuleSet) -> Runtime:
-    structure = BankStructure.of(bank)
-    meta = bank.metadata
-    item_type = (
-        tuple(None if v is None or v != v else str(v) for v in meta["type"].tolist())
-        if "type" in meta.columns
-        else (None,) * bank.n_items
-    )
-    v2_tables = None
-    model = None
-    if rules.algorithm == "v2":
-        v2_tables = V2Tables.of(bank, structure)
-    else:
-        _refuse_non_positive_slopes(bank)
-        model = CapacityModel.from_rules(rules)
-    return Runtime(bank, rules, structure, model, item_type, v2_tables)
-
-
-def _refuse_non_positive_slopes(bank: ItemBank) -> None:
-    """v3 ranks and scores with increasing item curves: a bank with a ≤ 0 is refused.
-
-    An :class:`ItemBank` holds negative slopes (mirt's estimates of a reversed item,
-    for scoring and diagnostics); the engine does not.
-    """
-    bad = np.flatnonzero(~(bank.a > 0))
-    if len(bad):
-        shown = ", ".join(f"{bank.item_ids[i]!r} (a={bank.a[i]:.3g})" for i in bad[:5].tolist())
-        raise DataError(
-            f"{len(bad)} item(s) have a non-positive discrimination: {shown}; a bank needs "
-            "a > 0: check their answer key, drop them, or use priors='default' (its "
-            "log-normal prior keeps a > 0)",
-            row=int(bad[0]) + 1,
-            field="a",
-        )
-
-
-def _runtime(state: CatState) -> Runtime:
-    if state.runtime is None:
-        raise SessionError(
-            "this state has no engine attached: rebuild it with CatState.from_dict(..., bank=, rules=)"
-        )
-    return state.runtime
 
 
 # ================================================================== start
@@ -265,40 +181,6 @@ def _plan_v2(
     planned = v2_rules.plan(profiles, runtime.structure, runtime.v2_tables, v2, seed=seed)
     items = planned.items[0, : planned.length[0]]
     return tuple(str(runtime.structure.item_ids[i]) for i in items.tolist())
-
-
-# ================================================================== replay
-def replay(state: CatState, *, fast: bool = True) -> CatState:
-    """Rebuild the working state of ``state`` from its answers (after loading it from JSON).
-
-    ``fast=False`` ranks with the general pool and ranking functions only (the
-    shortlists off): the same choices, for tests that check so.
-    """
-    runtime = _runtime(state)
-    if state.algorithm == "v2":
-        return replace(state, work=Work(None))
-    batch = SessionBatch.start(
-        runtime,
-        [state.candidate.index],
-        seed=state.seed,
-        accessibility=[state.candidate.accessibility],
-        fast=fast,
-    )
-    for cid, status in zip(state.asked, state.statuses, strict=True):
-        _step(batch, _position(runtime, cid), status)
-    return replace(state, work=Work(batch))
-
-
-def _position(runtime: Runtime, cid: str) -> int:
-    return int(runtime.structure.positions([cid])[0])
-
-
-def _step(batch: SessionBatch, pos: int, status: str | None) -> None:
-    """One more challenge in a batch of one: answered (``status``) or withdrawn (None)."""
-    if status is None:
-        batch.withdraw([0], [pos])
-    else:
-        batch.record([0], [pos], [status == "ok"])
 
 
 # ================================================================== stepping

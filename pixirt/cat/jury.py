@@ -21,7 +21,7 @@ from pixirt.cat import incidents
 from pixirt.exceptions import DataError, ScoringError
 
 if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
+    from pixirt.cat._certification import Certification
     from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
 

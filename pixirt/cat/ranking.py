@@ -32,7 +32,7 @@ from pixirt.cat.capacity import probability, reward
 from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
 
 if TYPE_CHECKING:
-    from pixirt.cat.engine import Runtime
+    from pixirt.cat._runtime import Runtime
 
 __all__ = [
     "USE_KERNELS",

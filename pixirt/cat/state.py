@@ -17,16 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pixirt.cat._choice import ChallengeChoice
+from pixirt.cat._replay import Work, replay_batch
+from pixirt.cat._runtime import Runtime, build_runtime
 from pixirt.cat.incidents import IssueReport
 from pixirt.cat.profile import Profile
-from pixirt.exceptions import DataError
+from pixirt.exceptions import DataError, SessionError
 
 if TYPE_CHECKING:
-    from pixirt.cat.engine import Runtime, Work
     from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
 
-__all__ = ["Candidate", "CatState", "ChallengeChoice"]
+__all__ = ["Candidate", "CatState", "ChallengeChoice", "attached_runtime", "replay"]
 
 STATE_FORMAT = "pixirt-cat-state/1"
 
@@ -84,51 +86,6 @@ class Candidate:
             accessibility=bool(data.get("accessibility", False)),
             locale=data.get("locale"),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ChallengeChoice:
-    """The next challenge to serve.
-
-    Attributes
-    ----------
-    challenge_id
-        The challenge.
-    competence, tube, skill
-        Where it sits in the framework.
-    step
-        0-based position of the challenge in the test.
-    capacity, error_rate
-        v3: the estimate the choice was made at (None in v2).
-    ranked
-        v3: the top challenges by information, best first (the pick is among them).
-    rank
-        v3: the rank picked by Pix's ``binaryTreeRandom``.
-    """
-
-    challenge_id: str
-    competence: str
-    tube: str | None
-    skill: str | None
-    step: int
-    capacity: float | None = None
-    error_rate: float | None = None
-    ranked: tuple[str, ...] = ()
-    rank: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        return {
-            "challenge_id": self.challenge_id,
-            "competence": self.competence,
-            "tube": self.tube,
-            "skill": self.skill,
-            "step": self.step,
-            "capacity": self.capacity,
-            "error_rate": self.error_rate,
-            "ranked": list(self.ranked),
-            "rank": self.rank,
-        }
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -208,8 +165,6 @@ class CatState:
             On a missing or unknown field, or when ``bank`` or ``rules`` is not the one
             the session was started with (hashes differ).
         """
-        from pixirt.cat.engine import build_runtime, replay
-
         expected = {
             "format",
             "algorithm",
@@ -265,3 +220,33 @@ class CatState:
             issue_reports=tuple(IssueReport.from_dict(x) for x in data.get("issue_reports", [])),
         )
         return replay(replace(bare, runtime=build_runtime(bank, rules)))
+
+
+def attached_runtime(state: CatState) -> Runtime:
+    """The engine's runtime attached to ``state`` (:class:`~pixirt.exceptions.SessionError` if none)."""
+    if state.runtime is None:
+        raise SessionError(
+            "this state has no engine attached: rebuild it with CatState.from_dict(..., bank=, rules=)"
+        )
+    return state.runtime
+
+
+def replay(state: CatState, *, fast: bool = True) -> CatState:
+    """Rebuild the working state of ``state`` from its answers (after loading it from JSON).
+
+    ``fast=False`` ranks with the general pool and ranking functions only (the
+    shortlists off): the same choices, for tests that check so.
+    """
+    runtime = attached_runtime(state)
+    if state.algorithm == "v2":
+        return replace(state, work=Work(None))
+    batch = replay_batch(
+        runtime,
+        index=state.candidate.index,
+        seed=state.seed,
+        accessibility=state.candidate.accessibility,
+        asked=state.asked,
+        statuses=state.statuses,
+        fast=fast,
+    )
+    return replace(state, work=Work(batch))

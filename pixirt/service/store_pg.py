@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from pixirt.service.store import (
+from pixirt.service._store_migrations import Migration
+from pixirt.service._store_records import (
     Event,
-    Migration,
     PinKind,
     Reply,
     SessionRow,
