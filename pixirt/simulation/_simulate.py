@@ -19,7 +19,7 @@ import pandas as pd
 
 from pixirt import models
 from pixirt.cat import engine, incidents
-from pixirt.cat.engine import build_runtime
+from pixirt.cat.engine import Runtime, build_runtime
 from pixirt.cat.scoring import score
 from pixirt.cat.selection import check_test_length
 from pixirt.cat.state import Candidate, CatState
@@ -123,9 +123,41 @@ def simulate(
             workers=workers,
         )
     t0 = time.perf_counter()
+    tasks = list(_chunks(start, n, chunk_size))
+    frames = _run_tasks(
+        runtime, (bank, rules, population, responder, seed), tasks, workers, progress, start
+    )
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame["rules_id"] = rules.id
+    frame["rules_hash"] = rules.hash
+    frame["bank_hash"] = bank.hash
+    frame["pixirt_version"] = __version__
+    path = _write_parquet(frame, Path(out)) if out is not None else None
+    return SimulationResult(
+        frame=frame,
+        rules_id=rules.id,
+        rules_hash=rules.hash,
+        bank_hash=bank.hash,
+        seed=seed,
+        pixirt_version=__version__,
+        path=path,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _run_tasks(
+    runtime: Runtime,
+    inputs: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int],
+    tasks: list[tuple[int, int]],
+    workers: int,
+    progress: bool | Callable[[int, int], None],
+    start: int,
+) -> list[pd.DataFrame]:
+    """The chunks' frames, run in this process or by ``workers`` processes, in order."""
+    bank, rules, population, responder, seed = inputs
+    n = sum(size for _, size in tasks)
     frames: list[pd.DataFrame] = []
     show = progress is True and sys.stderr.isatty()
-    tasks = list(_chunks(start, n, chunk_size))
     if workers == 1 or len(tasks) == 1:
         results: Iterator[pd.DataFrame] = (
             _run_chunk(runtime, population, responder, seed, lo, size) for lo, size in tasks
@@ -151,22 +183,7 @@ def simulate(
             pool.shutdown(cancel_futures=True)
     if show:
         print(file=sys.stderr)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame["rules_id"] = rules.id
-    frame["rules_hash"] = rules.hash
-    frame["bank_hash"] = bank.hash
-    frame["pixirt_version"] = __version__
-    path = _write_parquet(frame, Path(out)) if out is not None else None
-    return SimulationResult(
-        frame=frame,
-        rules_id=rules.id,
-        rules_hash=rules.hash,
-        bank_hash=bank.hash,
-        seed=seed,
-        pixirt_version=__version__,
-        path=path,
-        seconds=time.perf_counter() - t0,
-    )
+    return frames
 
 
 def replay_candidate(

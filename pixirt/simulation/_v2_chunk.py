@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -11,7 +13,7 @@ from pixirt.cat import incidents
 from pixirt.cat import v2 as v2_rules
 from pixirt.cat.engine import Runtime
 from pixirt.cat.profile import code_key
-from pixirt.cat.v2 import V2Profiles
+from pixirt.cat.v2 import V2Profiles, V2Scores
 from pixirt.simulation._candidate_rows import _OK, _base_frame, _jury, _ragged, _true_ability
 from pixirt.simulation._issue_reports import _issue_reports
 from pixirt.simulation.population import Candidates, PositioningAnswers
@@ -81,10 +83,7 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     aborted = (limit >= 0) & (limit < length)
     technical = aborted & (inc.abort_reason == "technical")
     skipped, left_neutralized = v2_rules.finalize(valid, answered, technical)
-    comp_col = np.full(len(st.competences), -1, dtype=np.int64)
-    where = {c: k for k, c in enumerate(profiles.competences)}
-    for k, code in enumerate(st.competences):
-        comp_col[k] = where.get(code, -1)
+    comp_col = _profile_columns(st.competences, profiles.competences)
     scores = v2_rules.score_batch(
         v2,
         level=profiles.level,
@@ -116,6 +115,29 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     cols["issue_reports"] = reports
     cols["n_auto_neutralized"] = n_auto
     cols["jury_review"] = review.review
+    return _with_outcomes(cols, scores, certifiable, n_given, cands, profiles)
+
+
+def _profile_columns(
+    bank_competences: tuple[str, ...], profile_competences: tuple[str, ...]
+) -> npt.NDArray[np.int64]:
+    """Per bank competence, its column in the profiles (−1: not in the profiles)."""
+    comp_col = np.full(len(bank_competences), -1, dtype=np.int64)
+    where = {c: k for k, c in enumerate(profile_competences)}
+    for k, code in enumerate(bank_competences):
+        comp_col[k] = where.get(code, -1)
+    return comp_col
+
+
+def _with_outcomes(
+    cols: dict[str, Any],
+    scores: V2Scores,
+    certifiable: npt.NDArray[np.bool_],
+    n_given: npt.NDArray[np.int64],
+    cands: Candidates,
+    profiles: V2Profiles,
+) -> pd.DataFrame:
+    """The chunk's frame: ``cols`` with the outcome, score and certified levels (not certifiable: none)."""
     status = scores.outcome_names()
     comment = scores.comment_names()
     status[~certifiable] = "not_certifiable"

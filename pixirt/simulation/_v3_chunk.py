@@ -20,7 +20,7 @@ from pixirt.simulation._candidate_rows import (
 )
 from pixirt.simulation._issue_reports import _issue_reports
 from pixirt.simulation.population import Candidates
-from pixirt.simulation.responders import Responder
+from pixirt.simulation.responders import Incidents, Responder
 
 _PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
 _V3_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by the batch's code + 1
@@ -31,31 +31,10 @@ def _run_v3(
 ) -> pd.DataFrame:
     """A chunk of v3 certifications: the engine's batch, stepped with drawn answers and incidents."""
     st = runtime.structure
-    bank = runtime.bank
     idx = cands.index
     inc = responder.incidents(seed, idx)
     leaves = inc.abort_after >= 0  # the candidate leaves after `abort_after` answers
-    batch = SessionBatch.start(runtime, idx, seed=seed, fast=fast)
-    active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
-    while active.any():
-        rows = np.flatnonzero(active)
-        choice = batch.choose(rows)
-        if (choice.chosen < 0).any():
-            row = int(rows[choice.chosen < 0][0])
-            raise DataError(
-                f"the selection rules leave no challenge for a candidate after {int(batch.n_answers[row])} "
-                "answers (Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
-                field="bank",
-            )
-        chosen = choice.chosen
-        step = batch.n_asked[rows]
-        alert = responder.live_alerts(seed, idx[rows], step)
-        theta = _true_ability(_subset(cands, rows), responder, st.competence[chosen], runtime)
-        p = models.probability(theta, bank.a[chosen], bank.b[chosen], bank.c[chosen])
-        ok = responder.answers(seed, idx[rows], step, p)
-        batch.withdraw(rows[alert], chosen[alert])
-        batch.record(rows[~alert], chosen[~alert], ok[~alert])
-        active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
+    batch = _stepped_batch(runtime, cands, responder, seed, inc, fast=fast)
 
     asked, status = batch.asked, batch.status
     # jury neutralizations, decided per asked step
@@ -109,3 +88,41 @@ def _run_v3(
     for code, lv in res.levels.items():
         cols[f"cert_level_{code}"] = lv
     return pd.DataFrame(cols)
+
+
+def _stepped_batch(
+    runtime: Runtime,
+    cands: Candidates,
+    responder: Responder,
+    seed: int,
+    inc: Incidents,
+    *,
+    fast: bool,
+) -> SessionBatch:
+    """The engine's batch stepped to the end: drawn answers, live alerts, candidates leaving."""
+    st = runtime.structure
+    bank = runtime.bank
+    idx = cands.index
+    leaves = inc.abort_after >= 0  # the candidate leaves after `abort_after` answers
+    batch = SessionBatch.start(runtime, idx, seed=seed, fast=fast)
+    active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
+    while active.any():
+        rows = np.flatnonzero(active)
+        choice = batch.choose(rows)
+        if (choice.chosen < 0).any():
+            row = int(rows[choice.chosen < 0][0])
+            raise DataError(
+                f"the selection rules leave no challenge for a candidate after {int(batch.n_answers[row])} "
+                "answers (Pix's AssessmentLackOfChallengesError): the bank is too small for these rules",
+                field="bank",
+            )
+        chosen = choice.chosen
+        step = batch.n_asked[rows]
+        alert = responder.live_alerts(seed, idx[rows], step)
+        theta = _true_ability(_subset(cands, rows), responder, st.competence[chosen], runtime)
+        p = models.probability(theta, bank.a[chosen], bank.b[chosen], bank.c[chosen])
+        ok = responder.answers(seed, idx[rows], step, p)
+        batch.withdraw(rows[alert], chosen[alert])
+        batch.record(rows[~alert], chosen[~alert], ok[~alert])
+        active = ~batch.over() & ~(leaves & (batch.n_answers >= inc.abort_after))
+    return batch
