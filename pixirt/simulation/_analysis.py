@@ -113,13 +113,7 @@ def _analysis_fields(
     quality = _quality_table(quality_specs, estimate, level, n_bootstrap)
 
     # -- distributions and transitions
-    outcomes = _outcome_table(b.status, p.status)
-    score_changes, stats = _score_change_tables(p.pix - b.pix)
-    scores = _score_histograms(b.pix, p.pix)
-    levels = _level_table(b.cert, p.cert, shared.codes)
-    by_ability = _quality_by_ability(b, p, shared)
-    exposure, curves = _exposure_tables(b, p, n_items)
-    candidates = _candidates_frame(b, p, shared, paired)
+    tables = _distribution_fields(b, p, shared, paired, n_items)
     if n < MIN_SAMPLE:  # too few for a bootstrap interval to mean anything: none is given
         differences, changes, quality, gaps = _without_intervals(
             differences, changes, quality, gaps
@@ -136,18 +130,10 @@ def _analysis_fields(
         confidence_level=confidence_level,
         groups=groups,
         selection_changed=bool(selection_changes(rules_mod.diff(baseline_rules, proposed_rules))),
-        outcomes=outcomes,
         differences=differences,
         changes=changes,
         gaps=gaps,
-        score_changes=score_changes,
-        score_change_stats=stats,
-        scores=scores,
-        levels=levels,
         quality=quality,
-        quality_by_ability=by_ability,
-        exposure=exposure,
-        exposure_curves=curves,
         retest_noise=noise,
         notes=notes,
         n_retest=0 if shared.retest_rows is None else len(shared.retest_rows),
@@ -155,9 +141,33 @@ def _analysis_fields(
         bank_hash=bank_hash,
         pixirt_version=__version__,
         seconds=time.perf_counter() - t0,
-        candidates=candidates,
         assumptions=assumptions,
+        **tables,
     )
+
+
+def _distribution_fields(
+    b: _Side, p: _Side, shared: _Shared, paired: dict[str, BoolArray], n_items: int
+) -> dict[str, Any]:
+    """The distributions and transitions: outcomes, scores, levels, quality by ability, exposure."""
+    outcomes = _outcome_table(b.status, p.status)
+    score_changes, stats = _score_change_tables(p.pix - b.pix)
+    scores = _score_histograms(b.pix, p.pix)
+    levels = _level_table(b.cert, p.cert, shared.codes)
+    by_ability = _quality_by_ability(b, p, shared)
+    exposure, curves = _exposure_tables(b, p, n_items)
+    candidates = _candidates_frame(b, p, shared, paired)
+    return {
+        "outcomes": outcomes,
+        "score_changes": score_changes,
+        "score_change_stats": stats,
+        "scores": scores,
+        "levels": levels,
+        "quality_by_ability": by_ability,
+        "exposure": exposure,
+        "exposure_curves": curves,
+        "candidates": candidates,
+    }
 
 
 def _groups(group: ObjArray, n: int) -> tuple[tuple[str, ...], dict[str, BoolArray]]:

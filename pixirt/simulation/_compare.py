@@ -18,11 +18,6 @@ from pixirt import rules as rules_mod
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
-from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.responders import Responder
-
-if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
 from pixirt.simulation._assumptions import _assumptions, _error_notes, _population_dict
 from pixirt.simulation._comparison import Comparison, _analyse
 from pixirt.simulation._comparison_inputs import _check_bootstrap, _load_rules, _no_progress
@@ -35,6 +30,11 @@ from pixirt.simulation._simulated_runs import (
     _simulate_blocks,
     _simulate_on_cluster,
 )
+from pixirt.simulation.population import ObservedPopulation, Population
+from pixirt.simulation.responders import Responder
+
+if TYPE_CHECKING:
+    from pixirt.cat.scoring import Certification
 
 
 # ====================================================================== public entry point

@@ -19,11 +19,6 @@ import pandas as pd
 from pixirt.exceptions import DataError
 from pixirt.rules import FieldChange, RuleSet, RuleSetDiff
 from pixirt.simulation import _first_screen, _flags, _report_html, _words
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
 from pixirt.simulation._analysis import _analysis_fields
 from pixirt.simulation._comparison_inputs import _check_bootstrap, _check_lang
 from pixirt.simulation._comparison_json import _json_map, _rows, _table_from_dict, _table_to_dict
@@ -38,6 +33,10 @@ from pixirt.simulation._comparison_plots import _axes, _heatmap, _numbers
 from pixirt.simulation._distributions import _level_labels
 from pixirt.simulation._rule_set_info import RuleSetInfo, _info_dict
 from pixirt.simulation._sides import _codes, _Shared, _Side, _side_from_frame
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -9,12 +9,11 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt.simulation import _formatting
+from pixirt.simulation._comparison_names import Lang
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-from pixirt.simulation._comparison_names import Lang
 
 
 # ====================================================================== matplotlib helpers

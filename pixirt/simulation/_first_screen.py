@@ -8,8 +8,6 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pixirt.simulation._comparison import Comparison
 from pixirt.simulation._flags import flag_sentences, multiplicity_note
 from pixirt.simulation._formatting import (
     NBSP,
@@ -26,6 +24,9 @@ from pixirt.simulation._formatting import (
 from pixirt.simulation._report_assumptions import assumption_lines
 from pixirt.simulation._rule_changes import describe_changes
 from pixirt.simulation._words import _TEXT, Lang, group_label, text
+
+if TYPE_CHECKING:
+    from pixirt.simulation._comparison import Comparison
 
 
 # ====================================================================== first screen

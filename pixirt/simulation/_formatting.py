@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pixirt.simulation._words import Lang, text
+
 if TYPE_CHECKING:
     pass
-from pixirt.simulation._words import Lang, text
 
 #: A number formatter.
 Fmt = Callable[[float], str]

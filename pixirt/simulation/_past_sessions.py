@@ -16,15 +16,15 @@ import pandas as pd
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet, RuleSetDiff
-from pixirt.simulation.responders import Responder
-
-if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
 from pixirt.simulation._assumptions import _assumptions
 from pixirt.simulation._comparison import Comparison, _analyse
 from pixirt.simulation._comparison_names import Progress, Source, selection_changes
 from pixirt.simulation._exposure import _exposure_of
 from pixirt.simulation._sides import _codes, _Shared, _side_from_frame
+from pixirt.simulation.responders import Responder
+
+if TYPE_CHECKING:
+    from pixirt.cat.scoring import Certification
 
 
 # ====================================================================== past sessions

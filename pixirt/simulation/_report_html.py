@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pixirt.simulation._comparison import Comparison
 from pixirt.simulation._first_screen import first_screen_html
 from pixirt.simulation._formatting import NNBSP
 from pixirt.simulation._report_sections import (
@@ -24,6 +22,9 @@ from pixirt.simulation._report_sections import (
     _section,
 )
 from pixirt.simulation._words import Lang, text
+
+if TYPE_CHECKING:
+    from pixirt.simulation._comparison import Comparison
 
 _CSS = """
 *{box-sizing:border-box}

@@ -14,10 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from pixirt.simulation._comparison import Comparison
 from pixirt.simulation._formatting import (
     NNBSP,
     _ci,
@@ -34,6 +30,11 @@ from pixirt.simulation._formatting import (
 )
 from pixirt.simulation._rule_changes import _value, describe_changes
 from pixirt.simulation._words import Lang, group_label, metric_label, status_label, text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from pixirt.simulation._comparison import Comparison
 
 
 # ====================================================================== the detail

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pixirt.rules import FieldChange, RuleSetDiff
+from pixirt.simulation._formatting import MINUS, NNBSP, format_number
+from pixirt.simulation._words import _ACTIONS, _BANDS, _FIELDS, _METADATA, _VALUES, Lang, text
 
 if TYPE_CHECKING:
     pass
-from pixirt.simulation._formatting import MINUS, NNBSP, format_number
-from pixirt.simulation._words import _ACTIONS, _BANDS, _FIELDS, _METADATA, _VALUES, Lang, text
 
 
 # ====================================================================== the rule change in words

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixirt.exceptions import DataError, PixirtError
+from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Dataset, open_dataset
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from pixirt.simulation._results import SimulationResult
     from pixirt.simulation.population import ObservedPopulation, Population
     from pixirt.simulation.responders import Responder
-from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Dataset, open_dataset
 
 __all__ = ["MANIFEST", "Dataset", "open_dataset", "simulate_on_cluster"]
 
@@ -128,21 +128,11 @@ def simulate_on_cluster(
     ``progress(done, total)`` called as chunks finish.
     """
     from pixirt import __version__
-    from pixirt._dask import check_client, require_distributed
+    from pixirt._dask import require_distributed
     from pixirt.simulation._chunks import _chunks
 
-    check_client(client)
-    if workers != 1:
-        raise DataError(
-            "workers sets local processes; with a Dask client the cluster's workers run the chunks",
-            field="workers",
-        )
-    if out is None:
-        raise DataError(
-            "a run on a Dask cluster writes its rows to a Parquet dataset rather than "
-            "gathering them here: give out= (a directory the client and every worker reach)",
-            field="out",
-        )
+    _check_cluster_run(client, workers, out)
+    assert out is not None
     distributed = require_distributed()
     directory = prepare_directory(out)
     t0 = time.perf_counter()
@@ -156,6 +146,65 @@ def simulate_on_cluster(
         "pixirt_version": __version__,
     }
     report = _progress_function(progress)
+    metas = _run_parts(
+        client,
+        distributed,
+        (bank, rules, population, responder, seed),
+        tasks,
+        (directory, width, token),
+        provenance,
+        report,
+    )
+    ordered = [metas[f"part-{i:0{width}d}.parquet"] for i in range(len(tasks))]
+    _finish_parts(directory, ordered)
+    seconds = time.perf_counter() - t0
+    manifest = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        **provenance,
+        "seed": seed,
+        "n": n,
+        "start": start,
+        "chunk_size": chunk_size,
+        "seconds": seconds,
+        "columns": list(ordered[0]["schema"].names),
+        "parts": [{"file": m["file"], "start": m["start"], "rows": m["rows"]} for m in ordered],
+    }
+    _write_manifest(directory, manifest)
+    return Dataset(directory, manifest).result()
+
+
+def _check_cluster_run(client: Any, workers: int, out: str | os.PathLike[str] | None) -> None:
+    """A run on a Dask cluster: a client, no local processes, and a dataset directory."""
+    from pixirt._dask import check_client
+
+    check_client(client)
+    if workers != 1:
+        raise DataError(
+            "workers sets local processes; with a Dask client the cluster's workers run the chunks",
+            field="workers",
+        )
+    if out is None:
+        raise DataError(
+            "a run on a Dask cluster writes its rows to a Parquet dataset rather than "
+            "gathering them here: give out= (a directory the client and every worker reach)",
+            field="out",
+        )
+
+
+def _run_parts(
+    client: Any,
+    distributed: Any,
+    inputs_: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int],
+    tasks: list[tuple[int, int]],
+    where: tuple[Path, int, str],
+    provenance: dict[str, str],
+    report: Progress,
+) -> dict[str, dict[str, Any]]:
+    """Submit one task per chunk, each writing its part; the parts' metadata by file name."""
+    bank, rules, population, responder, seed = inputs_
+    directory, width, token = where
+    n = sum(size for _, size in tasks)
     # The inputs travel once, as the result of a task (not scattered): the scheduler keeps
     # the task, so they are recomputed if every worker holding them is lost.
     inputs = client.submit(
@@ -187,23 +236,7 @@ def simulate_on_cluster(
             report(done, n)
     finally:
         client.cancel([*futures, inputs])
-    ordered = [metas[f"part-{i:0{width}d}.parquet"] for i in range(len(tasks))]
-    _finish_parts(directory, ordered)
-    seconds = time.perf_counter() - t0
-    manifest = {
-        "format": _FORMAT,
-        "format_version": _FORMAT_VERSION,
-        **provenance,
-        "seed": seed,
-        "n": n,
-        "start": start,
-        "chunk_size": chunk_size,
-        "seconds": seconds,
-        "columns": list(ordered[0]["schema"].names),
-        "parts": [{"file": m["file"], "start": m["start"], "rows": m["rows"]} for m in ordered],
-    }
-    _write_manifest(directory, manifest)
-    return Dataset(directory, manifest).result()
+    return metas
 
 
 def _progress_function(progress: bool | Progress) -> Progress:
