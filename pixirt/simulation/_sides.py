@@ -17,15 +17,16 @@ from pixirt.simulation._comparison_names import _BLOCK, NO_LEVEL, BoolArray, Flo
 from pixirt.simulation.population import ObservedPopulation, Population
 
 
-# ====================================================================== simulation
+# ====================================================================== per-candidate facts
 @dataclass(frozen=True, slots=True)
 class _Exposure:
+    """How often each challenge was served (v3), for the exposure tables."""
+
     counts: npt.NDArray[np.int64]  # per bank challenge, candidates served it
     n: int
     total_length: int
 
 
-# ====================================================================== per-candidate facts
 @dataclass(frozen=True, slots=True)
 class _Truth:
     pix: FloatArray
