@@ -36,179 +36,35 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from pixirt.exceptions import DataError, PixirtError
+from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Dataset, open_dataset
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
+    from pixirt.simulation._results import SimulationResult
     from pixirt.simulation.population import ObservedPopulation, Population
     from pixirt.simulation.responders import Responder
-    from pixirt.simulation.runner import SimulationResult
 
 __all__ = ["MANIFEST", "Dataset", "open_dataset", "simulate_on_cluster"]
 
-#: The manifest of a dataset (ignored by Parquet readers: its name starts with ``_``).
-MANIFEST = "_pixirt.json"
-_FORMAT = "pixirt-simulation-dataset"
-_FORMAT_VERSION = 1
+
 _PART = re.compile(r"^part-\d+\.parquet$")
+
+
 _TEMPORARY = re.compile(r"^\.(part-\d+\.parquet|_pixirt\.json)\..*\.tmp$")
+
+
 _PROVENANCE = ("rules_id", "rules_hash", "bank_hash", "pixirt_version")
 
+
 Progress = Callable[[int, int], None]
-
-
-# ====================================================================== reading
-@dataclass(frozen=True, slots=True)
-class Dataset:
-    """A finished simulation dataset: the manifest and the parts, read column by column.
-
-    Attributes
-    ----------
-    path
-        The directory.
-    manifest
-        The parsed ``_pixirt.json``.
-    """
-
-    path: Path
-    manifest: dict[str, Any]
-
-    @property
-    def n(self) -> int:
-        """Rows (candidates)."""
-        return int(self.manifest["n"])
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Column names, in the order of the local run's frame."""
-        return tuple(self.manifest["columns"])
-
-    @property
-    def parts(self) -> tuple[Path, ...]:
-        """The part files, in candidate order."""
-        return tuple(self.path / p["file"] for p in self.manifest["parts"])
-
-    def tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
-        """The parts one at a time as Arrow tables, holding only ``columns`` (all if None)."""
-        import pyarrow.parquet as pq
-
-        cols = self._check(columns)
-        for part in self.parts:
-            yield pq.read_table(part, columns=cols)
-
-    def read(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The rows as a DataFrame, holding only ``columns``.
-
-        Each part becomes the frame of its chunk (the pandas types recorded in the part)
-        and the parts are concatenated as the local run concatenates its chunks: the
-        result equals the local run's frame (same ``chunk_size``), types included.
-        """
-        frames = [_chunk_frame(table) for table in self.tables(columns)]
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-    def list_counts(self, column: str) -> pd.Series:
-        """Occurrences of each value of a list column (None left out), in order of first appearance."""
-        import pyarrow.compute as pc
-
-        counts: dict[Any, int] = {}
-        for table in self.tables([column]):
-            flat = pc.drop_null(pc.list_flatten(table.column(column)))
-            if len(flat) == 0:
-                continue
-            vc = pc.value_counts(flat)
-            for value, count in zip(
-                vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
-            ):
-                counts[value] = counts.get(value, 0) + int(count)
-        index = pd.Index(list(counts), name=column)
-        return pd.Series(np.fromiter(counts.values(), np.int64, len(counts)), index=index)
-
-    def result(self) -> SimulationResult:
-        """The :class:`~pixirt.simulation.runner.SimulationResult` reading this dataset lazily."""
-        from pixirt.simulation.runner import SimulationResult
-
-        m = self.manifest
-        return SimulationResult(
-            None,
-            rules_id=str(m["rules_id"]),
-            rules_hash=str(m["rules_hash"]),
-            bank_hash=str(m["bank_hash"]),
-            seed=int(m["seed"]),
-            pixirt_version=str(m["pixirt_version"]),
-            path=self.path,
-            seconds=float(m["seconds"]),
-            dataset=self,
-        )
-
-    def _check(self, columns: Sequence[str] | None) -> list[str]:
-        if columns is None:
-            return list(self.columns)
-        cols = [columns] if isinstance(columns, str) else list(columns)
-        unknown = [c for c in cols if c not in self.columns]
-        if unknown:
-            raise DataError(
-                f"no column {unknown[0]!r} in the simulation dataset", path=str(self.path)
-            )
-        return cols
-
-
-def _chunk_frame(table: pa.Table) -> pd.DataFrame:
-    """A part as the chunk's frame: object columns (strings or None) come back as such."""
-    frame: pd.DataFrame = table.to_pandas()
-    meta = (table.schema.metadata or {}).get(b"pandas")
-    if meta is None:
-        return frame
-    for column in json.loads(meta)["columns"]:
-        name = column.get("name")
-        if column.get("numpy_type") == "object" and name in frame and frame[name].dtype != object:
-            values = frame[name].astype(object)
-            frame[name] = values.where(values.notna(), None)
-    return frame
-
-
-def open_dataset(path: str | os.PathLike[str]) -> Dataset:
-    """Open a simulation dataset written by a run on a Dask cluster.
-
-    Raises
-    ------
-    DataError
-        No manifest (not a pixirt dataset, or a run that did not finish), or a part missing.
-    """
-    directory = Path(path)
-    manifest_path = directory / MANIFEST
-    if not manifest_path.is_file():
-        raise DataError(
-            f"no {MANIFEST}: not a pixirt simulation dataset, or its run did not finish",
-            path=str(directory),
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"unreadable manifest: {exc}", path=str(manifest_path)) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
-        raise DataError("not a pixirt simulation dataset manifest", path=str(manifest_path))
-    if int(manifest.get("format_version", 0)) > _FORMAT_VERSION:
-        raise DataError(
-            f"dataset format {manifest['format_version']} is newer than this pixirt reads "
-            f"({_FORMAT_VERSION})",
-            path=str(manifest_path),
-        )
-    dataset = Dataset(directory, manifest)
-    missing = [p.name for p in dataset.parts if not p.is_file()]
-    if missing:
-        raise DataError(f"part {missing[0]} is missing", path=str(directory))
-    return dataset
 
 
 # ====================================================================== the run
@@ -272,21 +128,11 @@ def simulate_on_cluster(
     ``progress(done, total)`` called as chunks finish.
     """
     from pixirt import __version__
-    from pixirt._dask import check_client, require_distributed
-    from pixirt.simulation.runner import _chunks
+    from pixirt._dask import require_distributed
+    from pixirt.simulation._chunks import _chunks
 
-    check_client(client)
-    if workers != 1:
-        raise DataError(
-            "workers sets local processes; with a Dask client the cluster's workers run the chunks",
-            field="workers",
-        )
-    if out is None:
-        raise DataError(
-            "a run on a Dask cluster writes its rows to a Parquet dataset rather than "
-            "gathering them here: give out= (a directory the client and every worker reach)",
-            field="out",
-        )
+    _check_cluster_run(client, workers, out)
+    assert out is not None
     distributed = require_distributed()
     directory = prepare_directory(out)
     t0 = time.perf_counter()
@@ -300,6 +146,65 @@ def simulate_on_cluster(
         "pixirt_version": __version__,
     }
     report = _progress_function(progress)
+    metas = _run_parts(
+        client,
+        distributed,
+        (bank, rules, population, responder, seed),
+        tasks,
+        (directory, width, token),
+        provenance,
+        report,
+    )
+    ordered = [metas[f"part-{i:0{width}d}.parquet"] for i in range(len(tasks))]
+    _finish_parts(directory, ordered)
+    seconds = time.perf_counter() - t0
+    manifest = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        **provenance,
+        "seed": seed,
+        "n": n,
+        "start": start,
+        "chunk_size": chunk_size,
+        "seconds": seconds,
+        "columns": list(ordered[0]["schema"].names),
+        "parts": [{"file": m["file"], "start": m["start"], "rows": m["rows"]} for m in ordered],
+    }
+    _write_manifest(directory, manifest)
+    return Dataset(directory, manifest).result()
+
+
+def _check_cluster_run(client: Any, workers: int, out: str | os.PathLike[str] | None) -> None:
+    """A run on a Dask cluster: a client, no local processes, and a dataset directory."""
+    from pixirt._dask import check_client
+
+    check_client(client)
+    if workers != 1:
+        raise DataError(
+            "workers sets local processes; with a Dask client the cluster's workers run the chunks",
+            field="workers",
+        )
+    if out is None:
+        raise DataError(
+            "a run on a Dask cluster writes its rows to a Parquet dataset rather than "
+            "gathering them here: give out= (a directory the client and every worker reach)",
+            field="out",
+        )
+
+
+def _run_parts(
+    client: Any,
+    distributed: Any,
+    inputs_: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int],
+    tasks: list[tuple[int, int]],
+    where: tuple[Path, int, str],
+    provenance: dict[str, str],
+    report: Progress,
+) -> dict[str, dict[str, Any]]:
+    """Submit one task per chunk, each writing its part; the parts' metadata by file name."""
+    bank, rules, population, responder, seed = inputs_
+    directory, width, token = where
+    n = sum(size for _, size in tasks)
     # The inputs travel once, as the result of a task (not scattered): the scheduler keeps
     # the task, so they are recomputed if every worker holding them is lost.
     inputs = client.submit(
@@ -331,23 +236,7 @@ def simulate_on_cluster(
             report(done, n)
     finally:
         client.cancel([*futures, inputs])
-    ordered = [metas[f"part-{i:0{width}d}.parquet"] for i in range(len(tasks))]
-    _finish_parts(directory, ordered)
-    seconds = time.perf_counter() - t0
-    manifest = {
-        "format": _FORMAT,
-        "format_version": _FORMAT_VERSION,
-        **provenance,
-        "seed": seed,
-        "n": n,
-        "start": start,
-        "chunk_size": chunk_size,
-        "seconds": seconds,
-        "columns": list(ordered[0]["schema"].names),
-        "parts": [{"file": m["file"], "start": m["start"], "rows": m["rows"]} for m in ordered],
-    }
-    _write_manifest(directory, manifest)
-    return Dataset(directory, manifest).result()
+    return metas
 
 
 def _progress_function(progress: bool | Progress) -> Progress:
@@ -401,7 +290,7 @@ def _cast_part(path: Path, schema: pa.Schema) -> None:
     import pyarrow.parquet as pq
 
     from pixirt.item_bank import _atomic_write
-    from pixirt.simulation.runner import _ROW_GROUP
+    from pixirt.simulation._chunks import _ROW_GROUP
 
     table = pq.read_table(path)
     table = table.cast(schema.with_metadata(table.schema.metadata))
@@ -444,7 +333,7 @@ def _write_part(
     from pixirt import __version__
     from pixirt.cat.engine import build_runtime
     from pixirt.item_bank import _atomic_write
-    from pixirt.simulation.runner import _ROW_GROUP, _run_chunk
+    from pixirt.simulation._chunks import _ROW_GROUP, _run_chunk
 
     host = socket.gethostname()
     if __version__ != provenance["pixirt_version"]:
