@@ -32,7 +32,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-# --------------------------------------------------------------------------- binned fit
 def equal_count_bins(
     items: npt.NDArray[np.int32], key: FloatArray, n_items: int, n_bins: IntArray
 ) -> IntArray:

@@ -24,9 +24,6 @@ _DENSE_MIN_DENSITY = 0.25  # a chunk at least this dense uses dense BLAS product
 _DENSE_CACHE_BYTES = 512 * 2**20  # most memory held by dense chunks
 
 
-# =========================================================================== design
-
-
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """A block of persons and their answers, sparse or dense.

@@ -36,7 +36,6 @@ PERSON_BLOCK = 32_768
 ANSWER_BLOCK = 1 << 19
 
 
-# --------------------------------------------------------------------------- groups
 @dataclass(frozen=True, slots=True)
 class Groups:
     code: IntArray  # per person: 0 reference, 1 focal, -1 not analysed
@@ -150,7 +149,6 @@ def group_distributions(
     return params
 
 
-# --------------------------------------------------------------------------- Mantel-Haenszel
 def bh(p: FloatArray) -> FloatArray:
     """Benjamini–Hochberg adjusted p-values (NaN kept)."""
     out = np.full_like(p, np.nan)

@@ -490,6 +490,3 @@ def _wald(s: _Sums, a3: FloatArray, d3: FloatArray, free_a: bool, k: int) -> Flo
             + delta[:, 1] ** 2 * inv11,
             dtype=np.float64,
         )
-
-
-# --------------------------------------------------------------------------- power study

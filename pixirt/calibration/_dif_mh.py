@@ -344,6 +344,3 @@ def _ets_classes(
         is_a = ~(np.abs(d) >= 1.0) | ~(p_value < alpha)
         is_c = (np.abs(d) >= 1.5) & ((np.abs(d) - 1.0) / se > z)
     return np.where(is_a, "A", np.where(is_c, "C", "B"))
-
-
-# --------------------------------------------------------------------------- IRT DIF

@@ -25,7 +25,6 @@ FloatArray = npt.NDArray[np.float64]
 
 Accelerate = Literal["squarem", "none"]
 DIVERGED = 100.0  # |a| or |b| beyond this: the estimate is running off to infinity
-# =========================================================================== EM loop
 
 
 class Progress:

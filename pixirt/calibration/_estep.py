@@ -18,8 +18,6 @@ from pixirt.calibration._state import State, answer_table, log_weights
 
 FloatArray = npt.NDArray[np.float64]
 
-# =========================================================================== E-step
-
 
 @dataclass(frozen=True, slots=True)
 class EStep:

@@ -66,7 +66,6 @@ from pixirt.responses import ResponseLog
 _FORMAT = "pixirt-holdout/1"
 
 
-# --------------------------------------------------------------------------- one call
 _FIT_COLUMNS = ("loglik", "n_parameters", "aic", "bic", "n_iter", "converged", "seconds")
 
 

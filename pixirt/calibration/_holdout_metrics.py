@@ -17,7 +17,6 @@ IntArray = npt.NDArray[np.int64]
 _EPS = 1e-15
 
 
-# --------------------------------------------------------------------------- metrics
 def check_pair(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     yy = np.asarray(y, dtype=np.float64).ravel()
     pp = np.asarray(p, dtype=np.float64).ravel()

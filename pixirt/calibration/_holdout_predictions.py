@@ -42,7 +42,6 @@ _ANSWER_BLOCK = 1 << 20
 _GATHER = 1 << 16
 
 
-# --------------------------------------------------------------------------- predictions
 def _named_banks(banks: ItemBank | Mapping[str, ItemBank]) -> dict[str, ItemBank]:
     if isinstance(banks, ItemBank):
         named = {str(banks.model): banks}

@@ -21,7 +21,6 @@ FloatArray = npt.NDArray[np.float64]
 _W_FLOOR = math.sqrt(1e-5)  # mirt's floor for the answer variance in infit/outfit
 
 
-# --------------------------------------------------------------------------- infit / outfit
 def _wilson_hilferty(ms: FloatArray, q: FloatArray) -> FloatArray:
     q = np.minimum(q, 1.4142)
     with np.errstate(divide="ignore", invalid="ignore"):

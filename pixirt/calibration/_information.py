@@ -27,7 +27,6 @@ IntArray = npt.NDArray[np.int64]
 
 _SE_BATCH_CELLS = 3_000_000  # local score cells per batch in the full information
 _SE_GATHER = 4_096  # answers per batch in the item-block information (stays in cache)
-# =========================================================================== standard errors
 
 
 def slot_names(model: Model) -> tuple[str, ...]:

@@ -24,7 +24,6 @@ _NEWTON_MAX = 30
 _NEWTON_TOL = 1e-10
 _MAX_HALVINGS = 30
 _STEP_CAP = 2.0  # largest Newton step per parameter in one M-step iteration
-# =========================================================================== M-step
 
 
 @dataclass(frozen=True, slots=True)

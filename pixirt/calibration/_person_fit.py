@@ -20,7 +20,6 @@ from pixirt.responses import ResponseLog
 FloatArray = npt.NDArray[np.float64]
 
 
-# --------------------------------------------------------------------------- person fit
 def person_fit(
     log: ResponseLog,
     bank: ItemBank,

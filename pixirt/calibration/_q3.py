@@ -14,7 +14,6 @@ from pixirt.item_bank import ItemBank
 from pixirt.responses import ResponseLog
 
 
-# --------------------------------------------------------------------------- Q3
 def yen_q3(
     log: ResponseLog,
     bank: ItemBank,

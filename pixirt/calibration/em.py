@@ -5,7 +5,7 @@ The engine of :func:`calibrate` (Bock & Aitkin 1981):
 - **Quadrature.** ``n_quad`` equally spaced nodes over ``theta_range`` with normal
   weights renormalized on the grid (mirt's default), so likelihoods match mirt's.
 - **E-step, answered cells only.** Persons are processed in chunks (at most
-  ``_CHUNK_CELLS`` persons × nodes, 32 MB). For a chunk, the persons × nodes
+  ``_design._CHUNK_CELLS`` persons × nodes, 32 MB). For a chunk, the persons × nodes
   log-likelihood is one sparse product ``A @ T``: ``A`` is the chunk's CSR incidence of
   answer codes ``2·item + correct`` (built on the log's own arrays, no copy) and ``T`` the
   ``(2 · n_items) × n_quad`` table of ``log(1 − P)`` and ``log P``; no per-answer
@@ -77,8 +77,6 @@ __all__ = ["calibrate"]
 _Layout = Layout
 _State = State
 _problems = item_problems
-
-# =========================================================================== entry point
 
 
 def _check_int(value: Any, name: str, low: int) -> int:
