@@ -468,7 +468,7 @@ def test_dense_and_sparse_e_steps_agree(
     """Dense chunks (BLAS) and sparse chunks (CSR products) compute the same sums."""
     sim = simulate_answers(_small_bank(40, 9), 3_000, answers_per_person=20, seed=10)  # density 0.5
     dense = calibrate(sim.log, model, tol=1e-8, progress=False, se=se)  # type: ignore[arg-type]
-    monkeypatch.setattr("pixirt.calibration.em._DENSE_MIN_DENSITY", 2.0)  # never dense
+    monkeypatch.setattr("pixirt.calibration._design._DENSE_MIN_DENSITY", 2.0)  # never dense
     sparse = calibrate(sim.log, model, tol=1e-8, progress=False, se=se)  # type: ignore[arg-type]
     assert dense.loglik == pytest.approx(sparse.loglik, abs=1e-8)
     one, two = dense.to_frame(), sparse.to_frame()

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt.calibration._sx2 import sum_score_likelihoods
 from pixirt.calibration.ability import (
     align,
     blocks,
@@ -38,7 +39,6 @@ from pixirt.calibration.ability import (
     normalize_rows,
     resolve_prior,
 )
-from pixirt.calibration.fit import _sum_score_likelihoods
 from pixirt.calibration.results import CalibrationResult
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
@@ -229,7 +229,7 @@ def sum_score_eap(
     mean, sd = resolve_prior(bank, prior)
     nodes, log_w = grid(mean, sd, check_n_quad(n_quad))
     p = sub.probability(nodes).T  # items × nodes
-    lik = _sum_score_likelihoods(np.asarray(p, dtype=np.float64))  # scores × nodes
+    lik = sum_score_likelihoods(np.asarray(p, dtype=np.float64))  # scores × nodes
     joint = lik * np.exp(log_w)[None, :]
     marg = joint.sum(axis=1)
     post = joint / marg[:, None]

@@ -9,7 +9,7 @@ or ``dask.dataframe`` source) runs on :func:`partitioned` data:
    of each person id. Here the item ids are joined (sorted; the log's own order for a
    ``ResponseLog``) and a person found in two partitions is an error naming both.
 2. **Design.** One task per partition maps its items to the joined ids and builds the
-   E-step design (:mod:`pixirt.calibration.em`); the worker keeps it in memory for the
+   E-step design (:mod:`pixirt.calibration._design`); the worker keeps it in memory for the
    whole run. Only per-item answer counts come back.
 3. **Iterations.** Each E-step is one task per partition returning the expected wrong
    and right answers per item and quadrature node (float64) and the log-likelihood;
@@ -37,13 +37,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.calibration import em
+from pixirt.calibration._design import Design, build_design
+from pixirt.calibration._estep import EStep, add_esteps, e_step
+from pixirt.calibration._information import Derivatives, Pass, add_passes, final_pass
+from pixirt.calibration._state import Layout, State
 from pixirt.exceptions import DataError
 from pixirt.responses import Keep, ResponseLog, Statuses, read_responses
 
 __all__ = ["Partitioned", "ResponseSource", "partitioned"]
 
 _SUFFIXES = (".parquet", ".csv", ".csv.gz", ".txt")
+FloatArray = npt.NDArray[np.float64]
 _T = TypeVar("_T")
 
 
@@ -152,7 +156,7 @@ def _person_with_hash(log: ResponseLog, h: int) -> Any:
 class _Part:
     """What a worker keeps of a partition: its E-step design."""
 
-    design: em._Design
+    design: Design
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +179,7 @@ def _build_part(
     if log is None or log.n_answers == 0:
         empty = ResponseLog(np.zeros(1, dtype=np.int64), [], [], np.array([]), item_ids)
         none = None if groups is None else np.zeros(0, dtype=np.int64)
-        return _Part(em._build_design(empty, n_quad, theta_range, none))
+        return _Part(build_design(empty, n_quad, theta_range, none))
     codes = None
     if groups is not None:
         found = groups.reindex(pd.Index(log.person_ids))
@@ -196,7 +200,7 @@ def _build_part(
     joined = ResponseLog(
         log.indptr, where[log.indices], log.answers, log.person_ids, item_ids
     )  # same answers, items numbered as the joined ids
-    return _Part(em._build_design(joined, n_quad, theta_range, codes))
+    return _Part(build_design(joined, n_quad, theta_range, codes))
 
 
 def _part_info(part: _Part) -> _PartInfo:
@@ -212,18 +216,18 @@ def _part_info(part: _Part) -> _PartInfo:
     )
 
 
-def _part_e_step(part: _Part, s: em._State) -> em._EStep:
-    return em._e_step(part.design, s)
+def _part_e_step(part: _Part, s: State) -> EStep:
+    return e_step(part.design, s)
 
 
 def _part_final_pass(
     part: _Part,
-    s: em._State,
-    layout: em._Layout,
-    der: em._Derivatives,
+    s: State,
+    layout: Layout,
+    der: Derivatives,
     method: Literal["full", "items"],
-) -> em._Pass:
-    return em._final_pass(part.design, s, layout, der, method)
+) -> Pass:
+    return final_pass(part.design, s, layout, der, method)
 
 
 # ----------------------------------------------------------------------- executors
@@ -286,7 +290,7 @@ class _OnDask(_Executor):
 
 
 def _large(value: Any) -> bool:
-    return isinstance(value, em._Derivatives)
+    return isinstance(value, Derivatives)
 
 
 # ----------------------------------------------------------------------- the data
@@ -307,7 +311,7 @@ class Partitioned:
     """
 
     stats: pd.DataFrame
-    theta: em.FloatArray
+    theta: FloatArray
     n_items: int
     n_quad: int
     n_persons: int
@@ -318,27 +322,25 @@ class Partitioned:
     _k_hist: npt.NDArray[np.int64]
     group_counts: npt.NDArray[np.int64] | None = None
 
-    def e_step(self, s: em._State) -> em._EStep:
+    def e_step(self, s: State) -> EStep:
         """The E-step sums over every partition (tree-added in a fixed order)."""
-        out = self._executor.tree_sum(
-            self._executor.map(_part_e_step, self._parts, s), em._add_esteps
-        )
-        assert isinstance(out, em._EStep)
+        out = self._executor.tree_sum(self._executor.map(_part_e_step, self._parts, s), add_esteps)
+        assert isinstance(out, EStep)
         return out
 
     def final_pass(
         self,
-        s: em._State,
-        layout: em._Layout,
-        der: em._Derivatives,
+        s: State,
+        layout: Layout,
+        der: Derivatives,
         method: Literal["full", "items"],
-    ) -> em._Pass:
+    ) -> Pass:
         """The final pass (E-step and SE accumulators) summed over every partition."""
         out = self._executor.tree_sum(
             self._executor.map(_part_final_pass, self._parts, s, layout, der, method),
-            em._add_passes,
+            add_passes,
         )
-        assert isinstance(out, em._Pass)
+        assert isinstance(out, Pass)
         return out
 
     def k_hist(self) -> npt.NDArray[np.int64]:
