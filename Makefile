@@ -24,11 +24,12 @@ $(FULL): pyproject.toml | $(PY)
 demo: $(CORE)
 	$(VENV)/bin/pixirt demo --out demo-output
 
-## lint: ruff check, ruff format --check, mypy
+## lint: ruff check, ruff format --check, mypy, the import layers
 lint: $(FULL)
 	$(VENV)/bin/ruff check pixirt tests benchmarks notebooks
 	$(VENV)/bin/ruff format --check pixirt tests benchmarks notebooks
 	$(VENV)/bin/mypy pixirt
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_layers.py   # the import layers
 
 ## unit: the pytest suite (unit, property, notebooks)
 unit: $(FULL)

@@ -8,9 +8,8 @@ The public API re-exported here: response logs (:func:`read_responses`,
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from pixirt import models, rules
+from pixirt._version import __version__
 from pixirt.exceptions import (
     ConvergenceWarning,
     DataError,
@@ -23,11 +22,6 @@ from pixirt.exceptions import (
 )
 from pixirt.item_bank import ItemBank
 from pixirt.responses import LogDescription, LogSplit, ResponseLog, read_responses
-
-try:
-    __version__ = version("pixirt")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "ConvergenceWarning",

@@ -1,4 +1,4 @@
-"""Atomic file writing with the user's permissions (:mod:`pixirt.item_bank`)."""
+"""Atomic file writing with the user's permissions: every file pixirt writes goes through here."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+__all__ = ["atomic_write", "umask"]
 
-def _umask() -> int:
+
+def umask() -> int:
     """The process's file-creation mask (read without changing it where the OS allows)."""
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
@@ -22,7 +24,7 @@ def _umask() -> int:
     return mask
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write through ``write(tmp)`` to a temporary file beside ``path``, then rename.
 
     The file gets the permissions an ordinary ``open(path, "w")`` would give it (``0666``
@@ -34,7 +36,7 @@ def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     tmp = Path(tmp_name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

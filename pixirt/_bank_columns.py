@@ -45,7 +45,7 @@ MIRT_COLUMNS = ("a1", "d", "g", "u")
 _INT_RE = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
 
 
-def _ids_as_given(values: pd.Series, *, path: str | None, field: str) -> npt.NDArray[Any]:
+def ids_as_given(values: pd.Series, *, path: str | None, field: str) -> npt.NDArray[Any]:
     """Ids as a numpy array: int64 when every id is an integer, else object strings."""
     if len(values) == 0:
         return np.asarray([], dtype=object)

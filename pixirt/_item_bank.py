@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import models
-from pixirt._atomic_files import _atomic_write
+from pixirt._atomic_files import atomic_write
 from pixirt._bank_columns import (
     _CSV_MAGIC,
     _FLOAT_COLUMNS,
@@ -25,7 +25,6 @@ from pixirt._bank_columns import (
     STANDARD_COLUMNS,
     FloatArray,
     _from_mirt_columns,
-    _ids_as_given,
     _infer_metadata_column,
     _is_mirt,
     _json_value,
@@ -34,6 +33,7 @@ from pixirt._bank_columns import (
     _restore_column,
     _scale_from_columns,
     _scale_kwargs,
+    ids_as_given,
 )
 from pixirt.exceptions import DataError
 from pixirt.models import Model
@@ -165,7 +165,7 @@ class ItemBank:
             )
         if "b" not in df.columns:
             raise DataError("missing column (item difficulty)", path=path, field="b")
-        out: dict[str, Any] = {"item_id": _ids_as_given(df["item_id"], path=path, field="item_id")}
+        out: dict[str, Any] = {"item_id": ids_as_given(df["item_id"], path=path, field="item_id")}
         ids = pd.Series(out["item_id"])
         dup = ids.duplicated(keep="first").to_numpy()
         if dup.any():
@@ -703,7 +703,7 @@ class ItemBank:
             with tmp.open("w", encoding="utf-8", newline="") as fh:
                 table.to_csv(fh, index_label="", float_format="%.17g", lineterminator="\n")
 
-        _atomic_write(p, write_csv)
+        atomic_write(p, write_csv)
         return p
 
     def write(self, path: str | os.PathLike[str]) -> Path:
@@ -728,7 +728,7 @@ class ItemBank:
         }
         if suffix == ".json":
             payload = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-            _atomic_write(p, lambda tmp: tmp.write_text(payload + "\n", encoding="utf-8"))
+            atomic_write(p, lambda tmp: tmp.write_text(payload + "\n", encoding="utf-8"))
         elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -737,7 +737,7 @@ class ItemBank:
             table = table.replace_schema_metadata(
                 {**(table.schema.metadata or {}), b"pixirt": json.dumps(meta).encode()}
             )
-            _atomic_write(p, lambda tmp: pq.write_table(table, tmp))
+            atomic_write(p, lambda tmp: pq.write_table(table, tmp))
         elif suffix == ".csv":
             out = self._frame.copy()
             out["irt_model"] = self._model
@@ -748,7 +748,7 @@ class ItemBank:
                 with tmp.open("w", encoding="utf-8", newline="") as fh:
                     out.to_csv(fh, index=False, float_format="%.17g", lineterminator="\n")
 
-            _atomic_write(p, write_csv)
+            atomic_write(p, write_csv)
         else:
             raise DataError(
                 f"unknown bank format {suffix!r}: use .csv, .parquet or .json", path=str(p)

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._bank_columns import ids_as_given
 from pixirt._response_values import (
     _MISSING,
     Keep,
@@ -21,7 +22,6 @@ from pixirt._response_values import (
 )
 from pixirt._validation import as_generator
 from pixirt.exceptions import DataError, DataWarning
-from pixirt.item_bank import _ids_as_given
 
 
 class LogSplit(NamedTuple):
@@ -329,8 +329,8 @@ class ResponseLog:
         n_p, n_i = frame.shape
         if n_p == 0 or n_i == 0:
             raise DataError("empty table", path=path)
-        person_ids = _ids_as_given(pd.Series(frame.index.to_numpy()), path=path, field="index")
-        item_ids = _ids_as_given(pd.Series(frame.columns.to_numpy()), path=path, field="columns")
+        person_ids = ids_as_given(pd.Series(frame.index.to_numpy()), path=path, field="index")
+        item_ids = ids_as_given(pd.Series(frame.columns.to_numpy()), path=path, field="columns")
         if len(set(person_ids.tolist())) != n_p:
             raise DataError("duplicate person ids in the index", path=path)
         if len(set(item_ids.tolist())) != n_i:

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._bank_columns import ids_as_given
 from pixirt.exceptions import DataError
-from pixirt.item_bank import _ids_as_given
 
 Statuses = Literal["wrong", "missing"]
 
@@ -55,7 +55,7 @@ def _factorize_ids(
                 "missing id", path=path, row=int(np.flatnonzero(missing)[0]) + 1, field=field
             )
         try:
-            _ids_as_given(pd.Series(cat.categories.to_numpy()), path=path, field=field)
+            ids_as_given(pd.Series(cat.categories.to_numpy()), path=path, field=field)
         except DataError as exc:  # report the first row holding the bad category
             bad = cat.categories[int(exc.row) - 1] if isinstance(exc.row, int) else None
             row = (
@@ -64,7 +64,7 @@ def _factorize_ids(
             raise DataError(exc.message, path=path, row=row, field=field) from None
         cat_codes, cat_uniques = pd.factorize(values, sort=False)
         return np.asarray(cat_codes, dtype=np.int64), np.asarray(cat_uniques)
-    ids = _ids_as_given(values, path=path, field=field)
+    ids = ids_as_given(values, path=path, field=field)
     codes, uniques = pd.factorize(ids, sort=False)
     return np.asarray(codes, dtype=np.int64), uniques
 

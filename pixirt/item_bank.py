@@ -35,15 +35,12 @@ File formats (:meth:`ItemBank.read`, :meth:`ItemBank.write`, chosen by suffix):
 
 from __future__ import annotations
 
-from pixirt._atomic_files import _atomic_write as _atomic_write
-from pixirt._atomic_files import _umask as _umask
 from pixirt._bank_columns import CODE_COLUMNS as CODE_COLUMNS
 from pixirt._bank_columns import MIRT_COLUMNS as MIRT_COLUMNS
 from pixirt._bank_columns import PARAMETER_COLUMNS as PARAMETER_COLUMNS
 from pixirt._bank_columns import SCALE_COLUMNS as SCALE_COLUMNS
 from pixirt._bank_columns import STANDARD_COLUMNS as STANDARD_COLUMNS
 from pixirt._bank_columns import FloatArray as FloatArray
-from pixirt._bank_columns import _ids_as_given as _ids_as_given
 from pixirt._bank_columns import _json_value as _json_value
 from pixirt._item_bank import ItemBank
 

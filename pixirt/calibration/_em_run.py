@@ -300,7 +300,7 @@ def run_calibration(
     k = layout.size
     n_persons = data.n_persons
     loglik = final.loglik
-    from pixirt import __version__
+    from pixirt._version import __version__
 
     return CalibrationResult(
         bank=bank,

@@ -381,7 +381,7 @@ def holdout_validation(
     )
     scores = prediction_scores(pred)
     scores.attrs.update({k: v for k, v in pred.attrs.items() if k != "models"})
-    from pixirt import __version__
+    from pixirt._version import __version__
 
     return HoldoutResult(
         scores=scores,

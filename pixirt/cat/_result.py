@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def _package_version() -> str:
     try:
-        from pixirt import __version__
+        from pixirt._version import __version__
 
         return str(__version__)
     except ImportError:  # pragma: no cover - only while pixirt/__init__.py is being edited

@@ -30,13 +30,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from pixirt._atomic_files import atomic_write
 from pixirt._dask import cluster_client
 from pixirt.calibration.em import calibrate
 from pixirt.calibration.partitions import ResponseSource
 from pixirt.calibration.priors import Priors
 from pixirt.cli._cluster import add_cluster_arguments
 from pixirt.exceptions import ConvergenceWarning
-from pixirt.item_bank import ItemBank, _atomic_write
+from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS
 from pixirt.responses import read_responses
 
@@ -168,7 +169,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.result:
         # the whole result, degenerate items included, is written before the bank is refused
         payload = json.dumps(result.to_dict(), indent=1, allow_nan=False) + "\n"
-        _atomic_write(Path(args.result), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
+        atomic_write(Path(args.result), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
     path = result.engine_bank().write(args.out)
     if not args.quiet:
         print(result.summary().as_text())

@@ -97,8 +97,9 @@ class ProgressBar:
 
 def _compare(args: argparse.Namespace) -> int:
     from pixirt import rules
+    from pixirt._atomic_files import atomic_write
     from pixirt.cli._simulate import cluster_or_processes, responder_from_args
-    from pixirt.item_bank import ItemBank, _atomic_write
+    from pixirt.item_bank import ItemBank
     from pixirt.simulation.population import Population
     from pixirt.simulation.rule_comparison import compare
 
@@ -170,7 +171,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.json:
         out = Path(args.json)
         text = json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1)
-        _atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         print(f"numbers: {out}")
     print(f"report: {report.resolve()}")
     return 0

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt._atomic_files import atomic_write
 from pixirt.datasets import pisa2012_us_math
-from pixirt.item_bank import _atomic_write
 from pixirt.responses import ResponseLog
 from pixirt.simulation import pix_like_bank, simulate_answers
 
@@ -53,7 +53,7 @@ def _plot_logs(logs: dict[str, ResponseLog], path: Path) -> None:
     def save(tmp: Path) -> None:
         fig.savefig(tmp, dpi=90, format="png")
 
-    _atomic_write(path, save)
+    atomic_write(path, save)
     plt.close(fig)
 
 
@@ -71,7 +71,7 @@ def _plot_calibration(bank: Any, log: ResponseLog, path: Path) -> None:
         plot_icc(bank, bank.item_ids[pos], log=log, ax=ax)
     plot_information(bank, show_items=True, ax=axes[2])
     fig.tight_layout()
-    _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
 
 
@@ -110,7 +110,7 @@ def run_demo(
     sim = simulate_answers(bank, n_candidates, answers_per_person=30, seed=seed)
     frame = sim.log.to_frame()
     frame["theta"] = np.repeat(sim.theta, np.diff(sim.log.indptr))
-    _atomic_write(
+    atomic_write(
         folder / "simulated_answers.parquet", lambda tmp: frame.to_parquet(tmp, index=False)
     )
     real = pisa2012_us_math()
@@ -207,7 +207,7 @@ def run_demo(
         "rule_change": {"report": str(report), **comparison.headline()},
     }
     payload = json.dumps(summary, indent=2)
-    _atomic_write(
+    atomic_write(
         folder / "summary.json", lambda tmp: tmp.write_text(payload + "\n", encoding="utf-8")
     )
     return summary

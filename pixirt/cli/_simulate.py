@@ -101,7 +101,8 @@ def _import_pix(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     from pixirt import rules
-    from pixirt.item_bank import ItemBank, _atomic_write
+    from pixirt._atomic_files import atomic_write
+    from pixirt.item_bank import ItemBank
     from pixirt.simulation.replay import replay
 
     rule_set = rules.load(args.rules)
@@ -109,9 +110,9 @@ def _replay(args: argparse.Namespace) -> int:
     frame = replay(args.sessions, rule_set, bank=bank)
     out = Path(args.out)
     if out.suffix.lower() == ".csv":
-        _atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
+        atomic_write(out, lambda tmp: frame.to_csv(tmp, index=False))
     else:
-        _atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(out, lambda tmp: frame.to_parquet(tmp, index=False))
     counts = frame["status"].value_counts()
     print(
         f"rescored {len(frame):,} sessions under {rule_set.id} ({rule_set.hash[:12]}): "

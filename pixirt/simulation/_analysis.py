@@ -80,7 +80,7 @@ def _analysis_fields(
     assumptions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The fields of the :class:`Comparison` of two sides: every table with its intervals."""
-    from pixirt import __version__
+    from pixirt._version import __version__
 
     n = len(b.status)
     groups, member = _groups(shared.group, n)

@@ -77,14 +77,14 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pixirt.item_bank import _atomic_write
+    from pixirt._atomic_files import atomic_write
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
 
     def write(tmp: Path) -> None:
         pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd")
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     return path
 
 

@@ -105,9 +105,9 @@ def render_html(c: Comparison, lang: Lang = "fr") -> str:
 
 def write_report(c: Comparison, path: str | os.PathLike[str], lang: Lang = "fr") -> Path:
     """Write :func:`render_html` to ``path`` atomically; returns the path."""
-    from pixirt.item_bank import _atomic_write
+    from pixirt._atomic_files import atomic_write
 
     out = Path(path)
     page = render_html(c, lang)
-    _atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return out

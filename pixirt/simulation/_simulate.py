@@ -101,7 +101,7 @@ def simulate(
     runtime = build_runtime(bank, rules)  # checks the bank against the rules first
     if rules.selection is not None:
         check_test_length(runtime.structure, rules.selection)
-    from pixirt import __version__
+    from pixirt._version import __version__
 
     if not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}", field="workers")

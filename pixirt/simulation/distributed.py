@@ -127,8 +127,8 @@ def simulate_on_cluster(
     ``progress`` is True (a line on stderr when it is a terminal) or a callable
     ``progress(done, total)`` called as chunks finish.
     """
-    from pixirt import __version__
     from pixirt._dask import require_distributed
+    from pixirt._version import __version__
     from pixirt.simulation._chunks import _chunks
 
     _check_cluster_run(client, workers, out)
@@ -289,22 +289,22 @@ def _finish_parts(directory: Path, metas: list[dict[str, Any]]) -> None:
 def _cast_part(path: Path, schema: pa.Schema) -> None:
     import pyarrow.parquet as pq
 
-    from pixirt.item_bank import _atomic_write
+    from pixirt._atomic_files import atomic_write
     from pixirt.simulation._chunks import _ROW_GROUP
 
     table = pq.read_table(path)
     table = table.cast(schema.with_metadata(table.schema.metadata))
-    _atomic_write(
+    atomic_write(
         path,
         lambda tmp: pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd"),
     )
 
 
 def _write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    from pixirt.item_bank import _atomic_write
+    from pixirt._atomic_files import atomic_write
 
     text = json.dumps(manifest, indent=1, ensure_ascii=False)
-    _atomic_write(directory / MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    atomic_write(directory / MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
 # ====================================================================== on the workers
@@ -330,9 +330,9 @@ def _write_part(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pixirt import __version__
+    from pixirt._atomic_files import atomic_write
+    from pixirt._version import __version__
     from pixirt.cat.engine import build_runtime
-    from pixirt.item_bank import _atomic_write
     from pixirt.simulation._chunks import _ROW_GROUP, _run_chunk
 
     host = socket.gethostname()
@@ -348,7 +348,7 @@ def _write_part(
     for column in _PROVENANCE:
         frame[column] = provenance[column]
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    _atomic_write(
+    atomic_write(
         Path(directory) / name,
         lambda tmp: pq.write_table(table, tmp, row_group_size=_ROW_GROUP, compression="zstd"),
     )

@@ -131,7 +131,7 @@ def read_pix_export(
 
 def write_sessions(certifications: Iterable[Certification], path: str | os.PathLike[str]) -> Path:
     """Write certifications as JSON lines (one ``Certification.to_dict()`` per line), atomically."""
-    from pixirt.item_bank import _atomic_write
+    from pixirt._atomic_files import atomic_write
 
     target = Path(path)
     lines = [json.dumps(c.to_dict(), ensure_ascii=False) for c in certifications]
@@ -139,7 +139,7 @@ def write_sessions(certifications: Iterable[Certification], path: str | os.PathL
     def write(tmp: Path) -> None:
         tmp.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
 
-    _atomic_write(target, write)
+    atomic_write(target, write)
     return target
 
 
