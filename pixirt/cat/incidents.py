@@ -216,63 +216,17 @@ def resolve(
         subs, np.asarray(policy.impactful_subcategories, dtype=object)
     )
     if policy.automatic_resolution:
-        rows = {x.subcategory: x for x in policy.resolution}
-        action = np.array(
-            [
-                -1
-                if s not in rows
-                else ("neutralize", "validate_focused_out").index(rows[s].action)
-                for s in subs.tolist()
-            ],
-            dtype=np.int64,
-        )
-        cond = np.array(
-            [0 if s not in rows else feature_bits(rows[s].if_challenge_has) for s in subs.tolist()],
-            dtype=np.int64,
-        )
+        action, cond = _actions(policy, subs)
         neutralizable = np.zeros(len(STATUSES), dtype=bool)
         neutralizable[[STATUSES.index(x) for x in policy.neutralizable_statuses]] = True
         # reports of one cell act in order: resolve them in rounds by their rank there
-        key = r * (st.shape[1] + 1) + (c + 1)
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        first = np.r_[True, sk[1:] != sk[:-1]]
-        start = np.maximum.accumulate(np.where(first, np.arange(m), 0))
-        rank = np.empty(m, dtype=np.int64)
-        rank[order] = np.arange(m) - start
+        rank = _rank_in_cell(r * (st.shape[1] + 1) + (c + 1))
         for k in range(int(rank.max()) + 1 if m else 0):
             i = np.flatnonzero((rank == k) & (action >= 0))
-            if i.size == 0:
-                continue
-            ri, ci = r[i], c[i]
-            cc = np.maximum(ci, 0)
-            s = np.where(ci >= 0, st[ri, cc], -1)
-            answered = s >= 0
-            has = (cond[i] == 0) | ((feat[ri, cc] & cond[i]) != 0)
-            can = answered & neutralizable[np.maximum(s, 0)]
-            focus = action[i] == 1
-            out = np.where(
-                ~answered,
-                3,
-                np.where(
-                    ~has,
-                    4,
-                    np.where(
-                        focus,
-                        np.where(
-                            s == _FOCUSED_OUT,
-                            2,
-                            np.where((s == _ABAND) & can, 1, 6),
-                        ),
-                        np.where(can, 1, 5),
-                    ),
-                ),
-            )
-            outcome[i] = out
-            hit = out == 1
-            neut[ri[hit], cc[hit]] = True
-            val = out == 2
-            st[ri[val], cc[val]] = _OK
+            if i.size:
+                outcome[i] = _resolve_round(
+                    r[i], c[i], action[i], cond[i], st, feat, neut, neutralizable
+                )
     left = impactful & (outcome == 0)
     review[r[left]] = True
     return Resolutions(st, neut, outcome, impactful, review)
@@ -332,3 +286,62 @@ def resolve_with(
         features=features,
         neutralized=neutralized,
     )
+
+
+def _actions(policy: IncidentPolicy, subs: npt.NDArray[np.object_]) -> tuple[IntArray, IntArray]:
+    """Per report, its action code and the bit mask of the features it checks.
+
+    Action codes: −1 unresolved, 0 ``neutralize``, 1 ``validate_focused_out``.
+    """
+    rows = {x.subcategory: x for x in policy.resolution}
+    names = subs.tolist()
+    action = np.array(
+        [
+            -1 if s not in rows else ("neutralize", "validate_focused_out").index(rows[s].action)
+            for s in names
+        ],
+        dtype=np.int64,
+    )
+    cond = np.array(
+        [0 if s not in rows else feature_bits(rows[s].if_challenge_has) for s in names],
+        dtype=np.int64,
+    )
+    return action, cond
+
+
+def _rank_in_cell(key: IntArray) -> IntArray:
+    """Each report's rank among the reports of its cell, in the order given."""
+    m = len(key)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    first = np.r_[True, sk[1:] != sk[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(m), 0))
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m) - start
+    return rank
+
+
+def _resolve_round(
+    ri: IntArray,
+    ci: IntArray,
+    action: IntArray,
+    cond: IntArray,
+    st: IntArray,
+    feat: IntArray,
+    neut: BoolArray,
+    neutralizable: BoolArray,
+) -> IntArray:
+    """One round (at most one report per cell): the outcomes; ``st`` and ``neut`` updated."""
+    cc = np.maximum(ci, 0)
+    s = np.where(ci >= 0, st[ri, cc], -1)
+    answered = s >= 0
+    has = (cond == 0) | ((feat[ri, cc] & cond) != 0)
+    can = answered & neutralizable[np.maximum(s, 0)]
+    focused = np.where(s == _FOCUSED_OUT, 2, np.where((s == _ABAND) & can, 1, 6))
+    acted = np.where(action == 1, focused, np.where(can, 1, 5))
+    out = np.where(~answered, 3, np.where(~has, 4, acted)).astype(np.int64)
+    hit = out == 1
+    neut[ri[hit], cc[hit]] = True
+    val = out == 2
+    st[ri[val], cc[val]] = _OK
+    return out

@@ -139,90 +139,17 @@ def apply(
         known for the challenge.
     """
     cert = certification
-    policy = rules.incidents
-    trace: list[str] = []
     chs = list(cert.challenges)
     pos = {c.challenge_id: k for k, c in enumerate(chs)}
     reports = list(cert.issue_reports)
+    trace: list[str] = []
     outcomes: tuple[str, ...] = ()
     review = False
     if reports:
-        if policy is not None:
-            known = set(policy.categories)
-            for i, rep in enumerate(reports):
-                if rep.category not in known:
-                    raise ScoringError(
-                        f"issue_reports[{i}].category: {rep.category!r} is not a category of "
-                        f"rule set {rules.id} ([incidents.categories])"
-                    )
-                if (
-                    rep.subcategory is not None
-                    and rep.subcategory not in (policy.categories[rep.category])
-                ):
-                    raise ScoringError(
-                        f"issue_reports[{i}].subcategory: {rep.subcategory!r} is not a subcategory "
-                        f"of {rep.category} in rule set {rules.id}"
-                    )
-        for i, rep in enumerate(reports):
-            if rep.challenge_id is not None and rep.challenge_id not in pos:
-                raise ScoringError(
-                    f"issue_reports[{i}].challenge_id: {rep.challenge_id!r} was not asked in this "
-                    "certification"
-                )
-        needs = _feature_checks(policy, reports)
-        feats = np.zeros((1, max(len(chs), 1)), dtype=np.int64)
-        for i in needs:
-            cid = reports[i].challenge_id
-            assert cid is not None
-            feats[0, pos[cid]] = _features(chs[pos[cid]], bank, f"issue_reports[{i}]")
-        res = incidents.resolve(
-            policy,
-            row=np.zeros(len(reports), dtype=np.int64),
-            cell=[-1 if x.challenge_id is None else pos[x.challenge_id] for x in reports],
-            category=[x.category for x in reports],
-            subcategory=[x.subcategory for x in reports],
-            status=[[_status_code(c) for c in chs] or [-1]],
-            features=feats,
-            neutralized=[[c.neutralized for c in chs] or [False]],
-        )
-        outcomes = tuple(res.outcome_names().tolist())
-        review = bool(res.review[0])
-        for k, c in enumerate(chs):
-            new_status = incidents.STATUSES[res.status[0, k]] if res.status[0, k] >= 0 else None
-            if bool(res.neutralized[0, k]) != c.neutralized or new_status != c.status:
-                chs[k] = replace(c, neutralized=bool(res.neutralized[0, k]), status=new_status)
-        auto = policy is not None and policy.automatic_resolution
-        trace.append(
-            "Issue reports"
-            + ("" if auto else " (this rule set resolves none automatically)")
-            + ": "
-            + "; ".join(
-                f"{x.category}/{x.subcategory or '-'}"
-                + (f" on {x.challenge_id}" if x.challenge_id else "")
-                + f" → {o}"
-                for x, o in zip(reports, outcomes, strict=True)
-            )
-            + "."
-        )
-        if review:
-            trace.append(
-                "An impactful report is unresolved: the session needs a human jury before "
-                "publication."
-            )
-    fraud, cancelled = cert.fraud, cert.cancelled
-    for j, ev in enumerate(cert.jury_events):
-        if ev.kind in _ON_CHALLENGE:
-            cid = ev.challenge_id
-            if cid not in pos:
-                raise ScoringError(
-                    f"jury_events[{j}].challenge_id: {cid!r} was not asked in this certification"
-                )
-            k = pos[cid]
-            chs[k] = replace(chs[k], neutralized=ev.kind == "neutralize")
-        elif ev.kind in ("reject_for_fraud", "unreject_for_fraud"):
-            fraud = ev.kind == "reject_for_fraud"
-        elif ev.kind in ("cancel", "uncancel"):
-            cancelled = ev.kind == "cancel"
+        _check_reports(reports, rules, pos)
+        outcomes, review = _resolve_reports(reports, rules, chs, pos, bank)
+        trace += _report_sentences(reports, outcomes, review, rules)
+    fraud, cancelled = _replay_events(cert, chs, pos)
     if cert.jury_events:
         trace.append(
             "Jury events, in order: "
@@ -241,6 +168,106 @@ def apply(
         jury_events=(),
     )
     return JuryDecision(decided, review, outcomes, tuple(trace))
+
+
+def _check_reports(
+    reports: list[incidents.IssueReport], rules: RuleSet, pos: dict[str, int]
+) -> None:
+    """Refuse reports the policy or the certification does not know (the field named)."""
+    policy = rules.incidents
+    for i, rep in enumerate(reports):
+        if policy is not None and rep.category not in policy.categories:
+            raise ScoringError(
+                f"issue_reports[{i}].category: {rep.category!r} is not a category of "
+                f"rule set {rules.id} ([incidents.categories])"
+            )
+        if (
+            policy is not None
+            and rep.subcategory is not None
+            and rep.subcategory not in policy.categories[rep.category]
+        ):
+            raise ScoringError(
+                f"issue_reports[{i}].subcategory: {rep.subcategory!r} is not a subcategory "
+                f"of {rep.category} in rule set {rules.id}"
+            )
+        if rep.challenge_id is not None and rep.challenge_id not in pos:
+            raise ScoringError(
+                f"issue_reports[{i}].challenge_id: {rep.challenge_id!r} was not asked in this "
+                "certification"
+            )
+
+
+def _resolve_reports(
+    reports: list[incidents.IssueReport],
+    rules: RuleSet,
+    chs: list[Any],
+    pos: dict[str, int],
+    bank: ItemBank | None,
+) -> tuple[tuple[str, ...], bool]:
+    """The policy's resolution as a batch of one; ``chs`` updated in place."""
+    policy = rules.incidents
+    feats = np.zeros((1, max(len(chs), 1)), dtype=np.int64)
+    for i in _feature_checks(policy, reports):
+        cid = reports[i].challenge_id
+        assert cid is not None
+        feats[0, pos[cid]] = _features(chs[pos[cid]], bank, f"issue_reports[{i}]")
+    res = incidents.resolve(
+        policy,
+        row=np.zeros(len(reports), dtype=np.int64),
+        cell=[-1 if x.challenge_id is None else pos[x.challenge_id] for x in reports],
+        category=[x.category for x in reports],
+        subcategory=[x.subcategory for x in reports],
+        status=[[_status_code(c) for c in chs] or [-1]],
+        features=feats,
+        neutralized=[[c.neutralized for c in chs] or [False]],
+    )
+    for k, c in enumerate(chs):
+        new_status = incidents.STATUSES[res.status[0, k]] if res.status[0, k] >= 0 else None
+        if bool(res.neutralized[0, k]) != c.neutralized or new_status != c.status:
+            chs[k] = replace(c, neutralized=bool(res.neutralized[0, k]), status=new_status)
+    return tuple(res.outcome_names().tolist()), bool(res.review[0])
+
+
+def _report_sentences(
+    reports: list[incidents.IssueReport], outcomes: tuple[str, ...], review: bool, rules: RuleSet
+) -> list[str]:
+    auto = rules.incidents is not None and rules.incidents.automatic_resolution
+    out = [
+        "Issue reports"
+        + ("" if auto else " (this rule set resolves none automatically)")
+        + ": "
+        + "; ".join(
+            f"{x.category}/{x.subcategory or '-'}"
+            + (f" on {x.challenge_id}" if x.challenge_id else "")
+            + f" → {o}"
+            for x, o in zip(reports, outcomes, strict=True)
+        )
+        + "."
+    ]
+    if review:
+        out.append(
+            "An impactful report is unresolved: the session needs a human jury before publication."
+        )
+    return out
+
+
+def _replay_events(cert: Certification, chs: list[Any], pos: dict[str, int]) -> tuple[bool, bool]:
+    """The jury events in order: ``chs`` updated in place; the final fraud and cancellation."""
+    fraud, cancelled = cert.fraud, cert.cancelled
+    for j, ev in enumerate(cert.jury_events):
+        if ev.kind in _ON_CHALLENGE:
+            cid = ev.challenge_id
+            if cid not in pos:
+                raise ScoringError(
+                    f"jury_events[{j}].challenge_id: {cid!r} was not asked in this certification"
+                )
+            k = pos[cid]
+            chs[k] = replace(chs[k], neutralized=ev.kind == "neutralize")
+        elif ev.kind in ("reject_for_fraud", "unreject_for_fraud"):
+            fraud = ev.kind == "reject_for_fraud"
+        elif ev.kind in ("cancel", "uncancel"):
+            cancelled = ev.kind == "cancel"
+    return fraud, cancelled
 
 
 def _status_code(ch: Any) -> int:

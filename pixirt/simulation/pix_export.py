@@ -230,11 +230,14 @@ def _code(value: str, mapping: Mapping[str, str], path: Path, row: int) -> str:
     )
 
 
+Rows = list[tuple[int, dict[str, Any]]]
+
+
 def _certification(
     root: Path,
     course: dict[str, Any],
     course_row: int,
-    parts: dict[str, list[tuple[int, dict[str, Any]]]],
+    parts: dict[str, Rows],
     mapping: Mapping[str, str],
 ) -> Certification:
     courses_path = root / "certification-courses.csv"
@@ -246,20 +249,56 @@ def _certification(
             row=course_row,
             field="version",
         )
-    ch_path = root / "certification-challenges.csv"
-    challenges = sorted(
-        parts.get("certification-challenges.csv", []), key=lambda x: (x[1]["createdAt"], x[0])
-    )
-    ans_path = root / "answers.csv"
-    answers = sorted(parts.get("answers.csv", []), key=lambda x: (x[1]["createdAt"], x[0]))
+    challenges = _by_date(parts.get("certification-challenges.csv", []))
+    answers = _by_date(parts.get("answers.csv", []))
     asked = {str(rec["challengeId"]) for _, rec in challenges}
+    status = _statuses(root, course, answers, asked)
+    items = _challenges(root, challenges, status, mapping)  # first: the first bad row named
+    data = {
+        "id": str(course["id"]),
+        "profile": _profile(root, parts.get("placement-profiles.csv", []), mapping),
+        "challenges": items,
+        "abort_reason": str(course.get("abortReason", "") or "").strip() or None,
+        "fraud": _bool(
+            course.get("isRejectedForFraud", ""), courses_path, course_row, "isRejectedForFraud"
+        ),
+        "cancelled": _bool(course.get("isCancelled", ""), courses_path, course_row, "isCancelled"),
+        "clea_badge": _bool(
+            course.get("hasCleaBadge", ""), courses_path, course_row, "hasCleaBadge"
+        ),
+        "issue_reports": _reports(
+            root,
+            parts.get("certification-issue-reports.csv", []),
+            [str(rec["challengeId"]) for _, rec in answers],
+        ),
+        "jury_events": _events(root, course, parts.get("jury-events.csv", []), asked),
+    }
+    try:
+        return Certification.from_dict(data)
+    except DataError as exc:
+        raise DataError(
+            f"course {course['id']}: {exc.message}",
+            path=str(courses_path),
+            row=course_row,
+            field=exc.field,
+        ) from None
+
+
+def _by_date(rows: Rows) -> Rows:
+    """Rows in date order (``createdAt``), ties in file order."""
+    return sorted(rows, key=lambda x: (x[1]["createdAt"], x[0]))
+
+
+def _statuses(root: Path, course: dict[str, Any], answers: Rows, asked: set[str]) -> dict[str, str]:
+    """Challenge id → its answer status, checked against the course and Pix's statuses."""
+    path = root / "answers.csv"
     status: dict[str, str] = {}
     for row, rec in answers:
         cid = str(rec["challengeId"])
         if cid not in asked:
             raise DataError(
                 f"answer to challenge {cid!r}, which course {course['id']} did not ask",
-                path=str(ans_path),
+                path=str(path),
                 row=row,
                 field="challengeId",
             )
@@ -267,39 +306,51 @@ def _certification(
         if result not in STATUSES:
             raise DataError(
                 f"expected one of {'/'.join(STATUSES)}, got {result!r}",
-                path=str(ans_path),
+                path=str(path),
                 row=row,
                 field="result",
             )
         status[cid] = result
+    return status
+
+
+def _challenges(
+    root: Path, challenges: Rows, status: dict[str, str], mapping: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The certification's challenges in the order asked, with their answers."""
+    path = root / "certification-challenges.csv"
     items = []
     for row, rec in challenges:
         cid = str(rec["challengeId"])
         feats = str(rec.get("features", "") or "").strip()
         item: dict[str, Any] = {
             "challenge_id": cid,
-            "competence": _code(rec["competenceId"], mapping, ch_path, row),
+            "competence": _code(rec["competenceId"], mapping, path, row),
             "status": status.get(cid),
-            "neutralized": _bool(rec.get("isNeutralized", ""), ch_path, row, "isNeutralized"),
+            "neutralized": _bool(rec.get("isNeutralized", ""), path, row, "isNeutralized"),
             "skipped_automatically": _bool(
                 rec.get("hasBeenSkippedAutomatically", ""),
-                ch_path,
+                path,
                 row,
                 "hasBeenSkippedAutomatically",
             ),
-            "discriminant": _number(rec.get("discriminant", ""), ch_path, row, "discriminant"),
-            "difficulty": _number(rec.get("difficulty", ""), ch_path, row, "difficulty"),
+            "discriminant": _number(rec.get("discriminant", ""), path, row, "discriminant"),
+            "difficulty": _number(rec.get("difficulty", ""), path, row, "difficulty"),
             "type": (str(rec.get("type", "")).strip() or None),
             "features": [f for f in feats.split("|") if f] if feats else None,
         }
         skill = str(rec.get("associatedSkillName", "") or "").strip()
         if skill:
             item["tube"] = skill.rstrip("0123456789")
-        items.append((row, item))
-    by_number = [str(rec["challengeId"]) for _, rec in answers]
+        items.append(item)
+    return items
+
+
+def _reports(root: Path, rows: Rows, by_number: list[str]) -> list[dict[str, Any]]:
+    """The issue reports, their question numbers read over the answers by date (as Pix)."""
+    path = root / "certification-issue-reports.csv"
     reports = []
-    rep_path = root / "certification-issue-reports.csv"
-    for row, rec in parts.get("certification-issue-reports.csv", []):
+    for row, rec in rows:
         number = str(rec["questionNumber"]).strip()
         reported: str | None = None
         if number:
@@ -308,7 +359,7 @@ def _certification(
             except ValueError:
                 raise DataError(
                     f"expected a question number, got {number!r}",
-                    path=str(rep_path),
+                    path=str(path),
                     row=row,
                     field="questionNumber",
                 ) from None
@@ -321,51 +372,37 @@ def _certification(
                 "challenge_id": reported,
             }
         )
+    return reports
+
+
+def _events(
+    root: Path, course: dict[str, Any], rows: Rows, asked: set[str]
+) -> list[dict[str, Any]]:
+    """The jury events in date order, each on a challenge the course asked (or none)."""
+    path = root / "jury-events.csv"
     events = []
-    ev_path = root / "jury-events.csv"
-    for row, rec in sorted(
-        parts.get("jury-events.csv", []), key=lambda x: (x[1]["createdAt"], x[0])
-    ):
+    for row, rec in _by_date(rows):
         on: str | None = str(rec["challengeId"]).strip() or None
         if on is not None and on not in asked:
             raise DataError(
                 f"jury event on challenge {on!r}, which course {course['id']} did not ask",
-                path=str(ev_path),
+                path=str(path),
                 row=row,
                 field="challengeId",
             )
         events.append({"kind": str(rec["kind"]).strip(), "challenge_id": on})
+    return events
+
+
+def _profile(root: Path, rows: Rows, mapping: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    """The v2 placement profile: competence code → level and pix."""
+    path = root / "placement-profiles.csv"
     profile: dict[str, dict[str, int]] = {}
-    pro_path = root / "placement-profiles.csv"
-    for row, rec in parts.get("placement-profiles.csv", []):
-        code = _code(rec["competenceId"], mapping, pro_path, row)
-        level = _number(rec["level"], pro_path, row, "level")
-        pix = _number(rec["pixScore"], pro_path, row, "pixScore")
+    for row, rec in rows:
+        code = _code(rec["competenceId"], mapping, path, row)
+        level = _number(rec["level"], path, row, "level")
+        pix = _number(rec["pixScore"], path, row, "pixScore")
         if level is None or pix is None:
-            raise DataError("level and pixScore are required", path=str(pro_path), row=row)
+            raise DataError("level and pixScore are required", path=str(path), row=row)
         profile[code] = {"level": int(level), "pix": int(pix)}
-    abort = str(course.get("abortReason", "") or "").strip() or None
-    data = {
-        "id": str(course["id"]),
-        "profile": profile,
-        "challenges": [item for _, item in items],
-        "abort_reason": abort,
-        "fraud": _bool(
-            course.get("isRejectedForFraud", ""), courses_path, course_row, "isRejectedForFraud"
-        ),
-        "cancelled": _bool(course.get("isCancelled", ""), courses_path, course_row, "isCancelled"),
-        "clea_badge": _bool(
-            course.get("hasCleaBadge", ""), courses_path, course_row, "hasCleaBadge"
-        ),
-        "issue_reports": reports,
-        "jury_events": events,
-    }
-    try:
-        return Certification.from_dict(data)
-    except DataError as exc:
-        raise DataError(
-            f"course {course['id']}: {exc.message}",
-            path=str(courses_path),
-            row=course_row,
-            field=exc.field,
-        ) from None
+    return profile
