@@ -9,9 +9,9 @@ from typing import Any, Protocol
 from pixirt.service._store_records import (
     Event,
     PinKind,
-    Reply,
     SessionRow,
     SessionSummary,
+    StoredReply,
     StoreError,
 )
 from pixirt.service._store_sqlite import SQLiteStore
@@ -58,7 +58,7 @@ class SessionStore(Protocol):
     def events(self, session_id: str, *, after: int = 0) -> list[Event]:
         """The session's history after sequence number ``after``, oldest first."""
 
-    def reply(self, scope: str, key: str) -> Reply | None:
+    def reply(self, scope: str, key: str) -> StoredReply | None:
         """The stored reply of an idempotency key, or None."""
 
     def pinned(self, kind: PinKind, content_hash: str) -> str | None:

@@ -80,7 +80,7 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class StoredReply:
     """A stored idempotent reply."""
 
     request_hash: str

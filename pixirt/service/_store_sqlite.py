@@ -17,9 +17,9 @@ from pixirt.service._store_migrations import MIGRATIONS
 from pixirt.service._store_records import (
     Event,
     PinKind,
-    Reply,
     SessionRow,
     SessionSummary,
+    StoredReply,
     StoreError,
     T,
     VersionConflict,
@@ -326,7 +326,7 @@ class SQLiteStore:
         )
         return [Event(*r) for r in rows]
 
-    def reply(self, scope: str, key: str) -> Reply | None:
+    def reply(self, scope: str, key: str) -> StoredReply | None:
         """The stored reply for an idempotency key, or None."""
         row = (
             self._reader()
@@ -336,7 +336,7 @@ class SQLiteStore:
             )
             .fetchone()
         )
-        return None if row is None else Reply(*row)
+        return None if row is None else StoredReply(*row)
 
     def pinned(self, kind: PinKind, content_hash: str) -> str | None:
         """The JSON of a pinned bank or rule set, or None."""

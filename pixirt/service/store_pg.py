@@ -32,9 +32,9 @@ from pixirt.service._store_migrations import Migration
 from pixirt.service._store_records import (
     Event,
     PinKind,
-    Reply,
     SessionRow,
     SessionSummary,
+    StoredReply,
     StoreError,
     VersionConflict,
     status_filter,
@@ -337,13 +337,13 @@ class PostgresStore:
         )
         return [Event(*r) for r in rows]
 
-    def reply(self, scope: str, key: str) -> Reply | None:
+    def reply(self, scope: str, key: str) -> StoredReply | None:
         """The stored reply for an idempotency key, or None."""
         rows = self._read(
             "SELECT request_hash, status_code, body FROM replies WHERE scope = %s AND key = %s",
             (scope, key),
         )
-        return None if not rows else Reply(*rows[0])
+        return None if not rows else StoredReply(*rows[0])
 
     def pinned(self, kind: PinKind, content_hash: str) -> str | None:
         """The JSON of a pinned bank or rule set, or None."""
