@@ -70,9 +70,9 @@ def _type_checking_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
-def _imports(mod: str) -> list[tuple[str, str | None, int]]:
+def _imports(mod: str, modules: dict[str, Path]) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) for every pixirt import of ``mod``."""
-    path = MODULES[mod]
+    path = modules[mod]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skip = _type_checking_lines(tree)
     out: list[tuple[str, str | None, int]] = []
@@ -92,17 +92,17 @@ def _imports(mod: str) -> list[tuple[str, str | None, int]]:
             for a in node.names:
                 full = f"{base}.{a.name}"
                 out.append(
-                    (full, None, node.lineno) if full in MODULES else (base, a.name, node.lineno)
+                    (full, None, node.lineno) if full in modules else (base, a.name, node.lineno)
                 )
     return out
 
 
-def _violations() -> dict[str, list[str]]:
+def _violations(modules: dict[str, Path] = MODULES) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {"upward": [], "circle": [], "private": []}
     graph: dict[str, set[str]] = {}
-    for mod in MODULES:
-        for target, name, line in _imports(mod):
-            if target not in MODULES:
+    for mod in modules:
+        for target, name, line in _imports(mod, modules):
+            if target not in modules:
                 continue
             graph.setdefault(mod, set()).add(target)
             a, b = _layer(mod), _layer(target)
@@ -119,17 +119,17 @@ def _violations() -> dict[str, list[str]]:
     # circles: a module reaching itself through imports (package __init__ re-exports aside)
     def reach(start: str) -> set[str]:
         seen: set[str] = set()
-        todo = [t for t in graph.get(start, ()) if not MODULES[t].name == "__init__.py"]
+        todo = [t for t in graph.get(start, ()) if modules[t].name != "__init__.py"]
         while todo:
             m = todo.pop()
             if m in seen:
                 continue
             seen.add(m)
-            todo += [t for t in graph.get(m, ()) if not MODULES[t].name == "__init__.py"]
+            todo += [t for t in graph.get(m, ()) if modules[t].name != "__init__.py"]
         return seen
 
     for mod in sorted(graph):
-        if MODULES[mod].name != "__init__.py" and mod in reach(mod):
+        if modules[mod].name != "__init__.py" and mod in reach(mod):
             found["circle"].append(mod)
     return found
 
@@ -151,12 +151,7 @@ def test_no_library_package_parses_arguments():
 
 def test_the_checker_sees_function_level_imports(tmp_path):
     """A planted upward import inside a function is found (the scan is not blind)."""
-    planted = ROOT / "calibration" / "_planted_for_test.py"
+    planted = tmp_path / "_planted_for_test.py"
     planted.write_text("def f():\n    from pixirt.simulation import runner\n", encoding="utf-8")
-    try:
-        MODULES["pixirt.calibration._planted_for_test"] = planted
-        found = _violations()["upward"]
-    finally:
-        planted.unlink()
-        MODULES.pop("pixirt.calibration._planted_for_test", None)
+    found = _violations({**MODULES, "pixirt.calibration._planted_for_test": planted})["upward"]
     assert any("_planted_for_test" in x for x in found)

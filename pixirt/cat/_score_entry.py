@@ -56,7 +56,7 @@ def score(
     decision = jury.apply(certification, rules, bank=bank)
     cert = decision.certification
     result = _score_v2(cert, rules) if rules.algorithm == "v2" else _score_v3(cert, rules, bank)
-    trace = [*decision.trace]
+    after: list[str] = []  # what the jury's decisions give besides the core outcome
     clea = None
     if cert.clea_badge:
         acquired = jury.clea_acquired(
@@ -69,19 +69,17 @@ def score(
         if acquired is not None:
             clea = bool(acquired[0])
             assert rules.complementary is not None and rules.complementary.clea is not None
-            trace.append(
+            after.append(
                 f"CléA numérique {'acquired' if clea else 'not acquired'}: needs a validated "
                 "certification, no fraud and at least "
                 f"{rules.complementary.clea.minimum_earned_pix} pix."
             )
     ban = int(jury.ban_months(rules, [cert.fraud])[0]) if cert.fraud else None
     if ban:
-        trace.append(f"Rejected for fraud: barred from the certification for {ban} months.")
-    if not trace and clea is None and ban is None:
-        return result
+        after.append(f"Rejected for fraud: barred from the certification for {ban} months.")
     return replace(
         result,
-        trace=(result.trace[0], *decision.trace, *result.trace[1:], *trace[len(decision.trace) :]),
+        trace=(result.trace[0], *decision.trace, *result.trace[1:], *after),
         jury_review=decision.review,
         clea=clea,
         ban_months=ban,

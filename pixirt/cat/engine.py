@@ -56,7 +56,7 @@ from pixirt.cat._replay import position as _position
 from pixirt.cat._replay import step as _step
 from pixirt.cat._runtime import Runtime, build_runtime
 from pixirt.cat.batch import certification_of
-from pixirt.cat.incidents import IssueReport
+from pixirt.cat.incidents import IssueReport, unknown_to
 from pixirt.cat.profile import Profile
 from pixirt.cat.scoring import (
     ABORT_REASONS,
@@ -374,14 +374,9 @@ def report_issue(
         A challenge that was not asked in this session.
     """
     report = IssueReport(category, subcategory, challenge_id)
-    policy = _runtime(state).rules.incidents
-    if policy is not None:
-        if category not in policy.categories:
-            raise DataError(f"unknown category {category!r}", field="category")
-        if subcategory is not None and subcategory not in policy.categories[category]:
-            raise DataError(
-                f"{subcategory!r} is not a subcategory of {category}", field="subcategory"
-            )
+    unknown = unknown_to(_runtime(state).rules, report)
+    if unknown is not None:
+        raise DataError(unknown[1], field=unknown[0])
     if challenge_id is not None and challenge_id not in state.asked:
         raise SessionError(f"challenge {challenge_id!r} was not asked in this session")
     return replace(state, issue_reports=(*state.issue_reports, report), work=_copy(state))

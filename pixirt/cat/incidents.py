@@ -47,6 +47,7 @@ __all__ = [
     "report_names",
     "resolve",
     "resolve_with",
+    "unknown_to",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -230,6 +231,32 @@ def resolve(
     left = impactful & (outcome == 0)
     review[r[left]] = True
     return Resolutions(st, neut, outcome, impactful, review)
+
+
+def unknown_to(rules: RuleSet, report: IssueReport) -> tuple[str, str] | None:
+    """Why the rule set's policy does not know a report, as ``(field, reason)``.
+
+    None when the category and subcategory are known, or the rule set has no policy.
+    """
+    policy = rules.incidents
+    if policy is None:
+        return None
+    if report.category not in policy.categories:
+        return (
+            "category",
+            f"{report.category!r} is not a category of rule set {rules.id} "
+            "([incidents.categories])",
+        )
+    if (
+        report.subcategory is not None
+        and report.subcategory not in (policy.categories[report.category])
+    ):
+        return (
+            "subcategory",
+            f"{report.subcategory!r} is not a subcategory of {report.category} in rule set "
+            f"{rules.id}",
+        )
+    return None
 
 
 def report_names(

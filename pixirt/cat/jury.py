@@ -174,22 +174,10 @@ def _check_reports(
     reports: list[incidents.IssueReport], rules: RuleSet, pos: dict[str, int]
 ) -> None:
     """Refuse reports the policy or the certification does not know (the field named)."""
-    policy = rules.incidents
     for i, rep in enumerate(reports):
-        if policy is not None and rep.category not in policy.categories:
-            raise ScoringError(
-                f"issue_reports[{i}].category: {rep.category!r} is not a category of "
-                f"rule set {rules.id} ([incidents.categories])"
-            )
-        if (
-            policy is not None
-            and rep.subcategory is not None
-            and rep.subcategory not in policy.categories[rep.category]
-        ):
-            raise ScoringError(
-                f"issue_reports[{i}].subcategory: {rep.subcategory!r} is not a subcategory "
-                f"of {rep.category} in rule set {rules.id}"
-            )
+        unknown = incidents.unknown_to(rules, rep)
+        if unknown is not None:
+            raise ScoringError(f"issue_reports[{i}].{unknown[0]}: {unknown[1]}")
         if rep.challenge_id is not None and rep.challenge_id not in pos:
             raise ScoringError(
                 f"issue_reports[{i}].challenge_id: {rep.challenge_id!r} was not asked in this "

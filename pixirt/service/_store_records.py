@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal, TypeVar
 
 from pixirt.exceptions import PixirtError
@@ -65,6 +65,15 @@ class SessionRow:
     created_at: float
     updated_at: float
     expires_at: float
+
+
+#: The sessions table's columns, in :class:`SessionRow`'s order (both stores).
+SESSION_COLUMNS = ", ".join(f.name for f in fields(SessionRow))
+
+
+def session_values(row: SessionRow) -> tuple[Any, ...]:
+    """A row's values in :data:`SESSION_COLUMNS` order."""
+    return tuple(getattr(row, f.name) for f in fields(SessionRow))
 
 
 @dataclass(frozen=True, slots=True)

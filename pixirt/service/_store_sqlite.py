@@ -15,6 +15,7 @@ from typing import Any, Generic
 
 from pixirt.service._store_migrations import MIGRATIONS
 from pixirt.service._store_records import (
+    SESSION_COLUMNS,
     Event,
     PinKind,
     SessionRow,
@@ -23,13 +24,11 @@ from pixirt.service._store_records import (
     StoreError,
     T,
     VersionConflict,
+    session_values,
     status_filter,
 )
 
-_SESSION_COLUMNS = (
-    "session_id, candidate_id, algorithm, rules_id, rules_hash, bank_hash, status, version, "
-    "state, result, created_at, updated_at, expires_at"
-)
+_PLACES = ", ".join(["?"] * len(SESSION_COLUMNS.split(", ")))
 
 
 @dataclass(slots=True)
@@ -299,7 +298,7 @@ class SQLiteStore:
         """The stored session, or None."""
         row = (
             self._reader()
-            .execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,))
+            .execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,))
             .fetchone()
         )
         return None if row is None else SessionRow(*row)
@@ -451,13 +450,9 @@ class SQLiteStore:
                 if cur.rowcount != 1:
                     raise VersionConflict(f"idempotency key {key!r} was used concurrently")
             conn.execute(
-                f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                (
-                    row.session_id, row.candidate_id, row.algorithm, row.rules_id, row.rules_hash,
-                    row.bank_hash, row.status, row.version, row.state, row.result, row.created_at,
-                    row.updated_at, row.expires_at,
-                ),
-            )  # fmt: skip
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({_PLACES})",
+                session_values(row),
+            )
             _insert_events(conn, row.session_id, events)
 
         self.write(op)

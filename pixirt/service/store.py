@@ -46,7 +46,6 @@ from pixirt.service._store_records import (
     status_filter,
 )
 from pixirt.service._store_records import T as T
-from pixirt.service._store_sqlite import _SESSION_COLUMNS as _SESSION_COLUMNS
 from pixirt.service._store_sqlite import SQLiteStore
 from pixirt.service._store_sqlite import _insert_events as _insert_events
 

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from pixirt.service._store_migrations import Migration
 from pixirt.service._store_records import (
+    SESSION_COLUMNS,
     Event,
     PinKind,
     SessionRow,
@@ -37,6 +38,7 @@ from pixirt.service._store_records import (
     StoredReply,
     StoreError,
     VersionConflict,
+    session_values,
     status_filter,
 )
 
@@ -127,10 +129,7 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-_SESSION_COLUMNS = (
-    "session_id, candidate_id, algorithm, rules_id, rules_hash, bank_hash, status, version, "
-    "state, result, created_at, updated_at, expires_at"
-)
+_PLACES = ", ".join(["%s"] * len(SESSION_COLUMNS.split(", ")))
 
 
 class PostgresStore:
@@ -319,7 +318,7 @@ class PostgresStore:
     def session(self, session_id: str) -> SessionRow | None:
         """The stored session, or None."""
         rows = self._read(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE session_id = %s", (session_id,)
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = %s", (session_id,)
         )
         return None if not rows else SessionRow(*rows[0])
 
@@ -421,13 +420,9 @@ class PostgresStore:
                 if cur.rowcount != 1:
                     raise VersionConflict(f"idempotency key {key!r} was used concurrently")
             conn.execute(
-                f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})",
-                (
-                    row.session_id, row.candidate_id, row.algorithm, row.rules_id, row.rules_hash,
-                    row.bank_hash, row.status, row.version, row.state, row.result, row.created_at,
-                    row.updated_at, row.expires_at,
-                ),
-            )  # fmt: skip
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({_PLACES})",
+                session_values(row),
+            )
             _insert_events(conn, row.session_id, events)
 
         self._write(op)

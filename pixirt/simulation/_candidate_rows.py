@@ -71,8 +71,12 @@ def _ragged(
     names: npt.NDArray[np.object_], codes: npt.NDArray[Any], keep: npt.NDArray[np.bool_]
 ) -> list[list[Any]]:
     """Per row, ``names[codes[row][keep[row]]]`` as a list (one gather, then list slices)."""
-    flat = names[codes[keep]].tolist()
-    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    return _split(names[codes[keep]].tolist(), keep.sum(axis=1))
+
+
+def _split(flat: list[Any], counts: npt.NDArray[np.int64]) -> list[list[Any]]:
+    """``flat`` (rows one after the other) cut into rows of ``counts`` items."""
+    ends = np.cumsum(counts).tolist()
     return [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
 
 

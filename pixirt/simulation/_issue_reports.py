@@ -10,7 +10,12 @@ from pixirt.cat import incidents
 from pixirt.cat.incidents import IssueReport, Resolutions
 from pixirt.cat.state import CatState
 from pixirt.rules import RuleSet
+from pixirt.simulation._candidate_rows import _split
 from pixirt.simulation.responders import Responder
+
+
+def _pick(names: list[str] | list[str | None], k: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:
+    return np.asarray(names, dtype=object)[k]
 
 
 def _drawn_reports(
@@ -66,43 +71,23 @@ def _issue_reports(
         rules, list(responder.session_issue_rates), field="session_issue_rates"
     )
     which = on_cell[r_cell, c_cell]
+    rows = np.r_[r_cell, r_sess]
+    cats = np.r_[_pick(cats_c, which), _pick(cats_s, k_sess)]
+    subs = np.r_[_pick(subs_c, which), _pick(subs_s, k_sess)]
     res = incidents.resolve_with(
         rules,
-        row=np.r_[r_cell, r_sess],
+        row=rows,
         cell=np.r_[c_cell, np.full(len(r_sess), -1)],
-        category=np.r_[
-            np.asarray(cats_c, dtype=object)[which] if len(which) else np.zeros(0, dtype=object),
-            np.asarray(cats_s, dtype=object)[k_sess] if len(k_sess) else np.zeros(0, dtype=object),
-        ],
-        subcategory=np.r_[
-            np.asarray(subs_c, dtype=object)[which] if len(which) else np.zeros(0, dtype=object),
-            np.asarray(subs_s, dtype=object)[k_sess] if len(k_sess) else np.zeros(0, dtype=object),
-        ],
+        category=cats,
+        subcategory=subs,
         status=status,
         features=feats,
         neutralized=neutral,
     )
-    rows = np.r_[r_cell, r_sess]
     n_reports = np.bincount(rows, minlength=n).astype(np.int64)
     auto = res.outcome == incidents.OUTCOMES.index("neutralized")
     n_auto = np.bincount(rows[auto], minlength=n).astype(np.int64)
-    empty = np.zeros(0, dtype=object)
-    cats = np.r_[
-        np.asarray(cats_c, dtype=object)[which] if len(which) else empty,
-        np.asarray(cats_s, dtype=object)[k_sess] if len(k_sess) else empty,
-    ]
-    subs = np.r_[
-        np.asarray(subs_c, dtype=object)[which] if len(which) else empty,
-        np.asarray(subs_s, dtype=object)[k_sess] if len(k_sess) else empty,
-    ]
-    subs = np.where(pd.isna(subs), "-", subs).astype(object)
-    where = np.r_[
-        ("@" + cell_ids[r_cell, c_cell].astype(object)) if len(r_cell) else empty,
-        np.full(len(r_sess), "", dtype=object),
-    ]
-    labels = (cats + "/" + subs + where).astype(object) if len(rows) else empty
-    order = np.argsort(rows, kind="stable")
-    flat = labels[order].tolist()
-    ends = np.cumsum(n_reports).tolist()
-    per_row = [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
+    where = np.r_["@" + cell_ids[r_cell, c_cell].astype(object), np.full(len(r_sess), "", object)]
+    labels = cats + "/" + np.where(pd.isna(subs), "-", subs).astype(object) + where
+    per_row = _split(labels[np.argsort(rows, kind="stable")].tolist(), n_reports)
     return res, n_reports, n_auto, per_row
