@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import warnings
 
 import pytest
@@ -154,10 +155,10 @@ def test_schema_migrations_on_both_stores(store_url, tmp_path):
     from pixirt.service.store import MIGRATIONS, StoreError, open_store
     from pixirt.service.store_pg import PG_MIGRATIONS
 
-    assert [m.version for m in MIGRATIONS] == [m.version for m in PG_MIGRATIONS] == [1, 2]
+    assert [m.version for m in MIGRATIONS] == [m.version for m in PG_MIGRATIONS] == [1, 2, 3]
     first = open_store(store_url)
     second = open_store(store_url)  # a second replica: nothing left to migrate
-    assert first.schema_version == second.schema_version == 2
+    assert first.schema_version == second.schema_version == 3
     second.close()
     first.close()
     if store_url.startswith("postgresql://"):
@@ -175,7 +176,90 @@ def test_schema_migrations_on_both_stores(store_url, tmp_path):
     # the URL forms
     sqlite_url = "sqlite:///" + str(tmp_path / "u.sqlite").lstrip("/")
     store = open_store(sqlite_url)
-    assert store.schema_version == 2 and (tmp_path / "u.sqlite").exists()
+    assert store.schema_version == 3 and (tmp_path / "u.sqlite").exists()
     store.close()
     with pytest.raises(StoreError):
         open_store("sqlite://relative.sqlite")
+
+
+def _execute(url: str, sql: str, params: tuple = ()) -> list:
+    """Run one statement on either store (``?`` placeholders, as SQLite spells them)."""
+    if url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            cur = conn.execute(sql.replace("?", "%s"), params)
+            return cur.fetchall() if cur.description else []
+    import sqlite3
+
+    with sqlite3.connect(url) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, monkeypatch):
+    """Upgrading a store at schema 2 (retention by updated_at) to 3 (by ended_at): the
+    sessions that ended before the upgrade are still purged, the active ones are kept."""
+    from pixirt.service import _store_sqlite, store_pg
+    from pixirt.service.store import open_store
+
+    monkeypatch.setattr(_store_sqlite, "MIGRATIONS", _store_sqlite.MIGRATIONS[:2])
+    monkeypatch.setattr(store_pg, "PG_MIGRATIONS", store_pg.PG_MIGRATIONS[:2])
+    old = open_store(store_url)
+    assert old.schema_version == 2
+    old.close()
+    for sid, status, updated in (("ended", "finished", 100.0), ("live", "active", 100.0)):
+        _execute(
+            store_url,
+            "INSERT INTO sessions (session_id, candidate_id, algorithm, rules_id, rules_hash, "
+            "bank_hash, status, version, state, result, created_at, updated_at, expires_at) "
+            "VALUES (?, 'c', 'v3', 'pix-v3', 'h', 'b', ?, 1, '{}', NULL, 50.0, ?, 9e9)",
+            (sid, status, updated),
+        )
+    monkeypatch.undo()
+    store = open_store(store_url)
+    assert store.schema_version == 3
+    assert store.purge(1000.0, replies_older_than=None, sessions_older_than=10.0) == (0, 1)
+    left = _execute(store_url, "SELECT session_id FROM sessions")
+    assert [r[0] for r in left] == ["live"]
+    store.close()
+
+
+def test_answers_to_an_active_session_update_its_row_in_place(pg_server):
+    """PostgreSQL: an answer changes no indexed column, so the update is heap-only (no
+    index entry written); the ending update moves the session into the retention index."""
+    from pixirt.service.store import Event, SessionRow, open_store
+
+    url = pg_server.new_database()
+    store = open_store(url)
+    row = SessionRow("s1", "c", "v3", "pix-v3", "h", "b", "active", 0, "{}", None, 1.0, 1.0, 9e9)
+    store.create_session(row, [Event(seq=0, at=1.0, kind="start")])
+    version = 0
+    for k in range(20):
+        version = store.update_session(
+            "s1",
+            expected_version=version,
+            status="active",
+            state=f'{{"k": {k}}}',
+            result=None,
+            updated_at=2.0 + k,
+            events=[
+                Event(seq=version + 1, at=2.0 + k, kind="answer", challenge_id="x", status="ok")
+            ],
+        )
+    store.update_session(
+        "s1", expected_version=version, status="finished", state="{}", result="{}",
+        updated_at=30.0, events=[Event(seq=version + 1, at=30.0, kind="answer")],
+    )  # fmt: skip
+    store.close()  # its backends exit, flushing their statistics
+    deadline = time.monotonic() + 10
+    while True:
+        ((n_upd, n_hot),) = _execute(
+            url,
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'sessions'",
+        )
+        if n_upd >= 21 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert n_upd == 21
+    assert n_hot >= 19, f"only {n_hot} of 20 answer updates were heap-only"
+    assert _execute(url, "SELECT ended_at FROM sessions") == [(30.0,)]

@@ -87,4 +87,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TABLE probe (id INTEGER PRIMARY KEY, at REAL NOT NULL, pad BLOB);
         """,
     ),
+    Migration(
+        3,
+        "the retention index on ended_at (set once a session ends) instead of updated_at: "
+        "an answer no longer rewrites an index entry",
+        """
+        ALTER TABLE sessions ADD COLUMN ended_at REAL;
+        UPDATE sessions SET ended_at = updated_at WHERE status <> 'active';
+        DROP INDEX sessions_status_updated;
+        CREATE INDEX sessions_ended ON sessions (ended_at) WHERE ended_at IS NOT NULL;
+        """,
+    ),
 )

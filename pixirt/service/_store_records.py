@@ -76,6 +76,16 @@ def session_values(row: SessionRow) -> tuple[Any, ...]:
     return tuple(getattr(row, f.name) for f in fields(SessionRow))
 
 
+def ended_at(status: str, updated_at: float) -> float | None:
+    """The ``ended_at`` column: None while a session is active, else its last change.
+
+    Retention finds old sessions by this column, so an answer to an active session
+    changes no indexed value (PostgreSQL then updates the row in place: a heap-only
+    tuple, no index entry written).
+    """
+    return None if status == "active" else updated_at
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One history entry of a session."""

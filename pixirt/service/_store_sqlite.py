@@ -24,6 +24,7 @@ from pixirt.service._store_records import (
     StoreError,
     T,
     VersionConflict,
+    ended_at,
     session_values,
     status_filter,
 )
@@ -450,8 +451,8 @@ class SQLiteStore:
                 if cur.rowcount != 1:
                     raise VersionConflict(f"idempotency key {key!r} was used concurrently")
             conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({_PLACES})",
-                session_values(row),
+                f"INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) VALUES ({_PLACES}, ?)",
+                (*session_values(row), ended_at(row.status, row.updated_at)),
             )
             _insert_events(conn, row.session_id, events)
 
@@ -488,9 +489,18 @@ class SQLiteStore:
 
         def op(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "UPDATE sessions SET status = ?, version = ?, state = ?, result = ?, updated_at = ? "
-                "WHERE session_id = ? AND version = ?",
-                (status, new_version, state, result, updated_at, session_id, expected_version),
+                "UPDATE sessions SET status = ?, version = ?, state = ?, result = ?, updated_at = ?, "
+                "ended_at = ? WHERE session_id = ? AND version = ?",
+                (
+                    status,
+                    new_version,
+                    state,
+                    result,
+                    updated_at,
+                    ended_at(status, updated_at),
+                    session_id,
+                    expected_version,
+                ),
             )
             if cur.rowcount != 1:
                 raise VersionConflict(
@@ -557,8 +567,7 @@ class SQLiteStore:
                 ids = [
                     str(r[0])
                     for r in conn.execute(
-                        "SELECT session_id FROM sessions WHERE status IN ('finished', 'aborted') "
-                        "AND updated_at < ? LIMIT 10000",
+                        "SELECT session_id FROM sessions WHERE ended_at < ? LIMIT 10000",
                         (now - sessions_older_than,),
                     )
                 ]

@@ -38,6 +38,7 @@ from pixirt.service._store_records import (
     StoredReply,
     StoreError,
     VersionConflict,
+    ended_at,
     session_values,
     status_filter,
 )
@@ -125,6 +126,18 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
         CREATE TRIGGER sessions_count_delete AFTER DELETE ON sessions
             FOR EACH ROW EXECUTE FUNCTION pixirt_count();
         CREATE TABLE probe (id INTEGER PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
+        """,
+    ),
+    Migration(
+        3,
+        "answers update in place: the retention index on ended_at (set once a session "
+        "ends) instead of updated_at, and room on each page for heap-only updates",
+        """
+        ALTER TABLE sessions ADD COLUMN ended_at DOUBLE PRECISION;
+        UPDATE sessions SET ended_at = updated_at WHERE status <> 'active';
+        DROP INDEX sessions_status_updated;
+        CREATE INDEX sessions_ended ON sessions (ended_at) WHERE ended_at IS NOT NULL;
+        ALTER TABLE sessions SET (fillfactor = 70);
         """,
     ),
 )
@@ -420,8 +433,8 @@ class PostgresStore:
                 if cur.rowcount != 1:
                     raise VersionConflict(f"idempotency key {key!r} was used concurrently")
             conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({_PLACES})",
-                session_values(row),
+                f"INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) VALUES ({_PLACES}, %s)",
+                (*session_values(row), ended_at(row.status, row.updated_at)),
             )
             _insert_events(conn, row.session_id, events)
 
@@ -441,6 +454,7 @@ class PostgresStore:
     ) -> int:
         """Replace the session's state if still at ``expected_version``; the new version."""
         new_version = expected_version + 1
+        ended = ended_at(status, updated_at)
         if reply is None and len(events) == 1:
             # the common case in one statement (one round trip, its own transaction):
             # the event is inserted only if the versioned update matched
@@ -449,12 +463,13 @@ class PostgresStore:
             def one(conn: Any) -> int:
                 cur = conn.execute(
                     "WITH u AS (UPDATE sessions SET status = %s, version = %s, state = %s, "
-                    "result = %s, updated_at = %s WHERE session_id = %s AND version = %s "
+                    "result = %s, updated_at = %s, ended_at = %s "
+                    "WHERE session_id = %s AND version = %s "
                     "RETURNING session_id) "
                     "INSERT INTO events (session_id, seq, at, kind, challenge_id, status, reason) "
                     "SELECT session_id, %s, %s, %s, %s, %s, %s FROM u",
                     (
-                        status, new_version, state, result, updated_at, session_id,
+                        status, new_version, state, result, updated_at, ended, session_id,
                         expected_version, e.seq, e.at, e.kind, e.challenge_id, e.status, e.reason,
                     ),
                 )  # fmt: skip
@@ -469,8 +484,17 @@ class PostgresStore:
         def op(conn: Any) -> int:
             cur = conn.execute(
                 "UPDATE sessions SET status = %s, version = %s, state = %s, result = %s, "
-                "updated_at = %s WHERE session_id = %s AND version = %s",
-                (status, new_version, state, result, updated_at, session_id, expected_version),
+                "updated_at = %s, ended_at = %s WHERE session_id = %s AND version = %s",
+                (
+                    status,
+                    new_version,
+                    state,
+                    result,
+                    updated_at,
+                    ended,
+                    session_id,
+                    expected_version,
+                ),
             )
             if cur.rowcount != 1:
                 raise VersionConflict(
@@ -521,8 +545,8 @@ class PostgresStore:
                 ids = [
                     str(r[0])
                     for r in conn.execute(
-                        "SELECT session_id FROM sessions WHERE status IN ('finished', 'aborted') "
-                        "AND updated_at < %s LIMIT 10000 FOR UPDATE SKIP LOCKED",
+                        "SELECT session_id FROM sessions WHERE ended_at < %s "
+                        "LIMIT 10000 FOR UPDATE SKIP LOCKED",
                         (cutoff,),
                     ).fetchall()
                 ]
