@@ -406,7 +406,12 @@ class SessionService:
         """
         key_field = _HEADER_KEY if key is not None else _BODY_KEY
         key = key if key is not None else body.idempotency_key
-        request_hash = _request_hash({"challenge_id": body.challenge_id, "status": body.status})
+        # the hash is stored with an idempotent reply only: none to compute without a key
+        request_hash = (
+            ""
+            if key is None
+            else _request_hash({"challenge_id": body.challenge_id, "status": body.status})
+        )
         careful = self._careful()
         with self._lock(sid):
             # first try: the warm copy as it is (no read); a refusal or a lost race
