@@ -77,8 +77,8 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
 def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     import distributed
 
+    from pixirt.calibration import _partitions as parts
     from pixirt.calibration import calibrate
-    from pixirt.calibration import partitions as parts
 
     root = Path(spec["root"])
     workers = int(spec["workers"])

@@ -18,7 +18,7 @@ import pytest
 
 from pixirt._dask import local_cluster
 from pixirt.calibration import ResponseSource, calibrate
-from pixirt.calibration.partitions import Partitioned, partitioned
+from pixirt.calibration._partitions import Partitioned, partitioned
 from pixirt.exceptions import DataError
 from pixirt.responses import ResponseLog
 from pixirt.simulation import pix_like_bank, simulate_answers

@@ -50,6 +50,7 @@ API = {
         "calibrate",
         "compare_models",
         "dif_power_study",
+        "empirical_icc",
         "empirical_reliability",
         "holdout_predictions",
         "holdout_scores",

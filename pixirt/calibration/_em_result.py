@@ -9,8 +9,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt.calibration._em_loop import DIVERGED
+from pixirt.calibration._results import CalibrationError
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.results import CalibrationError
 from pixirt.item_bank import ItemBank
 
 FloatArray = npt.NDArray[np.float64]

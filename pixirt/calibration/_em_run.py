@@ -24,6 +24,8 @@ from pixirt.calibration._estep import EStep
 from pixirt.calibration._groups import groups_frame
 from pixirt.calibration._information import full_cost
 from pixirt.calibration._mstep import log_prior
+from pixirt.calibration._priors import Priors
+from pixirt.calibration._results import CalibrationError, CalibrationResult
 from pixirt.calibration._standard_errors import (
     FULL_SE_MAX_COST,
     FULL_SE_MAX_PARAMS,
@@ -32,8 +34,6 @@ from pixirt.calibration._standard_errors import (
     item_standard_errors,
 )
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.priors import Priors
-from pixirt.calibration.results import CalibrationError, CalibrationResult
 from pixirt.exceptions import ConvergenceWarning, DataError, DegenerateItemWarning
 from pixirt.item_bank import ItemBank
 from pixirt.models import Model

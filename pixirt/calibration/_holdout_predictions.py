@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt._validation import check_choice, check_in_range
-from pixirt.calibration.ability import (
+from pixirt.calibration._ability import (
     align,
     blocks,
     check_n_quad,

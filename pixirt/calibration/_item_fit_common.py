@@ -8,11 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.calibration.ability import (
-    Aligned,
-    Method,
-    score_persons,
-)
+from pixirt.calibration._ability import Aligned, Method, score_persons
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.models import Model

@@ -63,7 +63,7 @@ def _plot_calibration(bank: Any, log: ResponseLog, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pixirt.calibration.plots import plot_icc, plot_information
+    from pixirt.calibration import plot_icc, plot_information
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     order = np.argsort(bank.b)

@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from pixirt.calibration.priors import Priors
+from pixirt.calibration._priors import Priors
 from pixirt.exceptions import CalibrationError, DataError
 from pixirt.item_bank import ItemBank
 from pixirt.models import Model
