@@ -10,7 +10,7 @@ in-process with ``perf_counter``.
 Tools:
 
 - ``pixirt``: ``next_challenge`` + ``record`` with rules ``pix-v3`` (pool rules, EAP on
-  81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat.batch.SessionBatch`
+  81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat._batch.SessionBatch`
   of one, ranked by the proven-exact shortlists;
 - ``pixirt_general``: the same engine with the shortlists off
   (``engine.replay(state, fast=False)``: ``candidate_pool`` and ``rank_by_information``
@@ -67,8 +67,8 @@ def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
 
 def _pixirt(general: bool) -> Session:
     from pixirt import rules
-    from pixirt.cat.engine import next_challenge, record, replay, result, start
-    from pixirt.cat.state import Candidate
+    from pixirt.cat import Candidate, next_challenge, record, result, start
+    from pixirt.cat._engine import replay
     from pixirt.simulation import pix_like_bank
 
     bank = pix_like_bank(0)

@@ -99,7 +99,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         from pixirt.simulation.runner import simulate
 
         try:
-            from pixirt.cat import ranking
+            from pixirt.cat import _ranking as ranking
         except ImportError:  # the baseline: the ranking lived in the simulator
             from pixirt.simulation import runner
 

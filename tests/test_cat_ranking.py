@@ -22,10 +22,10 @@ from hypothesis import strategies as hst
 from simulation_cases import INCIDENTS
 
 from pixirt import ItemBank, rules
-from pixirt.cat import ranking
-from pixirt.cat.capacity import probability, reward
-from pixirt.cat.engine import build_runtime
-from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
+from pixirt.cat import SelectionState, candidate_pool, rank_by_information
+from pixirt.cat import _ranking as ranking
+from pixirt.cat._capacity import probability, reward
+from pixirt.cat._engine import build_runtime
 from pixirt.rules import RuleSet
 from pixirt.simulation import pix_like_bank, runner
 from pixirt.simulation.population import Population

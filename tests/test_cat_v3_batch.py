@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from simulation_cases import TWO_GROUPS, incidents_at
 
 from pixirt import rules
-from pixirt.cat import scale
-from pixirt.cat.scoring import (
+from pixirt.cat import _scale as scale
+from pixirt.cat._v3_words import (
     competence_level,
     mesh_from_score,
     mesh_index_from_capacity,

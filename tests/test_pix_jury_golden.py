@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pixirt import rules
-from pixirt.cat.scoring import Certification, CertificationChallenge, score
+from pixirt.cat import Certification, CertificationChallenge, score
 
 V3 = rules.load("pix-v3")
 
@@ -340,8 +340,8 @@ def test_a_fraud_ban_is_an_outcome_field_set_by_the_jury():
 
 
 def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
-    from pixirt.cat import engine
-    from pixirt.cat.state import CatState
+    from pixirt.cat import CatState
+    from pixirt.cat import _engine as engine
     from pixirt.exceptions import DataError, SessionError
     from pixirt.simulation import pix_like_bank
     from pixirt.simulation.population import Population
@@ -387,7 +387,7 @@ def _plus_bank():
 
 
 def test_pix_plus_picks_four_challenges_per_area_by_decreasing_difficulty():
-    from pixirt.cat.pix_plus import plan_pix_plus
+    from pixirt.cat._pix_plus import plan_pix_plus
 
     bank = _plus_bank()
     skills = [f"@plus1{lv}" for lv in range(1, 7)] + ["@plus23", "@plus21"]
@@ -405,7 +405,7 @@ def test_pix_plus_picks_four_challenges_per_area_by_decreasing_difficulty():
 
 
 def test_pix_plus_is_data_and_refuses_unknown_skills():
-    from pixirt.cat.pix_plus import plan_pix_plus
+    from pixirt.cat._pix_plus import plan_pix_plus
     from pixirt.exceptions import DataError
 
     bank = _plus_bank()

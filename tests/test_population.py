@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pixirt import DataError
-from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.cat import CompetenceProfile, Profile
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 

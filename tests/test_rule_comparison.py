@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from pixirt import DataError, rules
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.cli._compare import add_compare_parser
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from pixirt import rules, streams
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pixirt import rules
-from pixirt.cat.incidents import STATUSES
+from pixirt.cat._incidents import STATUSES
 from pixirt.simulation.bank import FEATURE_SHARES, pix_like_bank
 from pixirt.simulation.population import Population
 from pixirt.simulation.responders import PIX_LIKE_INCIDENTS, Responder

@@ -8,9 +8,8 @@ import pytest
 from simulation_cases import played_v3
 
 from pixirt import DataError, rules
-from pixirt.cat import engine
-from pixirt.cat.scoring import score
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate, score
+from pixirt.cat import _engine as engine
 from pixirt.cli import main
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population

@@ -8,7 +8,7 @@ import pytest
 from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
-from pixirt.cat import ranking
+from pixirt.cat import _ranking as ranking
 from pixirt.simulation import pix_like_bank
 from pixirt.simulation.population import Population
 from pixirt.simulation.responders import Responder
@@ -164,7 +164,7 @@ def test_bad_simulate_arguments(bank, pop):
 
 def test_shortlist_fast_path_equals_the_engine_ranking(bank):
     # the same chunk with the proven-shortlist ranking and with the engine's full ranking
-    from pixirt.cat.engine import build_runtime
+    from pixirt.cat._engine import build_runtime
     from pixirt.simulation import runner
 
     rt = build_runtime(bank, rules.load("pix-v3"))
@@ -186,9 +186,9 @@ def test_outcomes_on_a_tiny_bank_match_exact_enumeration():
     from dataclasses import replace as dc_replace
 
     from pixirt import ItemBank
-    from pixirt.cat import engine
-    from pixirt.cat.selection import pick_probabilities
-    from pixirt.cat.state import Candidate
+    from pixirt.cat import Candidate
+    from pixirt.cat import _engine as engine
+    from pixirt.cat._selection import pick_probabilities
 
     d = rules.load("pix-v3").to_dict()
     d["id"] = "tiny"
@@ -269,7 +269,7 @@ RULE_VARIANTS = {
 def test_shortlist_fast_path_with_skills_and_success_rates(bank, variant):
     """The shortlist ranking serves the non-answered skills rule and the minimum success
     rate: the same chunk (incidents included) as the engine's full ranking."""
-    from pixirt.cat.engine import build_runtime
+    from pixirt.cat._engine import build_runtime
     from pixirt.simulation import runner
 
     rt = build_runtime(bank, RULE_VARIANTS[variant]())

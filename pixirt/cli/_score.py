@@ -75,7 +75,7 @@ def score_command(args: argparse.Namespace) -> int:
         error), 1 when the rules cannot score the certification.
     """
     from pixirt import rules as rules_module
-    from pixirt.cat.scoring import Certification, score
+    from pixirt.cat import Certification, score
 
     try:
         certification = Certification.read(args.certification)

@@ -6,8 +6,8 @@ import json
 import threading
 from collections.abc import Sequence
 
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, ScoringError, SessionError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet

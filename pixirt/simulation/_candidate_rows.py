@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat import incidents
-from pixirt.cat.engine import Runtime
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._engine import Runtime
 from pixirt.simulation.population import Candidates
 from pixirt.simulation.responders import Responder
 

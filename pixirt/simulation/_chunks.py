@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pixirt.cat.engine import Runtime, build_runtime
+from pixirt.cat._engine import Runtime, build_runtime
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._v2_chunk import _run_v2

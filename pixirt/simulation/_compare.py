@@ -34,7 +34,7 @@ from pixirt.simulation.population import ObservedPopulation, Population
 from pixirt.simulation.responders import Responder
 
 if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
+    from pixirt.cat._certification import Certification
 
 
 # ====================================================================== public entry point
@@ -66,7 +66,7 @@ def compare(
         Who the simulated candidates are (default: :class:`Population` ``()``, one group).
     past_sessions
         Real past sessions instead of a simulation: a JSON-lines file or an iterable of
-        :class:`~pixirt.cat.scoring.Certification`. Rescored with their real answers, or
+        :class:`~pixirt.cat.Certification`. Rescored with their real answers, or
         re-run in simulation when the selection changes (see the module doc); ``n`` is
         then ignored.
     bank

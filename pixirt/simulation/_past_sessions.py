@@ -24,7 +24,7 @@ from pixirt.simulation._sides import _codes, _Shared, _side_from_frame
 from pixirt.simulation.responders import Responder
 
 if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
+    from pixirt.cat._certification import Certification
 
 
 # ====================================================================== past sessions

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from pixirt import models
-from pixirt.cat import engine, incidents
-from pixirt.cat.engine import Runtime, build_runtime
-from pixirt.cat.scoring import score
-from pixirt.cat.selection import check_test_length
-from pixirt.cat.state import Candidate, CatState
+from pixirt.cat import _engine as engine
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._engine import Runtime, build_runtime
+from pixirt.cat._score_entry import score
+from pixirt.cat._selection import check_test_length
+from pixirt.cat._state import Candidate, CatState
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
@@ -195,9 +196,9 @@ def replay_candidate(
     seed: int = 0,
     responder: Responder | None = None,
 ) -> tuple[CatState, Any]:
-    """Run simulated candidate ``index`` one step at a time through :mod:`pixirt.cat.engine`.
+    """Run simulated candidate ``index`` one step at a time through :mod:`pixirt.cat._engine`.
 
-    Returns the final engine state and its :class:`~pixirt.cat.scoring.CertificationResult`:
+    Returns the final engine state and its :class:`~pixirt.cat.CertificationResult`:
     the same challenges and result as the candidate's row of :func:`simulate`.
     """
     responder = responder or Responder()

@@ -332,7 +332,7 @@ def _write_part(
 
     from pixirt._atomic_files import atomic_write
     from pixirt._version import __version__
-    from pixirt.cat.engine import build_runtime
+    from pixirt.cat._engine import build_runtime
     from pixirt.simulation._chunks import _ROW_GROUP, _run_chunk
 
     host = socket.gethostname()

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import streams
-from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt.cat._profile import CompetenceProfile, Profile
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
 from pixirt.simulation.bank import framework

@@ -1,9 +1,9 @@
 """Rescoring past sessions under another rule set.
 
 :func:`replay` reads past certifications — a JSON-lines file of
-:class:`~pixirt.cat.scoring.Certification` objects (one per line, as
+:class:`~pixirt.cat.Certification` objects (one per line, as
 ``Certification.to_dict()`` writes them) or any iterable of them — and scores each one
-with the given rule set, exactly as :func:`pixirt.cat.scoring.score` does. The answers
+with the given rule set, exactly as :func:`pixirt.cat.score` does. The answers
 are the real ones: nothing is re-drawn, so the change it measures is the change of the
 scoring rules alone (a change of the selection rules needs new tests: see
 :func:`pixirt.simulation.simulate`).
@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pixirt.cat.scoring import Certification, score
+from pixirt.cat._certification import Certification
+from pixirt.cat._score_entry import score
 from pixirt.exceptions import DataError, ScoringError
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet

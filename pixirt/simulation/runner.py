@@ -3,16 +3,16 @@
 :func:`simulate` draws candidates, their answers and incidents, and runs them through
 the engine's own rules over arrays — nothing here selects, estimates or scores:
 
-- **v3**: a chunk is a :class:`pixirt.cat.batch.SessionBatch` stepped together (pool
+- **v3**: a chunk is a :class:`pixirt.cat._batch.SessionBatch` stepped together (pool
   rules, ranking, pick, EAP update) with the very draws the engine uses for the same
   ``(seed, candidate index, step)`` (:mod:`pixirt.streams`), then scored by
-  :meth:`~pixirt.cat.batch.SessionBatch.results`;
-- **v2**: the chunk's profiles are planned by :func:`pixirt.cat.v2.plan` and scored by
-  :func:`pixirt.cat.v2.score_batch`; a certification Pix's scoring refuses (the sanity
+  :meth:`~pixirt.cat._batch.SessionBatch.results`;
+- **v2**: the chunk's profiles are planned by :func:`pixirt.cat._v2_plan.plan` and scored by
+  :func:`pixirt.cat._v2_batch_scoring.score_batch`; a certification Pix's scoring refuses (the sanity
   contract, a missing level rule, ...) is an ``error`` row with its reason in
   ``comment``: the run never stops on one candidate.
 
-The engine (:mod:`pixirt.cat.engine`) runs a session as a batch of one of the same
+The engine (:mod:`pixirt.cat._engine`) runs a session as a batch of one of the same
 functions, so any simulated candidate replays one by one through it
 (:func:`replay_candidate`) with the identical challenges and result, and the results
 are identical bit for bit whatever ``chunk_size``.

@@ -1,14 +1,14 @@
 """A generic adaptive test assembled from stages, as a pure, resumable step function.
 
 :class:`AdaptiveTest` binds a bank to an initializer, a selector, an estimator and a
-stopper (:mod:`pixirt.cat.stages`). Its state, :class:`AdaptiveState`, is a frozen
+stopper (:mod:`pixirt.cat._stages`). Its state, :class:`AdaptiveState`, is a frozen
 value with an exact JSON round trip; every random number a stage uses is a pure
 function of ``(seed, candidate, step)`` (:mod:`pixirt.streams`), so a session resumed
 from JSON continues exactly as it would have.
 
 >>> import numpy as np, pandas as pd
 >>> from pixirt import ItemBank
->>> from pixirt.cat.stages import EAP, MaxInformation, MaxLength
+>>> from pixirt.cat._stages import EAP, MaxInformation, MaxLength
 >>> bank = ItemBank.from_frame(pd.DataFrame({"item_id": list("abcdef"), "a": 1.0, "b": np.linspace(-2, 2, 6)}))
 >>> test = AdaptiveTest(bank, MaxInformation(), EAP(), MaxLength(3))
 >>> state = test.start(seed=1)
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import models, streams
-from pixirt.cat.stages import (
+from pixirt.cat._stages import (
     N_DRAWS,
     CatContext,
     Estimator,
@@ -116,7 +116,7 @@ class AdaptiveTest:
     bank
         The calibrated items.
     selector, estimator, stopper
-        The stages (see :mod:`pixirt.cat.stages`).
+        The stages (see :mod:`pixirt.cat._stages`).
     initializer
         Starting ability (default: 0).
     """
@@ -237,9 +237,9 @@ def sympson_hetter_parameters(
     Returns
     -------
     dict
-        Item id → ``k``, to pass to :class:`~pixirt.cat.stages.SympsonHetter`.
+        Item id → ``k``, to pass to :class:`~pixirt.cat.SympsonHetter`.
     """
-    from pixirt.cat.stages import SympsonHetter
+    from pixirt.cat._stages import SympsonHetter
 
     th = np.asarray(thetas, dtype=np.float64)
     n_items = test.bank.n_items
