@@ -43,7 +43,7 @@ class ItemBank:
     """An immutable bank of calibrated items.
 
     Build one with :meth:`from_frame`, :meth:`from_dict` or :meth:`read`; calibration
-    and :func:`pixirt.simulation.bank.pix_like_bank` return one.
+    and :func:`pixirt.simulation.pix_like_bank` return one.
 
     Parameters
     ----------

@@ -1,7 +1,6 @@
 """Shared cases of the simulation tests (imported by the test modules, not collected)."""
 
-from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
+from pixirt.simulation import Population, Responder
 
 #: Every kind of incident at once, often enough to appear in a few hundred candidates.
 INCIDENTS = Responder(

@@ -32,9 +32,7 @@ from pixirt.cat import (
 )
 from pixirt.cat._engine import build_runtime
 from pixirt.cat._profile import code_key
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.simulation import Population, pix_like_bank, replay_candidate, simulate
 
 SLOW = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

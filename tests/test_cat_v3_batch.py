@@ -24,9 +24,7 @@ from pixirt.cat._v3_words import (
     mesh_index_from_capacity,
     pix_score_from_capacity,
 )
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.simulation import Population, pix_like_bank, replay_candidate, simulate
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,7 @@ from pixirt.cat import (
     start,
 )
 from pixirt.cat._selection import pick_probabilities
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt.simulation import Population, pix_like_bank
 
 
 @pytest.fixture(scope="module")

@@ -343,8 +343,7 @@ def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
     from pixirt.cat import CatState
     from pixirt.cat import _engine as engine
     from pixirt.exceptions import DataError, SessionError
-    from pixirt.simulation import pix_like_bank
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population, pix_like_bank
 
     bank = pix_like_bank(0)
     profile = Population().sample(1, seed=3, bank=bank).profile(0)

@@ -32,7 +32,7 @@ from pixirt.cat._v3_words import (
     pix_score_from_capacity,
 )
 from pixirt.exceptions import ScoringError
-from pixirt.simulation.bank import pix_like_bank
+from pixirt.simulation import pix_like_bank
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")

@@ -20,8 +20,7 @@ import pytest
 from pixirt import rules, streams
 from pixirt.cat import Candidate
 from pixirt.cat import _engine as engine
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt.simulation import Population, pix_like_bank
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

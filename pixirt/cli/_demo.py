@@ -120,8 +120,7 @@ def run_demo(
 
     from pixirt import rules
     from pixirt.calibration import calibrate
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation import Population, simulate
 
     fit_sim = calibrate(sim.log, "2PL", priors="default", progress=False)
     fit_sim.bank.write(folder / "calibrated_bank.csv")
@@ -144,7 +143,7 @@ def run_demo(
     )
     cf = certs.frame
 
-    from pixirt.simulation.rule_comparison import compare
+    from pixirt.simulation import compare
 
     comparison = compare(
         "pix-v3",

@@ -192,7 +192,7 @@ def _profile(
         return Profile.from_dict(data, path=str(p))
     if algorithm != "v2":
         return None
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population
 
     cands = Population().sample(50, seed=0 if seed is None else seed, bank=bank)
     for row in range(len(cands)):

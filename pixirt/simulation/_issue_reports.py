@@ -11,7 +11,7 @@ from pixirt.cat._incidents import IssueReport, Resolutions
 from pixirt.cat._state import CatState
 from pixirt.rules import RuleSet
 from pixirt.simulation._candidate_rows import _split
-from pixirt.simulation.responders import Responder
+from pixirt.simulation._responders import Responder
 
 
 def _pick(names: list[str] | list[str | None], k: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:

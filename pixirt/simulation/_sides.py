@@ -14,7 +14,7 @@ import pandas as pd
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import _BLOCK, NO_LEVEL, BoolArray, FloatArray, ObjArray
-from pixirt.simulation.population import ObservedPopulation, Population
+from pixirt.simulation._population import ObservedPopulation, Population
 
 
 # ====================================================================== per-candidate facts

@@ -17,8 +17,8 @@ from pixirt.cat._v2_batch_scoring import V2Scores
 from pixirt.cat._v2_tables import V2Profiles
 from pixirt.simulation._candidate_rows import _OK, _base_frame, _jury, _ragged, _true_ability
 from pixirt.simulation._issue_reports import _issue_reports
-from pixirt.simulation.population import Candidates, PositioningAnswers
-from pixirt.simulation.responders import Responder
+from pixirt.simulation._population import Candidates, PositioningAnswers
+from pixirt.simulation._responders import Responder
 
 _STATUS_NAMES = np.array([None, *incidents.STATUSES], dtype=object)  # by status code + 1
 

@@ -130,7 +130,7 @@ def counterfactual(
     an interval used by the estimator), the real answers no longer apply. Each past
     candidate is then given the ability estimated from their real answers (EAP under
     N(0, 1) with the bank's parameters, :func:`pixirt.calibration.score_persons`) and takes
-    the new test in simulation (:func:`pixirt.simulation.runner.simulate`), candidate ``i``
+    the new test in simulation (:func:`pixirt.simulation.simulate`), candidate ``i``
     of the file being simulated candidate ``i``.
 
     Returns
@@ -142,8 +142,8 @@ def counterfactual(
     """
     from pixirt.calibration import score_persons
     from pixirt.responses import ResponseLog
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation._population import Population
+    from pixirt.simulation._simulate import simulate
 
     sessions: Iterable[Certification]
     sessions = (

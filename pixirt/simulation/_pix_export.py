@@ -2,7 +2,7 @@
 
 :func:`read_pix_export` turns a directory of Pix-style tables into
 :class:`~pixirt.cat.Certification` objects, ready for
-:func:`pixirt.simulation.replay.replay` and ``pixirt compare --past``;
+:func:`pixirt.simulation.replay` and ``pixirt compare --past``;
 :func:`write_sessions` writes them as the JSON-lines format of docs/jury.md (one
 certification per line, ``docs/schemas/certification.schema.json``). The CLI is
 ``pixirt import-pix DIR --out sessions.jsonl``.

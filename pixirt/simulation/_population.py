@@ -43,7 +43,7 @@ from pixirt import streams
 from pixirt.cat._profile import CompetenceProfile, Profile
 from pixirt.exceptions import DataError
 from pixirt.item_bank import ItemBank
-from pixirt.simulation.bank import framework
+from pixirt.simulation._bank import framework
 
 __all__ = ["Candidates", "ObservedPopulation", "Population", "PositioningAnswers"]
 
@@ -555,7 +555,7 @@ class ObservedPopulation:
     """Real candidates from a table (:meth:`Population.from_frame`), in table order.
 
     ``sample(n, start=i)`` returns rows ``i .. i + n − 1`` (candidate index = row number),
-    so :func:`pixirt.simulation.runner.simulate` runs these very candidates; ``n`` cannot
+    so :func:`pixirt.simulation.simulate` runs these very candidates; ``n`` cannot
     exceed the table. Their answers are drawn at ``theta`` (and ``theta_<code>`` for the
     competence responder) — an ability estimated from their real answers, for instance.
     """
