@@ -4,7 +4,7 @@ A *step* is what a live service does between two answers: choose the next challe
 record the answer. Each tool runs whole 32-item sessions on the same Pix-like bank
 (``pixirt.simulation.pix_like_bank(0)``, 2,978 challenges; the peers get its 2PL ``a``
 and ``b``) for the same simulated candidates (true abilities and answers from
-:mod:`pixirt.streams`, drawn outside the timed region), and every step is timed
+:mod:`pixirt._streams`, drawn outside the timed region), and every step is timed
 in-process with ``perf_counter``.
 
 Tools:
@@ -52,14 +52,14 @@ Session = Callable[[int, list[float]], float]
 
 
 def _truth(index: int) -> float:
-    from pixirt import streams
+    from pixirt import _streams as streams
 
     return float(streams.normal(SEED, "bench.theta", index))
 
 
 def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
     """The simulated candidate's answer (Pix's 2PL, no 1.7), drawn from the counter stream."""
-    from pixirt import streams
+    from pixirt import _streams as streams
 
     p = 1.0 / (1.0 + np.exp(a * (b - theta)))
     return bool(float(streams.uniform(SEED, "bench.answer", index, step)) < p)

@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import models
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_in_range
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 __all__ = ["SimulatedAnswers", "simulate_answers"]
 

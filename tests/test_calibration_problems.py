@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import pixirt
+from pixirt import ItemBank
 from pixirt.calibration import CalibrationError, calibrate, score_persons
 from pixirt.exceptions import ConvergenceWarning, DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"

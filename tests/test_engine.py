@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pixirt import DataError, ItemBank, SessionError, rules, streams
+from pixirt import DataError, ItemBank, SessionError, rules
+from pixirt import _streams as streams
 from pixirt.cat import (
     Candidate,
     CatState,

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 import pixirt
+from pixirt import ItemBank
 from pixirt.calibration import (
     calibrate,
     compare_models,
@@ -20,7 +21,6 @@ from pixirt.calibration import (
     sum_score_eap,
 )
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"

@@ -373,7 +373,7 @@ def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
 def _plus_bank():
     import pandas as pd
 
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank
 
     rows = []
     for area in ("1", "2"):

@@ -17,7 +17,8 @@ import httpx
 import numpy as np
 import pytest
 
-from pixirt import rules, streams
+from pixirt import _streams as streams
+from pixirt import rules
 from pixirt.cat import Candidate
 from pixirt.cat import _engine as engine
 from pixirt.simulation import Population, pix_like_bank

@@ -25,6 +25,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import (
     Aligned,
     align,
@@ -40,8 +42,6 @@ from pixirt.calibration._item_fit_common import (
     n_item_parameters,
 )
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import Aligned, blocks, grid_loglik, normalize_rows
 from pixirt.exceptions import DataError
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -28,6 +28,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import (
     Aligned,
     align,
@@ -56,8 +58,6 @@ from pixirt.calibration._dif_groups import (
     resolve_groups,
 )
 from pixirt.exceptions import ConvergenceWarning, DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

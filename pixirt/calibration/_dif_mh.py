@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import (
     Aligned,
     align,
@@ -49,8 +51,6 @@ from pixirt.calibration._dif_groups import (
     resolve_groups,
 )
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

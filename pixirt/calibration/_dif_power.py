@@ -13,12 +13,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt._answers import simulate_answers
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._dif_groups import Correction, adjusted
 from pixirt.calibration._dif_irt import irt_dif
 from pixirt.calibration._dif_mh import mantel_haenszel_dif
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 
 def _two_group_log(

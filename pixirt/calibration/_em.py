@@ -45,6 +45,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice, check_in_range
 from pixirt.calibration._data import Data, LocalData
 from pixirt.calibration._design import build_design
@@ -60,9 +62,7 @@ from pixirt.calibration._priors import Priors
 from pixirt.calibration._results import CalibrationResult
 from pixirt.calibration._standard_errors import SEMethod
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS, Model
-from pixirt.responses import ResponseLog
 
 if TYPE_CHECKING:
     from pixirt.calibration._partitions import ResponseSource
@@ -192,7 +192,7 @@ def calibrate(
     Parameters
     ----------
     log
-        The answers: a :class:`~pixirt.responses.ResponseLog` (only answered cells are
+        The answers: a :class:`~pixirt.ResponseLog` (only answered cells are
         used; persons without an answer are ignored), or a source read in partitions of
         persons — a Parquet or CSV file, a directory of them or a glob, a
         :class:`~pixirt.calibration.ResponseSource` (the same with column names and

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.calibration._data import Data
 from pixirt.calibration._em_loop import Accelerate, Fit, Progress, run_em
 from pixirt.calibration._em_result import describe, item_problems, result_bank, scatter_se
@@ -35,7 +36,6 @@ from pixirt.calibration._standard_errors import (
 )
 from pixirt.calibration._state import Layout, State
 from pixirt.exceptions import ConvergenceWarning, DataError, DegenerateItemWarning
-from pixirt.item_bank import ItemBank
 from pixirt.models import Model
 
 FloatArray = npt.NDArray[np.float64]

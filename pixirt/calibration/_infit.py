@@ -14,10 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import Method, align
 from pixirt.calibration._item_fit_common import finite_thetas, item_frame, scores_for
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 

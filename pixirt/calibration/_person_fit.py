@@ -12,10 +12,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, log_expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import Method, align, resolve_prior
 from pixirt.calibration._item_fit_common import scores_for
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 

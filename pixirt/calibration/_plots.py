@@ -17,13 +17,13 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import align, grid, leave_one_out, resolve_prior, standard_error
 from pixirt.calibration._binned_fit import equal_count_bins
 from pixirt.calibration._linking import LinkingResult
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import probability
-from pixirt.responses import ResponseLog
 
 __all__ = ["plot_dif", "plot_drift", "plot_icc", "plot_information", "plot_wright_map"]
 

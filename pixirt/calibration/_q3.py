@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import Method, align
 from pixirt.calibration._item_fit_common import finite_thetas, scores_for
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 
 def yen_q3(

@@ -19,11 +19,11 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import Aligned, align, check_n_quad, grid, resolve_prior
 from pixirt.calibration._item_fit_common import item_frame, n_item_parameters, n_scale_parameters
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -3,7 +3,7 @@
 :class:`AdaptiveTest` binds a bank to an initializer, a selector, an estimator and a
 stopper (:mod:`pixirt.cat._stages`). Its state, :class:`AdaptiveState`, is a frozen
 value with an exact JSON round trip; every random number a stage uses is a pure
-function of ``(seed, candidate, step)`` (:mod:`pixirt.streams`), so a session resumed
+function of ``(seed, candidate, step)`` (:mod:`pixirt._streams`), so a session resumed
 from JSON continues exactly as it would have.
 
 >>> import numpy as np, pandas as pd
@@ -27,7 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import models, streams
+from pixirt import _streams as streams
+from pixirt import models
+from pixirt._item_bank import ItemBank
 from pixirt.cat._stages import (
     N_DRAWS,
     CatContext,
@@ -38,7 +40,6 @@ from pixirt.cat._stages import (
     Stopper,
 )
 from pixirt.exceptions import DataError, PixirtError
-from pixirt.item_bank import ItemBank
 
 __all__ = ["AdaptiveState", "AdaptiveTest", "sympson_hetter_parameters"]
 

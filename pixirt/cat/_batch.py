@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import streams
+from pixirt import _streams as streams
 from pixirt.cat import _ranking as ranking
 from pixirt.cat import _scale as scale
 from pixirt.cat._capacity import CapacityState

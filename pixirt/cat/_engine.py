@@ -10,7 +10,7 @@
 Every function returns a new state and leaves its argument unchanged; a state
 serializes to JSON (:meth:`~pixirt.cat.CatState.to_dict`) and resumes exactly
 (:meth:`~pixirt.cat.CatState.from_dict`). Every random draw is a pure function of
-``(seed, candidate.index, step)`` (:mod:`pixirt.streams`), so the HTTP service, a
+``(seed, candidate.index, step)`` (:mod:`pixirt._streams`), so the HTTP service, a
 resumed session and the vectorized simulator draw the same numbers.
 
 **v2** (``pix-rules.md`` §2.1). At :func:`start` the whole test is planned: for each
@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._item_bank import ItemBank
 from pixirt.cat import _v2_batch_scoring, _v2_plan
 from pixirt.cat._batch import certification_of
 from pixirt.cat._certification import ABORT_REASONS, ANSWER_STATUSES, Certification
@@ -67,7 +68,6 @@ from pixirt.cat._state import Candidate, CatState, ChallengeChoice, replay
 from pixirt.cat._state import attached_runtime as _runtime
 from pixirt.cat._v2_tables import V2Profiles
 from pixirt.exceptions import DataError, SessionError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 __all__ = [

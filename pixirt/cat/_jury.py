@@ -21,8 +21,8 @@ from pixirt.cat import _incidents as incidents
 from pixirt.exceptions import DataError, ScoringError
 
 if TYPE_CHECKING:
+    from pixirt._item_bank import ItemBank
     from pixirt.cat._certification import Certification
-    from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 __all__ = ["EVENT_KINDS", "JuryDecision", "JuryEvent", "apply", "ban_months", "clea_acquired"]

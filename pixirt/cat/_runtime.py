@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pixirt._item_bank import ItemBank
 from pixirt.cat._capacity import CapacityModel
 from pixirt.cat._selection import BankStructure
 from pixirt.cat._v2_tables import V2Tables
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 

@@ -54,7 +54,7 @@ from pixirt.cat._v2_words import _score_v2
 from pixirt.cat._v3_words import _score_v3
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 

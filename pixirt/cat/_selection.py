@@ -46,7 +46,7 @@ from pixirt.exceptions import DataError
 from pixirt.rules import FEATURES
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import SelectionRules
 
 __all__ = [

@@ -17,7 +17,7 @@ stage                  method                         shipped rules
 
 Everything a stage may use is in the :class:`CatContext` it receives, including
 ``draws``: uniform numbers for this step from the counter-based stream
-(:mod:`pixirt.streams`), so a randomized rule is still a pure function of its context.
+(:mod:`pixirt._streams`), so a randomized rule is still a pure function of its context.
 Stages are frozen dataclasses holding only their hyper-parameters.
 """
 
@@ -32,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, ndtri
 
-from pixirt import models, streams
+from pixirt import _streams as streams
+from pixirt import models
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 
 __all__ = [
     "EAP",

@@ -25,7 +25,7 @@ from pixirt.cat._runtime import Runtime, build_runtime
 from pixirt.exceptions import DataError, SessionError
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 __all__ = ["Candidate", "CatState", "ChallengeChoice", "attached_runtime", "replay"]
@@ -42,7 +42,7 @@ class Candidate:
     id
         The candidate's id (carried to results).
     index
-        The index keying the candidate's random numbers (:mod:`pixirt.streams`): the
+        The index keying the candidate's random numbers (:mod:`pixirt._streams`): the
         simulator's candidate ``i`` and a session started with ``index=i`` draw the
         same numbers.
     accessibility

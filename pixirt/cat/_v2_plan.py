@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pixirt import streams
+from pixirt import _streams as streams
 from pixirt.cat._v2_tables import BoolArray, IntArray, V2Profiles, V2Tables, tested_competences
 
 if TYPE_CHECKING:

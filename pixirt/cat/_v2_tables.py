@@ -21,9 +21,9 @@ from pixirt.cat._profile import code_key
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
+    from pixirt._item_bank import ItemBank
     from pixirt.cat._profile import Profile
     from pixirt.cat._selection import BankStructure
-    from pixirt.item_bank import ItemBank
     from pixirt.rules import V2Scoring
 
 

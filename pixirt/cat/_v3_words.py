@@ -22,7 +22,7 @@ from pixirt.cat._selection import BankStructure
 from pixirt.exceptions import ScoringError
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet, V3Scoring
 
 

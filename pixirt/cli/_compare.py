@@ -96,10 +96,9 @@ class ProgressBar:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pixirt import rules
+    from pixirt import ItemBank, rules
     from pixirt._atomic_files import atomic_write
     from pixirt.cli._simulate import cluster_or_processes, responder_from_args
-    from pixirt.item_bank import ItemBank
     from pixirt.simulation import Population, compare
 
     baseline = rules.load(args.baseline)

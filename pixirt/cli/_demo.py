@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt import ResponseLog
 from pixirt._atomic_files import atomic_write
 from pixirt.datasets import pisa2012_us_math
-from pixirt.responses import ResponseLog
 from pixirt.simulation import pix_like_bank, simulate_answers
 
 __all__ = ["run_demo"]

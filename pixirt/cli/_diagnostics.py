@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt import ItemBank, ResponseLog, read_responses
 from pixirt.calibration import (
     LINK_METHODS,
     METHODS,
@@ -36,8 +37,6 @@ from pixirt.calibration import (
     yen_q3,
 )
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog, read_responses
 
 __all__ = [
     "add_diagnostics_parsers",

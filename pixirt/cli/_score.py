@@ -82,7 +82,7 @@ def score_command(args: argparse.Namespace) -> int:
         rule_set = rules_module.load(args.rules)
         bank = None
         if args.bank is not None:
-            from pixirt.item_bank import ItemBank
+            from pixirt import ItemBank
 
             bank = ItemBank.read(args.bank)
         result = score(certification, rule_set, bank=bank)

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 from pixirt.exceptions import DataError, PixirtError
 
 if TYPE_CHECKING:
+    from pixirt import ItemBank
     from pixirt.cat import CatState, CertificationResult, ChallengeChoice, Profile
     from pixirt.cat._engine import Runtime
-    from pixirt.item_bank import ItemBank
 
 __all__ = ["add_session_parser", "main", "run_session", "session_command"]
 
@@ -165,7 +165,7 @@ def session_command(
 
 
 def _bank(path: str | None) -> ItemBank:
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank
     from pixirt.simulation import pix_like_bank
 
     return pix_like_bank(0) if path is None else ItemBank.read(path)

@@ -51,8 +51,7 @@ def cluster_or_processes(
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from pixirt import rules
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank, rules
     from pixirt.simulation import Population, pix_like_bank, simulate
 
     rule_set = rules.load(args.rules)
@@ -98,9 +97,8 @@ def _import_pix(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from pixirt import rules
+    from pixirt import ItemBank, rules
     from pixirt._atomic_files import atomic_write
-    from pixirt.item_bank import ItemBank
     from pixirt.simulation import replay
 
     rule_set = rules.load(args.rules)

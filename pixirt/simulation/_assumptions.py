@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pixirt import rules as rules_mod
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation._population import ObservedPopulation, Population
 from pixirt.simulation._responders import Responder

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.cat._engine import Runtime, build_runtime
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._population import ObservedPopulation, Population
 from pixirt.simulation._responders import Responder

@@ -7,7 +7,7 @@ sure we are of each headline difference.
 
 Same candidates, same draws
     Every draw of the simulator is keyed by ``(seed, candidate index, step)``
-    (:mod:`pixirt.streams`), so two :func:`~pixirt.simulation.simulate` calls with
+    (:mod:`pixirt._streams`), so two :func:`~pixirt.simulation.simulate` calls with
     the same population, seed and indices are *common random numbers*: the same
     candidates, the same true abilities and, step by step, the same answer draws. A
     difference between the two runs is the rule change's doing, not the luck of the
@@ -83,8 +83,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pixirt import rules as rules_mod
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._assumptions import _assumptions, _error_notes, _population_dict
 from pixirt.simulation._comparison import Comparison, _analyse

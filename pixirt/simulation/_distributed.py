@@ -46,7 +46,7 @@ from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Datas
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
     from pixirt.simulation._population import ObservedPopulation, Population
     from pixirt.simulation._responders import Responder

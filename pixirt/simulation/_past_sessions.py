@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation._assumptions import _assumptions
 from pixirt.simulation._comparison import Comparison, _analyse

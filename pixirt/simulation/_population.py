@@ -23,7 +23,7 @@ with probability ``direct_share``, one of its challenges (uniformly) was answere
 positioning — the ones v2 selection avoids.
 
 Every draw is a counter-based function of ``(seed, candidate index, ...)``
-(:mod:`pixirt.streams`), so candidate ``i`` is the same whichever batch, chunk or worker
+(:mod:`pixirt._streams`), so candidate ``i`` is the same whichever batch, chunk or worker
 produces it.
 """
 
@@ -39,10 +39,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt import streams
+from pixirt import _streams as streams
+from pixirt._item_bank import ItemBank
 from pixirt.cat._profile import CompetenceProfile, Profile
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation._bank import framework
 
 __all__ = ["Candidates", "ObservedPopulation", "Population", "PositioningAnswers"]

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.cat._certification import Certification
 from pixirt.cat._score_entry import score
 from pixirt.exceptions import DataError, ScoringError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 __all__ = ["counterfactual", "read_sessions", "replay"]
@@ -140,8 +140,8 @@ def counterfactual(
         used) and ``counterfactual`` = True on every row, and a ``note`` saying that the
         answers are simulated.
     """
+    from pixirt._response_log import ResponseLog
     from pixirt.calibration import score_persons
-    from pixirt.responses import ResponseLog
     from pixirt.simulation._population import Population
     from pixirt.simulation._simulate import simulate
 

@@ -2,7 +2,7 @@
 
 A :class:`Responder` turns a served challenge into an answer status, and decides the
 session's incidents. Every decision is a counter-based draw keyed by the candidate's
-index (:mod:`pixirt.streams`), so the vectorized simulator and a one-by-one replay
+index (:mod:`pixirt._streams`), so the vectorized simulator and a one-by-one replay
 through :mod:`pixirt.cat` take the same decisions.
 
 Answers follow the bank's 2PL/3PL at the candidate's true ability (``ability =
@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import streams
+from pixirt import _streams as streams
 from pixirt.cat._incidents import FEATURES, STATUSES
 from pixirt.exceptions import DataError
 

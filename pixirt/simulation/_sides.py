@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import _BLOCK, NO_LEVEL, BoolArray, FloatArray, ObjArray
 from pixirt.simulation._population import ObservedPopulation, Population

@@ -5,7 +5,7 @@ the engine's own rules over arrays — nothing here selects, estimates or scores
 
 - **v3**: a chunk is a :class:`pixirt.cat._batch.SessionBatch` stepped together (pool
   rules, ranking, pick, EAP update) with the very draws the engine uses for the same
-  ``(seed, candidate index, step)`` (:mod:`pixirt.streams`), then scored by
+  ``(seed, candidate index, step)`` (:mod:`pixirt._streams`), then scored by
   :meth:`~pixirt.cat._batch.SessionBatch.results`;
 - **v2**: the chunk's profiles are planned by :func:`pixirt.cat._v2_plan.plan` and scored by
   :func:`pixirt.cat._v2_batch_scoring.score_batch`; a certification Pix's scoring refuses (the sanity
@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from pixirt import models
+from pixirt._item_bank import ItemBank
 from pixirt.cat import _engine as engine
 from pixirt.cat import _incidents as incidents
 from pixirt.cat._engine import Runtime, build_runtime
@@ -45,7 +46,6 @@ from pixirt.cat._score_entry import score
 from pixirt.cat._selection import check_test_length
 from pixirt.cat._state import Candidate, CatState
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._candidate_rows import _true_ability
 from pixirt.simulation._chunks import _chunks, _run_chunk, _run_chunk_task, _write_parquet

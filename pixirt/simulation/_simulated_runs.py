@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt import streams
-from pixirt.item_bank import ItemBank
+from pixirt import _streams as streams
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import _BLOCK, FloatArray, Progress
 from pixirt.simulation._exposure import _flatten
