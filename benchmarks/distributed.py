@@ -77,7 +77,7 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
 def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     import distributed
 
-    from pixirt.calibration import _partitions as parts
+    from pixirt.calibration import _partitions as parts  # internal: the E-step is timed
     from pixirt.calibration import calibrate
 
     root = Path(spec["root"])

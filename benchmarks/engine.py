@@ -52,14 +52,14 @@ Session = Callable[[int, list[float]], float]
 
 
 def _truth(index: int) -> float:
-    from pixirt import _streams as streams
+    from pixirt import _streams as streams  # internal: the engine's own counter draws
 
     return float(streams.normal(SEED, "bench.theta", index))
 
 
 def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
     """The simulated candidate's answer (Pix's 2PL, no 1.7), drawn from the counter stream."""
-    from pixirt import _streams as streams
+    from pixirt import _streams as streams  # internal: the engine's own counter draws
 
     p = 1.0 / (1.0 + np.exp(a * (b - theta)))
     return bool(float(streams.uniform(SEED, "bench.answer", index, step)) < p)
@@ -68,7 +68,7 @@ def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
 def _pixirt(general: bool) -> Session:
     from pixirt import rules
     from pixirt.cat import Candidate, next_challenge, record, result, start
-    from pixirt.cat._engine import replay
+    from pixirt.cat._engine import replay  # internal: the shortlists switched off
     from pixirt.simulation import pix_like_bank
 
     bank = pix_like_bank(0)

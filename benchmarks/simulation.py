@@ -98,7 +98,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         from pixirt.simulation import simulate
 
         try:
-            from pixirt.cat import _ranking as ranking
+            from pixirt.cat import _ranking as ranking  # internal: the kernels' switch
         except ImportError:  # the baseline: the ranking lived in the simulator
             from pixirt.simulation import runner
 
