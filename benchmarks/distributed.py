@@ -77,8 +77,8 @@ def _prepare(spec: dict[str, Any]) -> dict[str, Any]:
 def _calibrate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     import distributed
 
+    from pixirt.calibration import _partitions as parts  # internal: the E-step is timed
     from pixirt.calibration import calibrate
-    from pixirt.calibration import partitions as parts
 
     root = Path(spec["root"])
     workers = int(spec["workers"])
@@ -155,9 +155,7 @@ def _simulate_on_dask(spec: dict[str, Any]) -> dict[str, Any]:
     import distributed
 
     from pixirt import rules
-    from pixirt.simulation import pix_like_bank
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation import Population, pix_like_bank, simulate
 
     root = Path(spec["root"])
     workers, n = int(spec["workers"]), int(spec["n"])

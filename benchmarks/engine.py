@@ -4,13 +4,13 @@ A *step* is what a live service does between two answers: choose the next challe
 record the answer. Each tool runs whole 32-item sessions on the same Pix-like bank
 (``pixirt.simulation.pix_like_bank(0)``, 2,978 challenges; the peers get its 2PL ``a``
 and ``b``) for the same simulated candidates (true abilities and answers from
-:mod:`pixirt.streams`, drawn outside the timed region), and every step is timed
+:mod:`pixirt._streams`, drawn outside the timed region), and every step is timed
 in-process with ``perf_counter``.
 
 Tools:
 
 - ``pixirt``: ``next_challenge`` + ``record`` with rules ``pix-v3`` (pool rules, EAP on
-  81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat.batch.SessionBatch`
+  81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat._batch.SessionBatch`
   of one, ranked by the proven-exact shortlists;
 - ``pixirt_general``: the same engine with the shortlists off
   (``engine.replay(state, fast=False)``: ``candidate_pool`` and ``rank_by_information``
@@ -52,14 +52,14 @@ Session = Callable[[int, list[float]], float]
 
 
 def _truth(index: int) -> float:
-    from pixirt import streams
+    from pixirt import _streams as streams  # internal: the engine's own counter draws
 
     return float(streams.normal(SEED, "bench.theta", index))
 
 
 def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
     """The simulated candidate's answer (Pix's 2PL, no 1.7), drawn from the counter stream."""
-    from pixirt import streams
+    from pixirt import _streams as streams  # internal: the engine's own counter draws
 
     p = 1.0 / (1.0 + np.exp(a * (b - theta)))
     return bool(float(streams.uniform(SEED, "bench.answer", index, step)) < p)
@@ -67,8 +67,8 @@ def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
 
 def _pixirt(general: bool) -> Session:
     from pixirt import rules
-    from pixirt.cat.engine import next_challenge, record, replay, result, start
-    from pixirt.cat.state import Candidate
+    from pixirt.cat import Candidate, next_challenge, record, result, start
+    from pixirt.cat._engine import replay  # internal: the shortlists switched off
     from pixirt.simulation import pix_like_bank
 
     bank = pix_like_bank(0)

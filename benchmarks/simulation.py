@@ -90,16 +90,15 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("path"):  # the baseline version, first on the path
         sys.path.insert(0, str(spec["path"]))
     from pixirt import rules
-    from pixirt.simulation import pix_like_bank
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population, pix_like_bank
 
     bank = pix_like_bank(0)
     n = int(spec["n"])
     if spec["tool"] == "pixirt":
-        from pixirt.simulation.runner import simulate
+        from pixirt.simulation import simulate
 
         try:
-            from pixirt.cat import ranking
+            from pixirt.cat import _ranking as ranking  # internal: the kernels' switch
         except ImportError:  # the baseline: the ranking lived in the simulator
             from pixirt.simulation import runner
 

@@ -2,7 +2,7 @@
 
 Used by calibration (the DIF power study), simulation, the demo, the tests and the
 benchmarks: ground floor, it imports only numpy and ground modules
-(:mod:`pixirt.simulation.answers` re-exports it). Generation runs in fixed
+(:func:`pixirt.simulation.simulate_answers` re-exports it). Generation runs in fixed
 blocks of 65,536 persons, each with its own random stream derived from ``(seed, block)``:
 a block's persons depend only on the seed and the block number, so a log can be
 produced block by block (or in parallel) and extended without changing its start.
@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import models
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_in_range
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 __all__ = ["SimulatedAnswers", "simulate_answers"]
 

@@ -1,4 +1,4 @@
-"""The columns of an item bank: standard, scale and mirt columns, ids, codes and their parsing (:mod:`pixirt.item_bank`)."""
+"""The columns of an item bank: standard, scale and mirt columns, ids, codes and their parsing (:class:`pixirt.ItemBank`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading response tables from data frames and CSV files (:mod:`pixirt.responses`)."""
+"""Reading response tables from data frames and CSV files (:class:`pixirt.ResponseLog`)."""
 
 from __future__ import annotations
 

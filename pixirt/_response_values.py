@@ -1,4 +1,4 @@
-"""Response values: Pix statuses, correctness and ids as given (:mod:`pixirt.responses`)."""
+"""Response values: Pix statuses, correctness and ids as given (:class:`pixirt.ResponseLog`)."""
 
 from __future__ import annotations
 

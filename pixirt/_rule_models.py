@@ -274,7 +274,7 @@ class PixPlusRules(_Model):
     """Pix+ certifications taken with the core one (``[complementary.pix_plus]``).
 
     ``challenges_per_area``: challenges picked per area of the badge's referential
-    (Pix's ``MAX_CHALLENGES_PER_AREA_FOR_CERTIFICATION_PLUS``; :mod:`pixirt.cat.pix_plus`).
+    (Pix's ``MAX_CHALLENGES_PER_AREA_FOR_CERTIFICATION_PLUS``; :mod:`pixirt.cat._pix_plus`).
     """
 
     challenges_per_area: Annotated[StrictInt, Field(ge=1)]

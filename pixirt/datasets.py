@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from pixirt.responses import ResponseLog, read_responses
+from pixirt._response_log import ResponseLog
+from pixirt._response_reading import read_responses
 
 __all__ = ["pisa2012_us_math"]
 

@@ -24,8 +24,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from pixirt.cat.stages import N_DRAWS, CatContext, Estimator, Initializer, Selector, Stopper
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
+from pixirt.cat._stages import N_DRAWS, CatContext, Estimator, Initializer, Selector, Stopper
 
 __all__ = ["check_estimator", "check_initializer", "check_selector", "check_stopper"]
 

@@ -1,7 +1,6 @@
 """Shared cases of the simulation tests (imported by the test modules, not collected)."""
 
-from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
+from pixirt.simulation import Population, Responder
 
 #: Every kind of incident at once, often enough to appear in a few hundred candidates.
 INCIDENTS = Responder(
@@ -36,7 +35,8 @@ def incidents_at(rates):
 def played_v3(bank, rule_set, n, *, seed, right=lambda i, k: (k + i) % 3 != 0):
     """``n`` complete v3 sessions run through the engine; candidate ``i`` answers question
     ``k`` right when ``right(i, k)``. Returns their certifications."""
-    from pixirt.cat import Candidate, engine
+    from pixirt.cat import Candidate
+    from pixirt.cat import _engine as engine
 
     certs = []
     for i in range(n):

@@ -17,8 +17,8 @@ from scipy import integrate, stats
 
 import pixirt
 from pixirt import ItemBank, ResponseLog
-from pixirt.calibration import ability
-from pixirt.calibration.ability import (
+from pixirt.calibration import _ability as ability
+from pixirt.calibration import (
     empirical_reliability,
     marginal_reliability,
     score_persons,

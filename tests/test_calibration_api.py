@@ -14,7 +14,7 @@ import pytest
 from scipy.special import logsumexp
 
 import pixirt
-from pixirt import models
+from pixirt import ItemBank, models
 from pixirt.calibration import (
     CalibrationError,
     CalibrationResult,
@@ -24,7 +24,6 @@ from pixirt.calibration import (
 )
 from pixirt.cli._calibrate import add_calibrate_parser
 from pixirt.exceptions import DataError, DegenerateItemWarning
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"

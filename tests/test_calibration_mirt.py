@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import pixirt
+from pixirt import ItemBank
 from pixirt.calibration import calibrate
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 import pixirt
+from pixirt import ItemBank
 from pixirt.calibration import CalibrationError, calibrate, score_persons
 from pixirt.exceptions import ConvergenceWarning, DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"
@@ -177,20 +177,23 @@ def test_item_bank_still_refuses_non_finite_slopes() -> None:
 
 def test_problem_categories_and_their_precedence() -> None:
     """A slope near 0 gives b ≈ 117 (the issue's hidden log): flagged, never an error."""
-    from pixirt.calibration.em import _Layout, _problems, _State
+    from pixirt.calibration._em_result import item_problems
+    from pixirt.calibration._state import Layout, State
 
     ids = np.array(["ok", "flat", "reversed", "guttman"], dtype=object)
     a = np.array([1.2, 0.008, -0.2, 100.0])
     b = np.array([0.5, 117.0, 1.0, 0.3])
-    state = _State(a=a, d=-a * b, c=np.zeros(4), mean=0.0, variance=1.0)
-    layout = _Layout(model="2PL", free=np.arange(4), n_a=4, var_free=False)
-    got = _problems(ids, layout, state)
+    state = State(a=a, d=-a * b, c=np.zeros(4), mean=0.0, variance=1.0)
+    layout = Layout(model="2PL", free=np.arange(4), n_a=4, var_free=False)
+    got = item_problems(ids, layout, state)
     assert list(got["item_id"]) == ["flat", "reversed", "guttman"]
     assert list(got["problem"]) == ["diverging difficulty", "non-positive slope", "diverging slope"]
     np.testing.assert_allclose(got["b"], [117.0, 1.0, 0.3])
     # a negative slope with a diverging b is reported as the slope (mirt: a ≈ −0.008, b ≈ 117)
-    state = _State(
+    state = State(
         a=np.array([-0.008]), d=np.array([0.008 * 117]), c=np.zeros(1), mean=0.0, variance=1.0
     )
-    one = _problems(ids[:1], _Layout(model="2PL", free=np.arange(1), n_a=1, var_free=False), state)
+    one = item_problems(
+        ids[:1], Layout(model="2PL", free=np.arange(1), n_a=1, var_free=False), state
+    )
     assert list(one["problem"]) == ["non-positive slope"]

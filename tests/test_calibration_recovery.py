@@ -19,11 +19,10 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from pixirt import models
+from pixirt import ItemBank, models
+from pixirt._answers import SimulatedAnswers
 from pixirt.calibration import CalibrationResult, calibrate
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
-from pixirt.simulation.answers import SimulatedAnswers
 
 N_PERSONS, N_ITEMS, PER_PERSON = 30_000, 300, 30
 

@@ -1,4 +1,4 @@
-"""Held-out validation (pixirt.calibration.validation).
+"""Held-out validation (pixirt.calibration.holdout_validation and its parts).
 
 Metrics are checked against direct formulas (log-loss), brute-force pair counting (AUC)
 and the textbook standard error; predictions against ``score_persons`` (EAP) and an

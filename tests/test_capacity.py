@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pixirt import rules
-from pixirt.cat.capacity import (
-    CapacityModel,
+from pixirt.cat import CapacityModel
+from pixirt.cat._capacity import (
     answer_log_likelihood,
     capacity_grid,
     class_interval_correction,

@@ -22,13 +22,13 @@ from hypothesis import strategies as hst
 from simulation_cases import INCIDENTS
 
 from pixirt import ItemBank, rules
-from pixirt.cat import ranking
-from pixirt.cat.capacity import probability, reward
-from pixirt.cat.engine import build_runtime
-from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
+from pixirt.cat import SelectionState, candidate_pool, rank_by_information
+from pixirt.cat import _ranking as ranking
+from pixirt.cat._capacity import probability, reward
+from pixirt.cat._engine import build_runtime
 from pixirt.rules import RuleSet
-from pixirt.simulation import pix_like_bank, runner
-from pixirt.simulation.population import Population
+from pixirt.simulation import Population, pix_like_bank
+from pixirt.simulation._v3_chunk import _run_v3
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")
@@ -424,13 +424,13 @@ def test_chunks_are_identical_with_and_without_kernels(pix_bank, monkeypatch, pa
     """The numpy shortlist ranking (no numba) and the compiled one give the same chunk."""
     runtime = build_runtime(pix_bank, rule_set)
     cands = Population(sd=1.5).sample(300, seed=21)
-    full = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=False)
+    full = _run_v3(runtime, cands, INCIDENTS, 8, fast=False)
     if path == "numpy":
         monkeypatch.setattr(ranking, "USE_KERNELS", False)
     elif path == "no-numba":  # as if numba were not installed
         monkeypatch.setitem(sys.modules, "pixirt.cat._kernels", None)
     assert (ranking.kernels() is not None) == (path == "compiled" and HAVE_NUMBA)
-    fast = runner._run_v3(runtime, cands, INCIDENTS, 8, fast=True)
+    fast = _run_v3(runtime, cands, INCIDENTS, 8, fast=True)
     pd.testing.assert_frame_equal(fast, full)
 
 

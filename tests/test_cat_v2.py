@@ -1,4 +1,4 @@
-"""v2 over arrays (pixirt.cat.v2): one implementation for a session and for a million.
+"""v2 over arrays (pixirt.cat._v2_plan, _v2_batch_scoring): one implementation for a session and for a million.
 
 - the simulator never stops on a certification Pix refuses to score: an ``error`` row;
 - batch == per-candidate engine == ``replay_candidate``, for random rule variants and
@@ -17,14 +17,22 @@ from hypothesis import strategies as st
 from simulation_cases import TWO_GROUPS, incidents_at
 
 from pixirt import ScoringError, rules
-from pixirt.cat import Candidate, start
-from pixirt.cat import v2 as v2_rules
-from pixirt.cat.engine import build_runtime
-from pixirt.cat.profile import CompetenceProfile, Profile, code_key
-from pixirt.cat.scoring import Certification, CertificationChallenge, PositionedCompetence, score
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.cat import (
+    Candidate,
+    Certification,
+    CertificationChallenge,
+    CompetenceProfile,
+    PositionedCompetence,
+    Profile,
+    _v2_batch_scoring,
+    _v2_plan,
+    _v2_tables,
+    score,
+    start,
+)
+from pixirt.cat._engine import build_runtime
+from pixirt.cat._profile import code_key
+from pixirt.simulation import Population, pix_like_bank, replay_candidate, simulate
 
 SLOW = settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -158,8 +166,8 @@ def test_batch_plan_equals_one_by_one(bank):
             answered += [c for c in others if c not in answered][:1]
         edited.append(Profile(comps, tuple(answered)))
     access = np.arange(60) % 5 == 0  # candidates needing accessible challenges
-    batch = v2_rules.V2Profiles.from_profiles(edited, runtime.structure, index=cands.index)
-    planned = v2_rules.plan(
+    batch = _v2_tables.V2Profiles.from_profiles(edited, runtime.structure, index=cands.index)
+    planned = _v2_plan.plan(
         batch, runtime.structure, runtime.v2_tables, rules.load("pix-v2").v2, seed=9
     )
     for i, p in enumerate(edited):
@@ -278,7 +286,7 @@ def test_score_batch_rows_are_independent(batch):
                 out[i, j] = value(c)
         return out
 
-    scores = v2_rules.score_batch(
+    scores = _v2_batch_scoring.score_batch(
         v2,
         level=[
             [cert.profile[c].level if c in cert.profile else 0 for c in codes] for cert in batch

@@ -17,16 +17,14 @@ from hypothesis import strategies as st
 from simulation_cases import TWO_GROUPS, incidents_at
 
 from pixirt import rules
-from pixirt.cat import scale
-from pixirt.cat.scoring import (
+from pixirt.cat import _scale as scale
+from pixirt.cat._v3_words import (
     competence_level,
     mesh_from_score,
     mesh_index_from_capacity,
     pix_score_from_capacity,
 )
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.simulation import Population, pix_like_bank, replay_candidate, simulate
 
 
 @pytest.fixture(scope="module")

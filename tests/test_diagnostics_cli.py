@@ -14,9 +14,7 @@ import pytest
 
 import pixirt
 from pixirt import ItemBank
-from pixirt.calibration.ability import score_persons
-from pixirt.calibration.fit import item_fit
-from pixirt.calibration.linking import LinkingResult
+from pixirt.calibration import LinkingResult, item_fit, score_persons
 from pixirt.cli._diagnostics import add_diagnostics_parsers
 from pixirt.exceptions import PixirtError
 from pixirt.simulation import simulate_answers

@@ -10,7 +10,7 @@ import pytest
 from scipy import optimize, stats
 
 from pixirt import ItemBank, ResponseLog
-from pixirt.calibration.dif import dif_power_study, irt_dif, mantel_haenszel_dif
+from pixirt.calibration import dif_power_study, irt_dif, mantel_haenszel_dif
 from pixirt.exceptions import DataError
 from pixirt.simulation import simulate_answers
 

@@ -15,7 +15,8 @@ import pytest
 from test_dif import two_groups
 
 from pixirt import ItemBank, ResponseLog
-from pixirt.calibration.dif import _bh, irt_dif, mantel_haenszel_dif
+from pixirt.calibration import irt_dif, mantel_haenszel_dif
+from pixirt.calibration._dif_groups import bh
 from pixirt.exceptions import DataError
 from pixirt.simulation import simulate_answers
 
@@ -39,7 +40,7 @@ def test_mh_never_flags_an_item_it_rates_ets_a(
             mh = mantel_haenszel_dif(log, bank, groups, focal="foc", purify=purify)
             assert not (mh["flagged"] & (mh["ets_class"] == "A")).any()
             assert mh.attrs["correction"] == "Benjamini–Hochberg"
-            np.testing.assert_allclose(mh["p_adjusted"], _bh(mh["p_value"].to_numpy()))
+            np.testing.assert_allclose(mh["p_adjusted"], bh(mh["p_value"].to_numpy()))
 
 
 def test_false_flags_after_purification_stay_rare(
@@ -95,7 +96,7 @@ def test_three_groups_each_against_the_reference() -> None:
         got = method(log, bank, groups, focal="all", reference="ref")
         assert got.index.names == ["focal", "item_id"]
         assert sorted(got.index.get_level_values("focal").unique()) == ["f1", "f2"]
-        np.testing.assert_allclose(got["p_adjusted"], _bh(got["p_value"].to_numpy()))
+        np.testing.assert_allclose(got["p_adjusted"], bh(got["p_value"].to_numpy()))
         assert got.loc[("f1", "i0"), "flagged"]
         assert got["flagged"].sum() == 1
         assert got.attrs["correction"] == "Benjamini–Hochberg"

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pixirt import ResponseLog
 from pixirt._dask import local_cluster
 from pixirt.calibration import ResponseSource, calibrate
-from pixirt.calibration.partitions import Partitioned, partitioned
+from pixirt.calibration._partitions import Partitioned, partitioned
 from pixirt.exceptions import DataError
-from pixirt.responses import ResponseLog
 from pixirt.simulation import pix_like_bank, simulate_answers
 
 distributed = pytest.importorskip("distributed")
@@ -254,8 +254,8 @@ def test_a_worker_killed_mid_run_changes_nothing(
 def test_cli_calibrates_a_dataset_on_a_local_cluster(
     dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from pixirt import ItemBank
     from pixirt.cli import main
-    from pixirt.item_bank import ItemBank
 
     out = tmp_path / "bank.csv"
     args = ["calibrate", str(dataset), "--out", str(out), "--priors", "default", "--quiet"]

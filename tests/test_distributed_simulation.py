@@ -14,8 +14,7 @@ from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
 from pixirt.cli import main
-from pixirt.simulation import Population, SimulationResult, compare, pix_like_bank
-from pixirt.simulation.runner import simulate
+from pixirt.simulation import Population, SimulationResult, compare, pix_like_bank, simulate
 
 distributed = pytest.importorskip("distributed")
 

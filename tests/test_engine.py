@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pixirt import DataError, ItemBank, SessionError, rules, streams
-from pixirt.cat.engine import (
+from pixirt import DataError, ItemBank, SessionError, rules
+from pixirt import _streams as streams
+from pixirt.cat import (
+    Candidate,
+    CatState,
+    CompetenceProfile,
+    Profile,
     abort,
     certification,
     deneutralize,
@@ -18,11 +23,8 @@ from pixirt.cat.engine import (
     result,
     start,
 )
-from pixirt.cat.profile import CompetenceProfile, Profile
-from pixirt.cat.selection import pick_probabilities
-from pixirt.cat.state import Candidate, CatState
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt.cat._selection import pick_probabilities
+from pixirt.simulation import Population, pix_like_bank
 
 
 @pytest.fixture(scope="module")
@@ -372,9 +374,9 @@ def test_state_does_not_import_the_engine():
 
     import pixirt.cat._replay
     import pixirt.cat._runtime
-    import pixirt.cat.state
+    import pixirt.cat._state
 
-    for module in (pixirt.cat.state, pixirt.cat._replay, pixirt.cat._runtime):
+    for module in (pixirt.cat._state, pixirt.cat._replay, pixirt.cat._runtime):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert "pixirt.cat.engine" not in imported, module.__name__
+        assert "pixirt.cat._engine" not in imported, module.__name__

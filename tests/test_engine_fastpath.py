@@ -1,6 +1,6 @@
 """The engine's batch of one: the shortlist ranking equals the general path, bit for bit.
 
-A v3 session is a :class:`~pixirt.cat.batch.SessionBatch` of one. Its general path
+A v3 session is a :class:`~pixirt.cat._batch.SessionBatch` of one. Its general path
 (``engine.replay(state, fast=False)``) ranks with ``candidate_pool`` and
 ``rank_by_information`` only; whole sessions run in lockstep on both paths under many
 rule variants, answers, live alerts and resumptions; ``update_single`` (the batch's
@@ -19,13 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pixirt import ItemBank, SessionError, rules
-from pixirt.cat import engine
-from pixirt.cat.capacity import (
-    CapacityModel,
-    CapacityState,
-    answer_log_likelihood,
-)
-from pixirt.cat.state import Candidate, CatState
+from pixirt.cat import Candidate, CapacityModel, CapacityState, CatState
+from pixirt.cat import _engine as engine
+from pixirt.cat._capacity import answer_log_likelihood
 from pixirt.rules import RuleSet
 from pixirt.simulation import pix_like_bank
 

@@ -17,16 +17,16 @@ import pytest
 
 import pixirt
 from pixirt import ItemBank, ResponseLog
-from pixirt.calibration import calibrate
-from pixirt.calibration.ability import score_persons
-from pixirt.calibration.fit import (
+from pixirt.calibration import (
     binned_fit,
+    calibrate,
     identify_forms,
     infit_outfit,
     item_fit,
     person_fit,
     q3_pairs,
     s_x2,
+    score_persons,
     yen_q3,
 )
 from pixirt.exceptions import DataError

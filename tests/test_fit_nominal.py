@@ -18,10 +18,9 @@ import pandas as pd
 import pytest
 
 import pixirt
-from pixirt.calibration import calibrate, item_fit
-from pixirt.calibration.fit import binned_fit
+from pixirt import ItemBank
+from pixirt.calibration import binned_fit, calibrate, item_fit
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import simulate_answers
 
 DATA = Path(__file__).parent / "data"

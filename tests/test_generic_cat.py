@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from pixirt import ItemBank, PixirtError
-from pixirt.cat.adaptive import AdaptiveState, AdaptiveTest, sympson_hetter_parameters
-from pixirt.cat.stages import (
+from pixirt.cat import (
     EAP,
     MAP,
     MLE,
+    AdaptiveState,
+    AdaptiveTest,
     AStratified,
     CatContext,
     Estimator,
@@ -23,6 +24,7 @@ from pixirt.cat.stages import (
     RandomStart,
     Selector,
     SympsonHetter,
+    sympson_hetter_parameters,
 )
 from pixirt.testing import check_estimator, check_initializer, check_selector, check_stopper
 
@@ -86,7 +88,7 @@ def test_conformance_catches_a_broken_selector():
 def test_conformance_catches_a_non_monotone_estimator():
     class Backwards(Estimator):
         def estimate(self, ctx):
-            from pixirt.cat.stages import Estimate
+            from pixirt.cat import Estimate
 
             return Estimate(-float(sum(ctx.responses)), 1.0)
 

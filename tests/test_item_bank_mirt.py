@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pixirt import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.simulation import pix_like_bank
 
 DATA = Path(__file__).parent / "data"

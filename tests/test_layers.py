@@ -152,6 +152,6 @@ def test_no_library_package_parses_arguments():
 def test_the_checker_sees_function_level_imports(tmp_path):
     """A planted upward import inside a function is found (the scan is not blind)."""
     planted = tmp_path / "_planted_for_test.py"
-    planted.write_text("def f():\n    from pixirt.simulation import runner\n", encoding="utf-8")
+    planted.write_text("def f():\n    from pixirt.simulation import simulate\n", encoding="utf-8")
     found = _violations({**MODULES, "pixirt.calibration._planted_for_test": planted})["upward"]
     assert any("_planted_for_test" in x for x in found)

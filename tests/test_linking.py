@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from pixirt import ItemBank
-from pixirt.calibration import calibrate
-from pixirt.calibration.linking import LINK_METHODS, LinkingResult, link
+from pixirt.calibration import LINK_METHODS, LinkingResult, calibrate, link
 from pixirt.exceptions import DataError
 from pixirt.simulation import simulate_answers
 

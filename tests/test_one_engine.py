@@ -1,8 +1,8 @@
 """Each rule once, in pixirt/cat: the packages around it read no rule of selection, capacity or scoring.
 
 The simulator, the jury comparison and the service draw candidates, answers and
-incidents, and call :mod:`pixirt.cat` (:class:`~pixirt.cat.batch.SessionBatch`,
-:mod:`pixirt.cat.v2`, :mod:`pixirt.cat.scale`, :func:`~pixirt.cat.scoring.score`, the
+incidents, and call :mod:`pixirt.cat` (:class:`~pixirt.cat._batch.SessionBatch`,
+the v2 rules over arrays, :mod:`pixirt.cat._scale`, :func:`~pixirt.cat.score`, the
 engine). This test reads their source (every function, nested ones included) and fails
 when one of them reads a field of the selection, capacity or scoring rules, or calls a
 rule primitive of :mod:`pixirt.cat` directly.
@@ -85,7 +85,7 @@ def test_the_scan_sees_a_rule_read(tmp_path):
     """The check can fail: a copy of a rule is found."""
     copy = tmp_path / "copy.py"
     copy.write_text(
-        "from pixirt.cat.selection import candidate_pool\n"
+        "from pixirt.cat._selection import candidate_pool\n"
         "def f(rules, x):\n"
         "    def g():\n"
         "        return x < rules.v3.minimum_answers\n"

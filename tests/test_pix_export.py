@@ -12,10 +12,9 @@ import jsonschema
 import pytest
 
 from pixirt import rules
-from pixirt.cat.scoring import Certification, score
+from pixirt.cat import Certification, score
 from pixirt.exceptions import DataError
-from pixirt.simulation.pix_export import read_pix_export, write_sessions
-from pixirt.simulation.replay import read_sessions, replay
+from pixirt.simulation import read_pix_export, read_sessions, replay, write_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT = ROOT / "tests" / "data" / "pix_export"

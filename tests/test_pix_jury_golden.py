@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pixirt import rules
-from pixirt.cat.scoring import Certification, CertificationChallenge, score
+from pixirt.cat import Certification, CertificationChallenge, score
 
 V3 = rules.load("pix-v3")
 
@@ -340,11 +340,10 @@ def test_a_fraud_ban_is_an_outcome_field_set_by_the_jury():
 
 
 def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
-    from pixirt.cat import engine
-    from pixirt.cat.state import CatState
+    from pixirt.cat import CatState
+    from pixirt.cat import _engine as engine
     from pixirt.exceptions import DataError, SessionError
-    from pixirt.simulation import pix_like_bank
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population, pix_like_bank
 
     bank = pix_like_bank(0)
     profile = Population().sample(1, seed=3, bank=bank).profile(0)
@@ -374,7 +373,7 @@ def test_the_engine_records_issue_reports_and_scores_them(tmp_path):
 def _plus_bank():
     import pandas as pd
 
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank
 
     rows = []
     for area in ("1", "2"):
@@ -387,7 +386,7 @@ def _plus_bank():
 
 
 def test_pix_plus_picks_four_challenges_per_area_by_decreasing_difficulty():
-    from pixirt.cat.pix_plus import plan_pix_plus
+    from pixirt.cat._pix_plus import plan_pix_plus
 
     bank = _plus_bank()
     skills = [f"@plus1{lv}" for lv in range(1, 7)] + ["@plus23", "@plus21"]
@@ -405,7 +404,7 @@ def test_pix_plus_picks_four_challenges_per_area_by_decreasing_difficulty():
 
 
 def test_pix_plus_is_data_and_refuses_unknown_skills():
-    from pixirt.cat.pix_plus import plan_pix_plus
+    from pixirt.cat._pix_plus import plan_pix_plus
     from pixirt.exceptions import DataError
 
     bank = _plus_bank()

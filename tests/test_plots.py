@@ -8,17 +8,18 @@ import pandas as pd
 import pytest
 
 from pixirt import ItemBank, ResponseLog
-from pixirt.calibration.ability import score_persons, standard_error
-from pixirt.calibration.dif import irt_dif
-from pixirt.calibration.fit import binned_fit
-from pixirt.calibration.linking import link
-from pixirt.calibration.plots import (
+from pixirt.calibration import (
+    binned_fit,
     empirical_icc,
+    irt_dif,
+    link,
     plot_dif,
     plot_drift,
     plot_icc,
     plot_information,
     plot_wright_map,
+    score_persons,
+    standard_error,
 )
 from pixirt.exceptions import DataError
 from pixirt.simulation import simulate_answers

@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from pixirt import DataError
-from pixirt.cat.profile import CompetenceProfile, Profile
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt.cat import CompetenceProfile, Profile
+from pixirt.simulation import Population, pix_like_bank
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +174,7 @@ def _observed_frame(n=30):
 
 def test_observed_population_runs_real_profiles(bank):
     from pixirt import rules
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation import simulate
 
     obs = Population.from_frame(_observed_frame())
     c = obs.sample(10, start=5, bank=bank)

@@ -18,9 +18,7 @@ import numpy as np
 import pytest
 
 from pixirt import rules
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.rule_comparison import Comparison, compare
+from pixirt.simulation import Comparison, Population, compare, pix_like_bank
 
 WIDTH, HEIGHT = 1280, 900
 NNBSP = "\u202f"
@@ -143,7 +141,7 @@ def test_the_report_is_one_self_contained_file(reports):
 
 
 def test_the_report_can_be_rebuilt_from_the_numbers_alone(comparison, tmp_path):
-    from pixirt.simulation.report import first_screen_html
+    from pixirt.simulation._first_screen import first_screen_html
 
     again = Comparison.from_dict(json.loads(json.dumps(comparison.to_dict())))
     page = again.report(tmp_path / "again.html").read_text(encoding="utf-8")

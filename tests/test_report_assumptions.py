@@ -13,11 +13,9 @@ import json
 import pytest
 
 from pixirt import rules
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.report import assumption_lines, first_screen_html, summary_text
-from pixirt.simulation.responders import Responder
-from pixirt.simulation.rule_comparison import Comparison, compare
+from pixirt.simulation import Comparison, Population, Responder, compare, pix_like_bank
+from pixirt.simulation._first_screen import first_screen_html, summary_text
+from pixirt.simulation._report_assumptions import assumption_lines
 
 
 def rule5_downgrade():
@@ -115,7 +113,7 @@ def test_a_highly_exposed_challenge_is_flagged_on_the_first_screen():
 
 def test_measurement_biases_are_labelled_as_coming_from_the_simulator(with_incidents):
     """The current v2 rules showed a −102 pix bias, an artefact of the simulated positioning."""
-    from pixirt.simulation.report import render_html
+    from pixirt.simulation._report_html import render_html
 
     page = render_html(with_incidents, "fr")
     quality = page[page.index('id="quality"') :]

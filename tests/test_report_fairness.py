@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 from simulation_cases import played_v3
 
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.report import first_screen_html, flag_sentences, summary_text
-from pixirt.simulation.rule_comparison import compare
+from pixirt.simulation import Population, compare, pix_like_bank
+from pixirt.simulation._first_screen import first_screen_html, summary_text
+from pixirt.simulation._flags import flag_sentences
 
 COLUMNS = [
     "metric", "group_a", "group_b", "change_a", "change_b", "gap", "low", "high",
@@ -157,7 +156,8 @@ def test_a_gap_within_the_noise_of_a_second_sitting_is_not_flagged():
     import numpy as np
 
     from pixirt import rules
-    from pixirt.simulation import rule_comparison as rc
+    from pixirt.simulation._comparison import _analyse
+    from pixirt.simulation._sides import _Shared, _Side
 
     n = 4000
     rng = np.random.default_rng(0)
@@ -170,18 +170,16 @@ def test_a_gap_within_the_noise_of_a_second_sitting_is_not_flagged():
     retest[(group == "a") & (rng.random(n) < 0.40)] = "rejected"
     pix = np.full(n, 300.0)
     cert = np.full((n, 1), 3.0)
-    b = rc._Side(
-        base, pix, cert, None, None, retest_status=retest, retest_pix=pix, retest_cert=cert
-    )
-    p = rc._Side(prop, pix, cert.copy(), None, None)
+    b = _Side(base, pix, cert, None, None, retest_status=retest, retest_pix=pix, retest_cert=cert)
+    p = _Side(prop, pix, cert.copy(), None, None)
     d = rules.load("pix-v3").to_dict()
     d["id"] = "shorter"
     d["selection"]["test_length"] = 28
     shorter = rules.RuleSet.from_dict(d)
 
     def analyse(with_retest):
-        shared = rc._Shared(group, theta, ("1.1",), np.arange(n) if with_retest else None)
-        return rc._analyse(
+        shared = _Shared(group, theta, ("1.1",), np.arange(n) if with_retest else None)
+        return _analyse(
             b, p, shared, baseline_rules=rules.load("pix-v3"), proposed_rules=shorter,
             source="simulation", seed=1, n_bootstrap=200, confidence_level=0.95, notes=(),
             population=None, bank_hash=None, t0=0.0,

@@ -13,9 +13,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.rule_comparison import compare
+from pixirt.simulation import Population, compare, pix_like_bank
 
 
 @pytest.fixture(scope="module")

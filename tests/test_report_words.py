@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 
 from pixirt import rules
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.report import describe_changes, summary_text, text
-from pixirt.simulation.rule_comparison import compare
+from pixirt.simulation import Population, compare, pix_like_bank
+from pixirt.simulation._first_screen import summary_text
+from pixirt.simulation._rule_changes import describe_changes
+from pixirt.simulation._words import text
 
 
 def _edited(edit):
@@ -89,7 +89,7 @@ def test_a_group_is_named_as_a_group_in_the_flag_sentence():
 def test_the_french_report_says_what_changed_in_french(v2_comparison):
     import re
 
-    from pixirt.simulation.report import render_html
+    from pixirt.simulation._report_html import render_html
 
     page = render_html(v2_comparison, "fr")
     cells = re.findall(r"<td>([^<]*)</td>", page)
@@ -122,7 +122,7 @@ def test_the_first_screen_lists_every_changed_value():
 
 
 def test_the_glossary_states_what_a_95_percent_interval_is(v2_comparison):
-    from pixirt.simulation.report import render_html
+    from pixirt.simulation._report_html import render_html
 
     fr = render_html(v2_comparison, "fr")
     assert (

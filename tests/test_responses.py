@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pixirt import DataError, DataWarning, ResponseLog, read_responses
-from pixirt.responses import PIX_STATUSES
+from pixirt._response_values import PIX_STATUSES
 
 
 def frame(rows):

@@ -11,13 +11,10 @@ import pandas as pd
 import pytest
 
 from pixirt import DataError, rules
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.cli._compare import add_compare_parser
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.rule_comparison import Comparison, compare
-from pixirt.simulation.runner import simulate
+from pixirt.simulation import Comparison, Population, compare, pix_like_bank, simulate
 
 TWO_GROUPS = Population(groups={"school": (0.4, -0.5), "adult": (0.6, 0.4)})
 

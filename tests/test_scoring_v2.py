@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 
 import pixirt
 from pixirt import rules
-from pixirt.cat.scoring import (
+from pixirt.cat import (
     Certification,
     CertificationChallenge,
     CertificationResult,
     PositionedCompetence,
-    js_round,
     score,
 )
+from pixirt.cat._certification import js_round
 from pixirt.exceptions import DataError, ScoringError
 
 V2 = rules.load("pix-v2")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pixirt import rules
-from pixirt.cat.scoring import Certification, CertificationResult, score
+from pixirt.cat import Certification, CertificationResult, score
 from pixirt.cli._score import add_score_parser, score_command
 
 CERT = {

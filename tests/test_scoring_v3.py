@@ -18,19 +18,21 @@ from hypothesis import strategies as st
 
 import pixirt
 from pixirt import rules
-from pixirt.cat.capacity import CapacityModel
-from pixirt.cat.scoring import (
+from pixirt.cat import (
+    CapacityModel,
     Certification,
     CertificationChallenge,
     CertificationResult,
+    score,
+)
+from pixirt.cat._v3_words import (
     competence_level,
     mesh_from_score,
     mesh_index_from_capacity,
     pix_score_from_capacity,
-    score,
 )
 from pixirt.exceptions import ScoringError
-from pixirt.simulation.bank import pix_like_bank
+from pixirt.simulation import pix_like_bank
 
 V3 = rules.load("pix-v3")
 V3_2023 = rules.load("pix-v3-2023")

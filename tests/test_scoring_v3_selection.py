@@ -8,18 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pixirt import rules
-from pixirt.cat.capacity import reward
-from pixirt.cat.selection import (
-    BankStructure,
-    SelectionState,
-    candidate_pool,
-    pick_probabilities,
-    pick_rank,
-    rank_by_information,
-)
+from pixirt import ItemBank, rules
+from pixirt.cat import BankStructure, SelectionState, candidate_pool, pick_rank, rank_by_information
+from pixirt.cat._capacity import reward
+from pixirt.cat._selection import pick_probabilities
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 
 SEL = rules.load("pix-v3").selection
 

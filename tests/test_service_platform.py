@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from pixirt import rules
-from pixirt.cat.profile import Profile
+from pixirt.cat import Profile
 from pixirt.simulation import pix_like_bank
 
 with warnings.catch_warnings():

@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
-from pixirt import rules, streams
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt import _streams as streams
+from pixirt import rules
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
+from pixirt.simulation import Population, pix_like_bank
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -11,8 +11,8 @@ import warnings
 import pytest
 
 from pixirt import rules
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.simulation import pix_like_bank
 
 with warnings.catch_warnings():

@@ -11,11 +11,10 @@ import sys
 import pytest
 
 from pixirt import rules
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate, CatState
+from pixirt.cat import Candidate, CatState
+from pixirt.cat import _engine as engine
 from pixirt.cli._session import add_session_parser, main, session_command
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
+from pixirt.simulation import Population, pix_like_bank
 
 
 @pytest.fixture(scope="module")

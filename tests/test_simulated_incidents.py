@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 
 from pixirt import rules
-from pixirt.cat.incidents import STATUSES
-from pixirt.simulation.bank import FEATURE_SHARES, pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.responders import PIX_LIKE_INCIDENTS, Responder
-from pixirt.simulation.rule_comparison import compare
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.cat._incidents import STATUSES
+from pixirt.simulation import (
+    FEATURE_SHARES,
+    PIX_LIKE_INCIDENTS,
+    Population,
+    Responder,
+    compare,
+    pix_like_bank,
+    replay_candidate,
+    simulate,
+)
 
 V2 = rules.load("pix-v2")
 NO_EMBED = rules.load("docs/examples/pix-v2-no-embed.toml")

@@ -8,13 +8,10 @@ import pytest
 from simulation_cases import played_v3
 
 from pixirt import DataError, rules
-from pixirt.cat import engine
-from pixirt.cat.scoring import score
-from pixirt.cat.state import Candidate
+from pixirt.cat import Candidate, score
+from pixirt.cat import _engine as engine
 from pixirt.cli import main
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.replay import counterfactual, replay
+from pixirt.simulation import Population, counterfactual, pix_like_bank, replay
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +157,7 @@ def test_observed_population_checks_the_jury_columns():
     import pandas as pd
 
     from pixirt import DataError
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population
 
     table = pd.DataFrame({"candidate_id": ["a", "b"], "theta": [0.0, 1.0], "fraud": [True, "yes"]})
     with pytest.raises(DataError, match="expected true or false") as info:

@@ -8,11 +8,8 @@ import pytest
 from simulation_cases import INCIDENTS
 
 from pixirt import DataError, rules
-from pixirt.cat import ranking
-from pixirt.simulation import pix_like_bank
-from pixirt.simulation.population import Population
-from pixirt.simulation.responders import Responder
-from pixirt.simulation.runner import replay_candidate, simulate
+from pixirt.cat import _ranking as ranking
+from pixirt.simulation import Population, Responder, pix_like_bank, replay_candidate, simulate
 
 
 @pytest.fixture(scope="module")
@@ -164,13 +161,13 @@ def test_bad_simulate_arguments(bank, pop):
 
 def test_shortlist_fast_path_equals_the_engine_ranking(bank):
     # the same chunk with the proven-shortlist ranking and with the engine's full ranking
-    from pixirt.cat.engine import build_runtime
-    from pixirt.simulation import runner
+    from pixirt.cat._engine import build_runtime
+    from pixirt.simulation._v3_chunk import _run_v3
 
     rt = build_runtime(bank, rules.load("pix-v3"))
     cands = Population(sd=1.5).sample(400, seed=12)
-    fast = runner._run_v3(rt, cands, INCIDENTS, 12, fast=True)
-    full = runner._run_v3(rt, cands, INCIDENTS, 12, fast=False)
+    fast = _run_v3(rt, cands, INCIDENTS, 12, fast=True)
+    full = _run_v3(rt, cands, INCIDENTS, 12, fast=False)
     pd.testing.assert_frame_equal(fast, full)
 
 
@@ -186,9 +183,9 @@ def test_outcomes_on_a_tiny_bank_match_exact_enumeration():
     from dataclasses import replace as dc_replace
 
     from pixirt import ItemBank
-    from pixirt.cat import engine
-    from pixirt.cat.selection import pick_probabilities
-    from pixirt.cat.state import Candidate
+    from pixirt.cat import Candidate
+    from pixirt.cat import _engine as engine
+    from pixirt.cat._selection import pick_probabilities
 
     d = rules.load("pix-v3").to_dict()
     d["id"] = "tiny"
@@ -269,14 +266,14 @@ RULE_VARIANTS = {
 def test_shortlist_fast_path_with_skills_and_success_rates(bank, variant):
     """The shortlist ranking serves the non-answered skills rule and the minimum success
     rate: the same chunk (incidents included) as the engine's full ranking."""
-    from pixirt.cat.engine import build_runtime
-    from pixirt.simulation import runner
+    from pixirt.cat._engine import build_runtime
+    from pixirt.simulation._v3_chunk import _run_v3
 
     rt = build_runtime(bank, RULE_VARIANTS[variant]())
     assert ranking.fast_path_applies(rt)
     cands = Population(sd=1.5).sample(300, seed=14)
-    fast = runner._run_v3(rt, cands, INCIDENTS, 5, fast=True)
-    full = runner._run_v3(rt, cands, INCIDENTS, 5, fast=False)
+    fast = _run_v3(rt, cands, INCIDENTS, 5, fast=True)
+    full = _run_v3(rt, cands, INCIDENTS, 5, fast=False)
     pd.testing.assert_frame_equal(fast, full)
 
 

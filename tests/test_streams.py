@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pixirt import streams
+from pixirt import _streams as streams
 
 
 def test_same_counter_same_number_whatever_the_batch():

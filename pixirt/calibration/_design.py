@@ -2,7 +2,7 @@
 
 Persons in chunks of CSR answer codes (dense when dense enough), the quadrature grid
 and each person's group; built by :func:`pixirt.calibration.calibrate` for a whole log,
-by :mod:`pixirt.calibration.partitions` for each partition of persons.
+by :mod:`pixirt.calibration._partitions` for each partition of persons.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from pixirt.responses import ResponseLog
+from pixirt._response_log import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

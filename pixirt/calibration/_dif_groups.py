@@ -2,6 +2,12 @@
 
 Each person's group, focal groups against the reference, the groups' ability
 distributions and Benjamini–Hochberg adjusted p-values.
+
+Flags hold under multiplicity: ``flagged`` uses Benjamini–Hochberg adjusted p-values by
+default (``correction="bh"``, named in ``attrs["correction"]``; ``"none"`` for the
+nominal tests), and for Mantel–Haenszel also an ETS class B or C. More than two groups:
+``focal`` a list or ``"all"``, each focal group against the reference. Both tests are
+vectorized over items and answers, on sparse logs.
 """
 
 from __future__ import annotations
@@ -14,14 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.calibration.ability import (
-    Aligned,
-    blocks,
-    grid_loglik,
-    normalize_rows,
-)
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Aligned, blocks, grid_loglik, normalize_rows
 from pixirt.exceptions import DataError
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -1,4 +1,19 @@
-"""IRT likelihood-ratio (and Wald) DIF test per item, anchors held at the bank."""
+"""IRT likelihood-ratio (and Wald) DIF test per item, anchors held at the bank.
+
+A likelihood-ratio test (and a Wald test) per item: the studied item's parameters are
+estimated separately in each group and in common, every other item being an anchor held
+at its bank values and each group's ability distribution estimated from the anchors. For
+one studied item with the anchors fixed, the marginal likelihood factorizes as
+``p(anchors) · Π_persons p(y_i | anchors)``, and the second factor is
+``Σ_q post(θ_q | the person's anchor answers) · P_i(y_i | θ_q)``: the test is an exact
+likelihood-ratio test of that model, computed on each person's posterior over the
+quadrature grid (the person's own answer to the item excluded). Degrees of freedom: the
+studied item's free parameters (``b`` for Rasch/1PL; ``a`` and ``b`` for the 2PL and 3PL,
+``c`` held at its bank value). ``anchors`` restricts the conditioning to a DIF-free set;
+``purify=True`` runs once with all other items, then again with the items not flagged as
+anchors; ``anchors="sweep"`` is the anchor sweep: all other items as anchors, then
+purified to a fixed point.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +28,19 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import (
+    Aligned,
+    align,
+    blocks,
+    check_n_quad,
+    grid,
+    grid_loglik,
+    log_prob_table,
+    normalize_rows,
+    resolve_prior,
+)
 from pixirt.calibration._dif_groups import (
     ANSWER_BLOCK,
     CACHE_CELLS,
@@ -29,20 +57,7 @@ from pixirt.calibration._dif_groups import (
     normal_log_w,
     resolve_groups,
 )
-from pixirt.calibration.ability import (
-    Aligned,
-    align,
-    blocks,
-    check_n_quad,
-    grid,
-    grid_loglik,
-    log_prob_table,
-    normalize_rows,
-    resolve_prior,
-)
 from pixirt.exceptions import ConvergenceWarning, DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

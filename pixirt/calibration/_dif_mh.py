@@ -1,4 +1,18 @@
-"""Mantel–Haenszel DIF: common odds ratio, chi-square test, ETS delta and classes."""
+"""Mantel–Haenszel DIF: common odds ratio, chi-square test, ETS delta and classes.
+
+The Mantel–Haenszel common odds ratio across strata of a matching variable, its
+chi-square test (with continuity correction), the ETS delta ``D = −2.35 ln α_MH`` with
+the Robins–Breslow–Greenland standard error, and the ETS A/B/C classes (Zieky 1993;
+Zwick 2012): **A** when ``|D| < 1`` or the MH test is not significant; **C** when
+``|D| ≥ 1.5`` and ``|D|`` is significantly above 1 (one-sided, level ``alpha``); **B**
+otherwise. A negative ``D`` means the item is harder for the focal group than for
+reference candidates of the same ability ("−", favours the reference). Matching: the
+total score when every analysed person answered every item (``matching="score"``, the
+classical MH), else (``"theta"``, sparse logs) equal-count strata of the person's ability
+estimated from their *other* answers (leave-one-out EAP), each group with its own normal
+prior estimated by marginal maximum likelihood, so that equal matching values mean equal
+expected ability in both groups even when the groups differ in ability (impact).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +25,18 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import (
+    Aligned,
+    align,
+    check_n_quad,
+    grid,
+    leave_one_out,
+    log_prob_table,
+    resolve_prior,
+)
+from pixirt.calibration._binned_fit import equal_count_bins
 from pixirt.calibration._dif_groups import (
     CORRECTIONS,
     Correction,
@@ -24,19 +50,7 @@ from pixirt.calibration._dif_groups import (
     normal_log_w,
     resolve_groups,
 )
-from pixirt.calibration.ability import (
-    Aligned,
-    align,
-    check_n_quad,
-    grid,
-    leave_one_out,
-    log_prob_table,
-    resolve_prior,
-)
-from pixirt.calibration.fit import equal_count_bins
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -17,9 +17,9 @@ import numpy.typing as npt
 from pixirt.calibration._data import Data
 from pixirt.calibration._estep import EStep
 from pixirt.calibration._mstep import log_prior, m_step
+from pixirt.calibration._priors import Priors
+from pixirt.calibration._results import CalibrationError
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.priors import Priors
-from pixirt.calibration.results import CalibrationError
 
 FloatArray = npt.NDArray[np.float64]
 

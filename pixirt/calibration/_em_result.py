@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.calibration._em_loop import DIVERGED
+from pixirt.calibration._results import CalibrationError
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.results import CalibrationError
-from pixirt.item_bank import ItemBank
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

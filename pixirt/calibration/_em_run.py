@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.calibration._data import Data
 from pixirt.calibration._em_loop import Accelerate, Fit, Progress, run_em
 from pixirt.calibration._em_result import describe, item_problems, result_bank, scatter_se
@@ -24,6 +25,8 @@ from pixirt.calibration._estep import EStep
 from pixirt.calibration._groups import groups_frame
 from pixirt.calibration._information import full_cost
 from pixirt.calibration._mstep import log_prior
+from pixirt.calibration._priors import Priors
+from pixirt.calibration._results import CalibrationError, CalibrationResult
 from pixirt.calibration._standard_errors import (
     FULL_SE_MAX_COST,
     FULL_SE_MAX_PARAMS,
@@ -32,10 +35,7 @@ from pixirt.calibration._standard_errors import (
     item_standard_errors,
 )
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.priors import Priors
-from pixirt.calibration.results import CalibrationError, CalibrationResult
 from pixirt.exceptions import ConvergenceWarning, DataError, DegenerateItemWarning
-from pixirt.item_bank import ItemBank
 from pixirt.models import Model
 
 FloatArray = npt.NDArray[np.float64]

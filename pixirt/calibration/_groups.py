@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._data import Data, LocalData
 from pixirt.calibration._state import State
 from pixirt.exceptions import DataError
-from pixirt.responses import ResponseLog
 
 IntArray = npt.NDArray[np.int64]
 

@@ -53,15 +53,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice
+from pixirt.calibration._em import calibrate
 from pixirt.calibration._holdout_predictions import Predict, check_log, holdout_predictions
 from pixirt.calibration._holdout_scores import pairwise_gains, prediction_scores
-from pixirt.calibration.em import calibrate
-from pixirt.calibration.priors import Priors
-from pixirt.calibration.results import CalibrationResult
+from pixirt.calibration._priors import Priors
+from pixirt.calibration._results import CalibrationResult
 from pixirt.exceptions import DataError
 from pixirt.models import MODELS, Model
-from pixirt.responses import ResponseLog
 
 _FORMAT = "pixirt-holdout/1"
 

@@ -10,8 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice, check_in_range
-from pixirt.calibration.ability import (
+from pixirt.calibration._ability import (
     align,
     blocks,
     check_n_quad,
@@ -23,9 +25,7 @@ from pixirt.calibration.ability import (
     score_persons,
 )
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import probability
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

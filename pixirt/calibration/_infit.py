@@ -1,4 +1,10 @@
-"""Infit and outfit mean squares per item, with their Wilson–Hilferty z."""
+"""Infit and outfit mean squares per item, with their Wilson–Hilferty z.
+
+Computed as R's mirt ``itemfit(x, "infit")`` does (Wright & Masters, 1982) but over the
+answered cells only, so it works on sparse logs. Abilities are EAP scores by default
+(mirt's default); infinite scores are replaced by the largest (smallest) finite score ±
+0.1 and answer variances below ``sqrt(1e-5)`` are floored there, as mirt does.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Method, align
 from pixirt.calibration._item_fit_common import finite_thetas, item_frame, scores_for
-from pixirt.calibration.ability import (
-    Method,
-    align,
-)
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -44,7 +47,7 @@ def infit_outfit(
     bank
         Item parameters.
     scores
-        Person scores from :func:`~pixirt.calibration.ability.score_persons` (computed
+        Person scores from :func:`~pixirt.calibration.score_persons` (computed
         with ``method`` and ``prior`` when None).
     method, prior
         Passed to ``score_persons`` when ``scores`` is None (EAP by default, as mirt).

@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from pixirt.calibration import priors as _priors
+from pixirt.calibration import _priors as _priors
 from pixirt.calibration._design import Chunk, Design
 from pixirt.calibration._estep import EStep, add_esteps, posteriors, state_log_weights
 from pixirt.calibration._mstep import node_terms, variance_terms
+from pixirt.calibration._priors import Priors
 from pixirt.calibration._state import Layout, State, answer_table
-from pixirt.calibration.priors import Priors
 from pixirt.models import Model
 
 FloatArray = npt.NDArray[np.float64]

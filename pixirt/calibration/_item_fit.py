@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt.calibration._binned_fit import binned_fit
 from pixirt.calibration._infit import infit_outfit
 from pixirt.calibration._item_fit_common import RMSD_CUT, Reference
 from pixirt.calibration._sx2 import s_x2
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 
 def item_fit(

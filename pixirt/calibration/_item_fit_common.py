@@ -8,15 +8,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.calibration.ability import (
-    Aligned,
-    Method,
-    score_persons,
-)
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Aligned, Method, score_persons
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import Model
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 

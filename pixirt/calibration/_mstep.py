@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, log_expit
 
-from pixirt.calibration import priors as _priors
+from pixirt.calibration import _priors as _priors
 from pixirt.calibration._estep import EStep
+from pixirt.calibration._priors import Priors
 from pixirt.calibration._state import GAMMA_BOUND, Layout, State, log_tables, log_weights, logit
-from pixirt.calibration.priors import Priors
 from pixirt.models import Model
 
 FloatArray = npt.NDArray[np.float64]

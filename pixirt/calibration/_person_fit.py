@@ -1,4 +1,8 @@
-"""Person fit: Snijders' lz*, lz and infit/outfit per person."""
+"""Person fit: Snijders' lz*, lz and infit/outfit per person.
+
+Snijders' (2001) ``lz*`` is ``lz`` corrected for the estimated θ (MLE, WLE or MAP
+scores); ``lz`` uncorrected is Drasgow et al. (1985), mirt's ``Zh``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, log_expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Method, align, resolve_prior
 from pixirt.calibration._item_fit_common import scores_for
-from pixirt.calibration.ability import (
-    Method,
-    align,
-    resolve_prior,
-)
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 

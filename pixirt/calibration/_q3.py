@@ -1,17 +1,19 @@
-"""Local dependence: Yen's Q3 and the pairs above its threshold."""
+"""Local dependence: Yen's Q3 and the pairs above its threshold.
+
+Yen's (1984) Q3: correlations of the residuals ``y − P(θ̂)`` over the persons who
+answered both items, for dense or near-dense data; :func:`q3_pairs` lists the pairs
+above ``mean(Q3) + 0.2`` (Christensen et al., 2017).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Method, align
 from pixirt.calibration._item_fit_common import finite_thetas, scores_for
-from pixirt.calibration.ability import (
-    Method,
-    align,
-)
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 
 def yen_q3(

@@ -25,8 +25,8 @@ from pixirt.calibration._information import (
     slot_names,
 )
 from pixirt.calibration._mstep import variance_terms
+from pixirt.calibration._priors import Priors
 from pixirt.calibration._state import Layout, State
-from pixirt.calibration.priors import Priors
 from pixirt.exceptions import ConvergenceWarning
 
 FloatArray = npt.NDArray[np.float64]

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, log_expit, logsumexp
 
-from pixirt.calibration.priors import Priors
+from pixirt.calibration._priors import Priors
 from pixirt.models import Model
 
 FloatArray = npt.NDArray[np.float64]

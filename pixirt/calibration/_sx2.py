@@ -2,6 +2,14 @@
 
 The forms (sets of persons who answered the same items), the sum-score likelihoods
 (Lord–Wingersky) and mirt's cell collapsing.
+
+S-X² (Orlando & Thissen 2000) with mirt's cell collapsing (``mincell = 1``) is computed
+on every *form* with at least ``min_form_size`` persons. With a single form (dense data)
+it is mirt's ``itemfit`` S-X²; with several forms the statistics and cell counts are
+summed over forms (each form is an independent sample) and the item's parameters are
+subtracted once. On adaptive logs no two persons share a form and S-X² is **not
+computed**: the ``note`` column says so, and :func:`~pixirt.calibration.binned_fit` is
+the alternative.
 """
 
 from __future__ import annotations
@@ -11,17 +19,11 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import Aligned, align, check_n_quad, grid, resolve_prior
 from pixirt.calibration._item_fit_common import item_frame, n_item_parameters, n_scale_parameters
-from pixirt.calibration.ability import (
-    Aligned,
-    align,
-    check_n_quad,
-    grid,
-    resolve_prior,
-)
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

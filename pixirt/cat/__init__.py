@@ -1,22 +1,23 @@
 """Certification: Pix's engine (v2 and v3), its capacity estimator and scoring, and a generic CAT.
 
-- :mod:`pixirt.cat.engine`: the certification as a pure, resumable step function —
-  :func:`start`, :func:`next_challenge`, :func:`record`, :func:`result`, plus
-  :func:`flag_live_alert`, :func:`abort` and the jury's :func:`neutralize` /
-  :func:`deneutralize` — over a JSON-serializable :class:`CatState`;
-- :mod:`pixirt.cat.capacity`: the EAP capacity estimator of v3, vectorised over candidates;
-- :mod:`pixirt.cat.selection`: the v3 candidate-pool rules and the ranking by information;
-- :mod:`pixirt.cat.ranking`: the same ranking, fast (shortlists proven exact, optional
-  numba kernels);
-- :mod:`pixirt.cat.batch`: v3 sessions stepped together (:class:`~pixirt.cat.batch.SessionBatch`;
-  a session of the engine is a batch of one, the simulator steps chunks of thousands);
-- :mod:`pixirt.cat.v2`: the classic certification over arrays (planning, scoring);
-- :mod:`pixirt.cat.scale`: the v3 score scale and outcomes over arrays;
-- :mod:`pixirt.cat.scoring`: :func:`score` a :class:`Certification` with a rule set into a
+- the certification as a pure, resumable step function — :func:`start`,
+  :func:`next_challenge`, :func:`record`, :func:`result`, plus :func:`flag_live_alert`,
+  :func:`abort` and the jury's :func:`neutralize` / :func:`deneutralize` — over a
+  JSON-serializable :class:`CatState`;
+- :class:`CapacityModel`: the EAP capacity estimator of v3, vectorised over candidates;
+- :class:`BankStructure`, :class:`SelectionState`, :func:`candidate_pool`,
+  :func:`rank_by_information` and :func:`pick_rank`: the v3 candidate-pool rules, the
+  ranking by information and Pix's pick, the building blocks of a v3 step;
+- :func:`score` a :class:`Certification` with a rule set into a
   :class:`CertificationResult` (v2 and v3, as Pix does it), with the rules that fired in words;
-- :mod:`pixirt.cat.stages` and :mod:`pixirt.cat.adaptive`: a generic CAT for non-Pix
-  tests (:class:`AdaptiveTest` with pluggable selectors, estimators, stopping rules),
-  each plug-in checkable with :mod:`pixirt.testing`.
+- :class:`AdaptiveTest` with pluggable selectors, estimators and stopping rules: a generic
+  CAT for non-Pix tests, each plug-in checkable with :mod:`pixirt.testing`.
+
+The implementation modules are private: the v3 sessions stepped together
+(``_batch.SessionBatch``: a session of the engine is a batch of one, the simulator steps
+chunks of thousands), the fast ranking (``_ranking``: shortlists proven exact, optional
+numba kernels), the classic v2 certification over arrays (``_v2_plan``,
+``_v2_batch_scoring``) and the v3 score scale (``_scale``).
 
 Examples
 --------
@@ -32,9 +33,10 @@ Examples
 
 from __future__ import annotations
 
-from pixirt.cat.adaptive import AdaptiveState, AdaptiveTest, sympson_hetter_parameters
-from pixirt.cat.capacity import CapacityHistory, CapacityModel, CapacityState
-from pixirt.cat.engine import (
+from pixirt.cat._adaptive import AdaptiveState, AdaptiveTest, sympson_hetter_parameters
+from pixirt.cat._capacity import CapacityHistory, CapacityModel, CapacityState
+from pixirt.cat._certification import Certification, CertificationChallenge, PositionedCompetence
+from pixirt.cat._engine import (
     abort,
     certification,
     deneutralize,
@@ -46,20 +48,19 @@ from pixirt.cat.engine import (
     result,
     start,
 )
-from pixirt.cat.incidents import IssueReport
-from pixirt.cat.jury import JuryEvent
-from pixirt.cat.profile import CompetenceProfile, Profile
-from pixirt.cat.scoring import (
-    CapacityStep,
-    Certification,
-    CertificationChallenge,
-    CertificationResult,
-    CompetenceResult,
-    Degradation,
-    PositionedCompetence,
-    score,
+from pixirt.cat._incidents import IssueReport
+from pixirt.cat._jury import JuryEvent
+from pixirt.cat._profile import CompetenceProfile, Profile
+from pixirt.cat._result import CapacityStep, CertificationResult, CompetenceResult, Degradation
+from pixirt.cat._score_entry import score
+from pixirt.cat._selection import (
+    BankStructure,
+    SelectionState,
+    candidate_pool,
+    pick_rank,
+    rank_by_information,
 )
-from pixirt.cat.stages import (
+from pixirt.cat._stages import (
     EAP,
     MAP,
     MLE,
@@ -78,7 +79,7 @@ from pixirt.cat.stages import (
     Stopper,
     SympsonHetter,
 )
-from pixirt.cat.state import Candidate, CatState, ChallengeChoice
+from pixirt.cat._state import Candidate, CatState, ChallengeChoice
 
 __all__ = [
     "EAP",
@@ -87,6 +88,7 @@ __all__ = [
     "AStratified",
     "AdaptiveState",
     "AdaptiveTest",
+    "BankStructure",
     "Candidate",
     "CapacityHistory",
     "CapacityModel",
@@ -114,15 +116,19 @@ __all__ = [
     "Profile",
     "RandomStart",
     "Randomesque",
+    "SelectionState",
     "Selector",
     "Stopper",
     "SympsonHetter",
     "abort",
+    "candidate_pool",
     "certification",
     "deneutralize",
     "flag_live_alert",
     "neutralize",
     "next_challenge",
+    "pick_rank",
+    "rank_by_information",
     "record",
     "report_issue",
     "result",

@@ -1,4 +1,4 @@
-"""The certification to score: its challenges, answers, flags and their JSON (:mod:`pixirt.cat.scoring`)."""
+"""The certification to score: its challenges, answers, flags and their JSON (:func:`pixirt.cat.score`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pixirt.cat.incidents import FEATURES, IssueReport
-from pixirt.cat.jury import JuryEvent
+from pixirt.cat._incidents import FEATURES, IssueReport
+from pixirt.cat._jury import JuryEvent
 from pixirt.exceptions import DataError
 
 AnswerStatus = Literal["ok", "ko", "aband", "timedout", "focusedOut", "partially", "unimplemented"]
@@ -348,10 +348,10 @@ class Certification:
     id
         Optional identifier, carried to the result.
     issue_reports
-        The session's issue reports (:class:`pixirt.cat.incidents.IssueReport` or
+        The session's issue reports (:class:`pixirt.cat.IssueReport` or
         mappings), resolved by the rule set's incident policy before scoring.
     jury_events
-        The jury's decisions (:class:`pixirt.cat.jury.JuryEvent` or mappings), replayed in
+        The jury's decisions (:class:`pixirt.cat.JuryEvent` or mappings), replayed in
         order after the automatic resolution.
     clea_badge
         The candidate holds the CléA numérique badge (and sits CléA with the core

@@ -1,4 +1,4 @@
-"""The next challenge to serve, as the engine chooses it (:mod:`pixirt.cat.state`)."""
+"""The next challenge to serve, as the engine chooses it (:mod:`pixirt.cat._state`)."""
 
 from __future__ import annotations
 

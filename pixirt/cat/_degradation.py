@@ -1,4 +1,4 @@
-"""v3 degradation of an unfinished test (pix-rules.md §3, :mod:`pixirt.cat.scoring`)."""
+"""v3 degradation of an unfinished test (pix-rules.md §3)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pixirt.cat._capacity import CapacityHistory, CapacityModel
 from pixirt.cat._certification import Certification, CertificationChallenge
 from pixirt.cat._result import CapacityStep, Degradation
-from pixirt.cat.capacity import CapacityHistory, CapacityModel
-from pixirt.cat.selection import BankStructure, SelectionState, candidate_pool, rank_by_information
+from pixirt.cat._selection import BankStructure, SelectionState, candidate_pool, rank_by_information
 from pixirt.exceptions import ScoringError
 
 if TYPE_CHECKING:

@@ -1,13 +1,13 @@
 """Compiled kernels of the v3 shortlist ranking (optional: ``pip install pixirt[fast]``).
 
-Importing this module imports numba; :mod:`pixirt.cat.ranking` falls back to its
+Importing this module imports numba; :mod:`pixirt.cat._ranking` falls back to its
 numpy ranking when that fails. The kernels only compare and copy numbers: the
 information values ("reward") are computed between the two kernels by the engine's own
-numpy function (:func:`pixirt.cat.capacity.reward`), so the ranking is the engine's bit
+numpy function (:func:`pixirt.cat._capacity.reward`), so the ranking is the engine's bit
 for bit whatever numba's ``exp``.
 
 - :func:`shortlist_hits`: for each candidate, the shortlist challenges the rules allow
-  (the pool rules of the fast path, :func:`pixirt.cat.selection.candidate_pool`), without
+  (the pool rules of the fast path, :func:`pixirt.cat.candidate_pool`), without
   those whose information bound cannot reach the top ``top_n``, as a flat list;
 - :func:`top_of_hits`: each candidate's best ``top_n`` of those, best first (ties in bank
   order), and whether they are proven to be the engine's top (no tie at the last one, and

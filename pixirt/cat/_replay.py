@@ -1,6 +1,6 @@
-"""A session's working state and its replay from the record (:mod:`pixirt.cat.state`).
+"""A session's working state and its replay from the record (:mod:`pixirt.cat._state`).
 
-Knows nothing of :class:`~pixirt.cat.state.CatState`: :func:`replay_batch` takes the
+Knows nothing of :class:`~pixirt.cat.CatState`: :func:`replay_batch` takes the
 record's fields, so that the state module can rebuild itself without the engine.
 """
 
@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pixirt.cat._batch import SessionBatch
 from pixirt.cat._choice import ChallengeChoice
 from pixirt.cat._runtime import Runtime
-from pixirt.cat.batch import SessionBatch
 
 if TYPE_CHECKING:
-    from pixirt.cat.capacity import CapacityState
+    from pixirt.cat._capacity import CapacityState
 
 
 class Work:
     """A session's working state, rebuilt from its record by :func:`replay`.
 
-    ``batch`` is the v3 session as a :class:`~pixirt.cat.batch.SessionBatch` of one
+    ``batch`` is the v3 session as a :class:`~pixirt.cat._batch.SessionBatch` of one
     (None in v2), never modified once built (a step works on a copy); ``choice``
     memoizes :func:`next_challenge` (a pure function of the state), so that
     :func:`record` does not compute the served challenge twice.

@@ -1,4 +1,4 @@
-"""The result of scoring a certification and its JSON (:mod:`pixirt.cat.scoring`)."""
+"""The result of scoring a certification and its JSON (:func:`pixirt.cat.score`)."""
 
 from __future__ import annotations
 

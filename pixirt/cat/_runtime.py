@@ -1,4 +1,4 @@
-"""The engine's runtime: what it derives once from a bank and a rule set (:mod:`pixirt.cat.engine`)."""
+"""The engine's runtime: what it derives once from a bank and a rule set (:mod:`pixirt.cat._engine`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pixirt.cat.capacity import CapacityModel
-from pixirt.cat.selection import BankStructure
-from pixirt.cat.v2 import V2Tables
+from pixirt._item_bank import ItemBank
+from pixirt.cat._capacity import CapacityModel
+from pixirt.cat._selection import BankStructure
+from pixirt.cat._v2_tables import V2Tables
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 

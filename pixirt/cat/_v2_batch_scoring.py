@@ -1,4 +1,13 @@
-"""v2 scoring of a batch of certifications as arrays (pix-rules.md §2.3, :mod:`pixirt.cat.v2`)."""
+"""v2 scoring of a batch of certifications as arrays (pix-rules.md §2.3).
+
+Counts of the tested competences' challenges, the reproducibility rate (JavaScript's
+``Math.round``), the trust check, the level table with its three rate bands, downgrades
+and the blocking at ``max_reachable_level``, the outcome precedence, and every refusal
+of Pix's scoring — an inconsistent profile, an unanswered challenge, a tested competence
+without challenge, a combination missing from the table, and the sanity contract (a
+score of 0 with a rate above the minimum) — as an ``error`` outcome with its reason
+instead of an exception.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,18 @@
-"""v2 planning: the challenges of each candidate's test (pix-rules.md §2.1, :mod:`pixirt.cat.v2`)."""
+"""v2 planning: the challenges of each candidate's test (pix-rules.md §2.1).
+
+For each certifiable competence of a profile (level ≥ ``minimum_competence_level``; a
+profile needs ``minimum_certifiable_competences`` of them), in code order: the validated
+skills are grouped by level and walked from the highest level down; each skill gets one
+challenge, drawn uniformly among its challenges not answered in positioning (all of its
+challenges if none is left; a skill without challenge is skipped); within a level, the
+challenges of a tube not yet in the competence's result come before those of a tube
+already there, each part in the profile's skill order; the walk stops once
+``challenges_per_competence`` challenges are collected and the first ones are kept. The
+uniform draw of a skill is ``streams.uniform(seed, "v2.pick", candidate index, skill
+code)``. The tube rule only reorders a level, so the plan is the first
+``challenges_per_competence`` skills of each competence sorted by (level descending,
+tube already there, profile order): no walk is needed and only the kept skills draw.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +21,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pixirt import streams
+from pixirt import _streams as streams
 from pixirt.cat._v2_tables import BoolArray, IntArray, V2Profiles, V2Tables, tested_competences
 
 if TYPE_CHECKING:
-    from pixirt.cat.selection import BankStructure
+    from pixirt.cat._selection import BankStructure
     from pixirt.rules import V2Scoring
 
 
@@ -72,7 +86,7 @@ def plan(
     profiles
         The candidates' profiles.
     structure, tables
-        The coded bank (:class:`~pixirt.cat.selection.BankStructure`, :class:`V2Tables`).
+        The coded bank (:class:`~pixirt.cat.BankStructure`, :class:`V2Tables`).
     v2
         The rule set's ``[scoring.v2]``.
     seed

@@ -1,4 +1,12 @@
-"""v2 rule tables and positioning profiles as arrays (:mod:`pixirt.cat.v2`)."""
+"""v2 rule tables and positioning profiles as arrays: the classic certification over arrays.
+
+The v2 rules (``pix-rules.md`` §2.1 and §2.3) are written once, over arrays, so that a
+chunk of a million candidates and a single session run the same code: the engine
+(:func:`pixirt.cat.start`) plans a session as a batch of one
+(:func:`pixirt.cat._v2_plan.plan`), and :func:`pixirt.cat.score` scores one as a batch of
+one (:func:`pixirt.cat._v2_batch_scoring.score_batch`, then the rules that fired in
+words); the simulator calls the same functions on its chunks.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +17,13 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat.profile import code_key
+from pixirt.cat._profile import code_key
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
-    from pixirt.cat.profile import Profile
-    from pixirt.cat.selection import BankStructure
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
+    from pixirt.cat._profile import Profile
+    from pixirt.cat._selection import BankStructure
     from pixirt.rules import V2Scoring
 
 
@@ -60,7 +68,7 @@ class V2Tables:
     ----------
     skill_ptr, skill_items
         CSR of each skill's challenges (bank positions, in bank order); skill codes are
-        those of :class:`~pixirt.cat.selection.BankStructure`.
+        those of :class:`~pixirt.cat.BankStructure`.
     item_skill, item_rank
         ``(n_items,)`` each challenge's skill code and its rank in its skill's list.
     skill_level, skill_tube, skill_competence
@@ -186,7 +194,7 @@ class V2Profiles:
         ``(n, n_competences)`` positioned level and pix.
     validated
         ``(n, n_skills)`` skills validated in positioning (columns: the bank's skill
-        codes, :class:`~pixirt.cat.selection.BankStructure`); a skill absent from the
+        codes, :class:`~pixirt.cat.BankStructure`); a skill absent from the
         bank cannot be planned and is not represented.
     answered
         The challenge of a skill answered in positioning (bank position, −1 for none):
@@ -222,7 +230,7 @@ class V2Profiles:
         *,
         index: npt.ArrayLike | None = None,
     ) -> V2Profiles:
-        """Profiles (:class:`~pixirt.cat.profile.Profile`) as arrays, coded against a bank."""
+        """Profiles (:class:`~pixirt.cat.Profile`) as arrays, coded against a bank."""
         codes = sorted({c for p in profiles for c in p.competences}, key=code_key)
         col = {c: k for k, c in enumerate(codes)}
         n = len(profiles)

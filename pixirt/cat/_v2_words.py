@@ -1,16 +1,16 @@
-"""v2 scoring with its explanation in words (pix-rules.md §2.3, :mod:`pixirt.cat.scoring`)."""
+"""v2 scoring with its explanation in words (pix-rules.md §2.3)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from pixirt.cat import v2 as v2_rules
+from pixirt.cat import _v2_batch_scoring, _v2_tables
 from pixirt.cat._certification import QROCM_DEP, Certification, Status
 from pixirt.cat._result import CertificationResult, CompetenceResult, _package_version
 from pixirt.exceptions import ScoringError
 
 if TYPE_CHECKING:
-    from pixirt.cat.v2 import V2Scores
+    from pixirt.cat._v2_batch_scoring import V2Scores
     from pixirt.rules import Action, RuleSet, V2Scoring
 
 
@@ -25,7 +25,7 @@ def _band(rr: int, v2: V2Scoring) -> tuple[str, str]:
 
 
 def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
-    """Score one v2 certification: :func:`pixirt.cat.v2.score_batch` on a batch of one, in words."""
+    """Score one v2 certification: :func:`pixirt.cat._v2_batch_scoring.score_batch` on a batch of one, in words."""
     v2 = rules.v2
     codes = list(cert.profile)
     col = {code: k for k, code in enumerate(codes)}
@@ -40,7 +40,7 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
     trace.extend(_rate_and_trust_sentences(scores, v2))
     marks = _competence_marks(cert, v2, scores, tested, col, trace)
     pix_score = int(scores.pix_score[0])
-    status = cast("Status", v2_rules.OUTCOMES[int(scores.outcome[0])])
+    status = cast("Status", _v2_tables.OUTCOMES[int(scores.outcome[0])])
     comment = scores.comment_names()[0]
     trace.append(_v2_outcome_sentence(status, comment, n_counted, needed, rr, pix_score, v2))
     return CertificationResult(
@@ -69,9 +69,9 @@ def _score_v2(cert: Certification, rules: RuleSet) -> CertificationResult:
 def _batch_of_one(
     cert: Certification, v2: V2Scoring, codes: list[str], col: dict[str, int]
 ) -> V2Scores:
-    """:func:`pixirt.cat.v2.score_batch` on the certification alone (a ScoringError if refused)."""
+    """:func:`pixirt.cat._v2_batch_scoring.score_batch` on the certification alone (a ScoringError if refused)."""
     ch = list(cert.challenges)
-    scores = v2_rules.score_batch(
+    scores = _v2_batch_scoring.score_batch(
         v2,
         level=[[cert.profile[c].level for c in codes]],
         pix=[[cert.profile[c].pix for c in codes]],
@@ -185,7 +185,7 @@ def _rated_mark(
     p = cert.profile[code]
     counts = tuple(int(x) for x in scores.counts[0, k])
     row_index = int(scores.table_row[0, k])
-    action = cast("Action", v2_rules.ACTIONS[int(scores.action[0, k])])
+    action = cast("Action", _v2_tables.ACTIONS[int(scores.action[0, k])])
     level, pix = int(scores.level[0, k]), int(scores.score[0, k])
     if action == "validate":
         what = f"level {p.level}, {p.pix} pix"

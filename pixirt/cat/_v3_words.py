@@ -1,4 +1,4 @@
-"""v3 scoring with its explanation in words (pix-rules.md §3, :mod:`pixirt.cat.scoring`)."""
+"""v3 scoring with its explanation in words (pix-rules.md §3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from pixirt.cat import scale
+from pixirt.cat import _scale as scale
+from pixirt.cat._capacity import CapacityModel
 from pixirt.cat._certification import Certification, CertificationChallenge, Status
 from pixirt.cat._degradation import _Answer, _degrade
 from pixirt.cat._result import (
@@ -17,12 +18,11 @@ from pixirt.cat._result import (
     Degradation,
     _package_version,
 )
-from pixirt.cat.capacity import CapacityModel
-from pixirt.cat.selection import BankStructure
+from pixirt.cat._selection import BankStructure
 from pixirt.exceptions import ScoringError
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet, V3Scoring
 
 

@@ -30,16 +30,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from pixirt import ItemBank, read_responses
 from pixirt._atomic_files import atomic_write
 from pixirt._dask import cluster_client
-from pixirt.calibration.em import calibrate
-from pixirt.calibration.partitions import ResponseSource
-from pixirt.calibration.priors import Priors
+from pixirt.calibration import Priors, ResponseSource, calibrate
 from pixirt.cli._cluster import add_cluster_arguments
 from pixirt.exceptions import ConvergenceWarning
-from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS
-from pixirt.responses import read_responses
 
 __all__ = ["add_calibrate_parser", "calibrate_command"]
 

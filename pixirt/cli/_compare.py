@@ -96,12 +96,10 @@ class ProgressBar:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pixirt import rules
+    from pixirt import ItemBank, rules
     from pixirt._atomic_files import atomic_write
     from pixirt.cli._simulate import cluster_or_processes, responder_from_args
-    from pixirt.item_bank import ItemBank
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.rule_comparison import compare
+    from pixirt.simulation import Population, compare
 
     baseline = rules.load(args.baseline)
     proposed = rules.load(args.proposed)

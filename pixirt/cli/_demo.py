@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt import ResponseLog
 from pixirt._atomic_files import atomic_write
 from pixirt.datasets import pisa2012_us_math
-from pixirt.responses import ResponseLog
 from pixirt.simulation import pix_like_bank, simulate_answers
 
 __all__ = ["run_demo"]
@@ -63,7 +63,7 @@ def _plot_calibration(bank: Any, log: ResponseLog, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pixirt.calibration.plots import plot_icc, plot_information
+    from pixirt.calibration import plot_icc, plot_information
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     order = np.argsort(bank.b)
@@ -120,8 +120,7 @@ def run_demo(
 
     from pixirt import rules
     from pixirt.calibration import calibrate
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation import Population, simulate
 
     fit_sim = calibrate(sim.log, "2PL", priors="default", progress=False)
     fit_sim.bank.write(folder / "calibrated_bank.csv")
@@ -144,7 +143,7 @@ def run_demo(
     )
     cf = certs.frame
 
-    from pixirt.simulation.rule_comparison import compare
+    from pixirt.simulation import compare
 
     comparison = compare(
         "pix-v3",

@@ -23,13 +23,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pixirt.calibration.ability import METHODS, empirical_reliability, score_persons
-from pixirt.calibration.dif import irt_dif, mantel_haenszel_dif
-from pixirt.calibration.fit import item_fit, person_fit, yen_q3
-from pixirt.calibration.linking import LINK_METHODS, link
+from pixirt import ItemBank, ResponseLog, read_responses
+from pixirt.calibration import (
+    LINK_METHODS,
+    METHODS,
+    empirical_reliability,
+    irt_dif,
+    item_fit,
+    link,
+    mantel_haenszel_dif,
+    person_fit,
+    score_persons,
+    yen_q3,
+)
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog, read_responses
 
 __all__ = [
     "add_diagnostics_parsers",

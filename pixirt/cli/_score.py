@@ -75,14 +75,14 @@ def score_command(args: argparse.Namespace) -> int:
         error), 1 when the rules cannot score the certification.
     """
     from pixirt import rules as rules_module
-    from pixirt.cat.scoring import Certification, score
+    from pixirt.cat import Certification, score
 
     try:
         certification = Certification.read(args.certification)
         rule_set = rules_module.load(args.rules)
         bank = None
         if args.bank is not None:
-            from pixirt.item_bank import ItemBank
+            from pixirt import ItemBank
 
             bank = ItemBank.read(args.bank)
         result = score(certification, rule_set, bank=bank)

@@ -170,8 +170,8 @@ def serve_command(args: argparse.Namespace) -> int:
         )
         return 2
 
+    from pixirt import ItemBank
     from pixirt import rules as rules_module
-    from pixirt.item_bank import ItemBank
     from pixirt.service.settings import Settings
 
     rules_arg: tuple[str, ...] | None = None

@@ -39,11 +39,9 @@ from typing import TYPE_CHECKING, Any
 from pixirt.exceptions import DataError, PixirtError
 
 if TYPE_CHECKING:
-    from pixirt.cat.engine import Runtime
-    from pixirt.cat.profile import Profile
-    from pixirt.cat.scoring import CertificationResult
-    from pixirt.cat.state import CatState, ChallengeChoice
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank
+    from pixirt.cat import CatState, CertificationResult, ChallengeChoice, Profile
+    from pixirt.cat._engine import Runtime
 
 __all__ = ["add_session_parser", "main", "run_session", "session_command"]
 
@@ -126,8 +124,7 @@ def session_command(
         score the session.
     """
     from pixirt import rules as rules_module
-    from pixirt.cat.engine import start
-    from pixirt.cat.state import Candidate
+    from pixirt.cat import Candidate, start
     from pixirt.exceptions import ScoringError
 
     try:
@@ -168,7 +165,7 @@ def session_command(
 
 
 def _bank(path: str | None) -> ItemBank:
-    from pixirt.item_bank import ItemBank
+    from pixirt import ItemBank
     from pixirt.simulation import pix_like_bank
 
     return pix_like_bank(0) if path is None else ItemBank.read(path)
@@ -182,7 +179,7 @@ def _profile(
     notes: list[str],
 ) -> Profile | None:
     """The v2 profile: read from ``path``, or the first certifiable simulated candidate (noted)."""
-    from pixirt.cat.profile import Profile
+    from pixirt.cat import Profile
 
     if path is not None:
         p = Path(path)
@@ -195,7 +192,7 @@ def _profile(
         return Profile.from_dict(data, path=str(p))
     if algorithm != "v2":
         return None
-    from pixirt.simulation.population import Population
+    from pixirt.simulation import Population
 
     cands = Population().sample(50, seed=0 if seed is None else seed, bank=bank)
     for row in range(len(cands)):
@@ -231,8 +228,8 @@ def run_session(
         The final :class:`~pixirt.cat.state.CatState` and its
         :class:`~pixirt.cat.scoring.CertificationResult`.
     """
-    from pixirt.cat.engine import abort, flag_live_alert, next_challenge, record, result
-    from pixirt.cat.scoring import ANSWER_STATUSES
+    from pixirt.cat import abort, flag_live_alert, next_challenge, record, result
+    from pixirt.cat._certification import ANSWER_STATUSES
 
     runtime = state.runtime
     if runtime is None:

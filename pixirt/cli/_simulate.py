@@ -23,7 +23,7 @@ from pixirt._dask import cluster_client
 from pixirt.cli._cluster import add_cluster_arguments
 
 if TYPE_CHECKING:
-    from pixirt.simulation.responders import Responder
+    from pixirt.simulation import Responder
 
 __all__ = ["add_simulation_parsers", "cluster_or_processes"]
 
@@ -51,11 +51,8 @@ def cluster_or_processes(
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from pixirt import rules
-    from pixirt.item_bank import ItemBank
-    from pixirt.simulation.bank import pix_like_bank
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt import ItemBank, rules
+    from pixirt.simulation import Population, pix_like_bank, simulate
 
     rule_set = rules.load(args.rules)
     bank = ItemBank.read(args.bank) if args.bank else pix_like_bank(0)
@@ -91,7 +88,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _import_pix(args: argparse.Namespace) -> int:
-    from pixirt.simulation.pix_export import read_pix_export, write_sessions
+    from pixirt.simulation import read_pix_export, write_sessions
 
     certs = read_pix_export(args.directory, competences=args.competences)
     path = write_sessions(certs, args.out)
@@ -100,10 +97,9 @@ def _import_pix(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from pixirt import rules
+    from pixirt import ItemBank, rules
     from pixirt._atomic_files import atomic_write
-    from pixirt.item_bank import ItemBank
-    from pixirt.simulation.replay import replay
+    from pixirt.simulation import replay
 
     rule_set = rules.load(args.rules)
     bank = ItemBank.read(args.bank) if args.bank else None
@@ -187,7 +183,7 @@ def add_incident_arguments(parser: argparse.ArgumentParser) -> None:
 
 def responder_from_args(args: argparse.Namespace) -> Responder:
     """The :class:`Responder` the options describe."""
-    from pixirt.simulation.responders import PIX_LIKE_INCIDENTS, Responder
+    from pixirt.simulation import PIX_LIKE_INCIDENTS, Responder
 
     base = dict(PIX_LIKE_INCIDENTS) if args.incidents == "pix-like" else {}
     rates = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name in _RATES}

@@ -6,10 +6,10 @@ import json
 import threading
 from collections.abc import Sequence
 
-from pixirt.cat import engine
-from pixirt.cat.state import Candidate
+from pixirt import ItemBank
+from pixirt.cat import Candidate
+from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, ScoringError, SessionError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.service._session_errors import ApiError
 from pixirt.service._session_views import _dumps, score_session

@@ -11,9 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pixirt.cat import engine
-from pixirt.cat.scoring import Certification, CertificationResult, score
-from pixirt.cat.state import Candidate, CatState, ChallengeChoice
+from pixirt.cat import (
+    Candidate,
+    CatState,
+    Certification,
+    CertificationResult,
+    ChallengeChoice,
+    score,
+)
+from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, ScoringError, SessionError
 from pixirt.rules import RuleSet
 from pixirt.service._catalog import Catalog

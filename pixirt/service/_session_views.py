@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pixirt.cat import engine
-from pixirt.cat.scoring import CertificationResult, score
-from pixirt.cat.state import CatState, ChallengeChoice
+from pixirt.cat import CatState, CertificationResult, ChallengeChoice, score
+from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, SessionError
 from pixirt.service.schemas import ChallengeOut
 from pixirt.service.store import Event

@@ -49,9 +49,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pixirt
+from pixirt import ItemBank
 from pixirt import rules as rules_module
 from pixirt.exceptions import DataError, PixirtError, ScoringError, SessionError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.service.metrics import Metrics
 from pixirt.service.routes import OPEN_PATHS, routers

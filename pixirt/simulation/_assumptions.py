@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from pixirt import rules as rules_mod
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet, RuleSetDiff
-from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.responders import Responder
+from pixirt.simulation._population import ObservedPopulation, Population
+from pixirt.simulation._responders import Responder
 
 #: Changed rules that act only through a simulated incident: (path pattern, the rates
 #: of which one at least must be positive).
@@ -63,7 +63,7 @@ def _assumptions(
     n_retest: int,
 ) -> dict[str, Any]:
     """What the comparison assumes (see :attr:`Comparison.assumptions`)."""
-    from pixirt.simulation.bank import pix_like_bank
+    from pixirt.simulation._bank import pix_like_bank
 
     responder_dict = None
     if responder is not None:

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat import incidents
-from pixirt.cat.engine import Runtime
-from pixirt.simulation.population import Candidates
-from pixirt.simulation.responders import Responder
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._engine import Runtime
+from pixirt.simulation._population import Candidates
+from pixirt.simulation._responders import Responder
 
 _STATUS = {1: "ok", 0: "ko", -1: None}
 _OK = incidents.STATUSES.index("ok")

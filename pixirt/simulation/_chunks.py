@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pixirt.cat.engine import Runtime, build_runtime
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
+from pixirt.cat._engine import Runtime, build_runtime
 from pixirt.rules import RuleSet
+from pixirt.simulation._population import ObservedPopulation, Population
+from pixirt.simulation._responders import Responder
 from pixirt.simulation._v2_chunk import _run_v2
 from pixirt.simulation._v3_chunk import _run_v3
-from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.responders import Responder
 
 _ROW_GROUP = 65_536
 _PROCESS_RUNTIMES: dict[tuple[str, str], Runtime] = {}  # a worker process's runtimes

@@ -612,7 +612,7 @@ class Comparison:
         confidence_level: float = 0.95,
         seed: int = 0,
     ) -> Comparison:
-        """Compare two :func:`~pixirt.simulation.runner.simulate` frames of the same candidates.
+        """Compare two :func:`~pixirt.simulation.simulate` frames of the same candidates.
 
         For results already simulated (read back from Parquet, say). The rows must be the
         same candidates in the same order (same ``index``). Measurement quality uses

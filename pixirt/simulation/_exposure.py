@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import ObjArray
 from pixirt.simulation._sides import _Exposure, _Side

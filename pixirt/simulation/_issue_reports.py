@@ -6,12 +6,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.cat import incidents
-from pixirt.cat.incidents import IssueReport, Resolutions
-from pixirt.cat.state import CatState
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._incidents import IssueReport, Resolutions
+from pixirt.cat._state import CatState
 from pixirt.rules import RuleSet
 from pixirt.simulation._candidate_rows import _split
-from pixirt.simulation.responders import Responder
+from pixirt.simulation._responders import Responder
 
 
 def _pick(names: list[str] | list[str | None], k: npt.NDArray[np.intp]) -> npt.NDArray[np.object_]:

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation._assumptions import _assumptions
 from pixirt.simulation._comparison import Comparison, _analyse
 from pixirt.simulation._comparison_names import Progress, Source, selection_changes
 from pixirt.simulation._exposure import _exposure_of
+from pixirt.simulation._responders import Responder
 from pixirt.simulation._sides import _codes, _Shared, _side_from_frame
-from pixirt.simulation.responders import Responder
 
 if TYPE_CHECKING:
-    from pixirt.cat.scoring import Certification
+    from pixirt.cat._certification import Certification
 
 
 # ====================================================================== past sessions
@@ -42,7 +42,7 @@ def _compare_past(
     progress: Progress,
     t0: float,
 ) -> Comparison:
-    from pixirt.simulation.replay import read_sessions
+    from pixirt.simulation._replay import read_sessions
 
     certs = list(
         read_sessions(past_sessions)
@@ -110,7 +110,7 @@ def _rerun(
     progress: Progress,
 ) -> tuple[list[pd.DataFrame], list[tuple[str, int]]]:
     """The past candidates re-run in simulation under both rule sets (the selection changes)."""
-    from pixirt.simulation.replay import counterfactual
+    from pixirt.simulation._replay import counterfactual
 
     if bank is None:
         raise DataError(
@@ -135,7 +135,7 @@ def _rescore(
     progress: Progress,
 ) -> tuple[list[pd.DataFrame], list[tuple[str, int]]]:
     """The past sessions rescored with their real answers under both rule sets."""
-    from pixirt.simulation.replay import replay
+    from pixirt.simulation._replay import replay
 
     n = len(certs)
     frames: list[pd.DataFrame] = []

@@ -1,4 +1,20 @@
-"""The whole report as one self-contained HTML page, and the file written."""
+"""The jury's report of a rule change: one self-contained HTML file, French or English.
+
+:func:`write_report` (what :meth:`Comparison.report
+<pixirt.simulation.Comparison.report>` calls) writes a single HTML file
+with its figures embedded as base64 PNG and its style inline: it opens anywhere, offline,
+and can be mailed as is. No script, no font, no link leaves the file.
+
+Its first screen answers, in plain words and without statistics training, the three
+questions of the jury: *what changes* (the rules, in words), *for how many candidates*
+(the outcome, score and level changes, with the pass rates before and after) and *who is
+hurt* (by group, with the groups the change hurts more than others flagged). The detail
+follows: outcome and level transitions, score changes, groups, measurement quality,
+exposure, and the method with the provenance of every number.
+
+French is the default (the jury works in French); ``lang="en"`` writes English. Numbers
+follow the language's conventions (``81,2 %`` and ``1 234`` in French).
+"""
 
 from __future__ import annotations
 

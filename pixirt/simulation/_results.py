@@ -95,7 +95,7 @@ class Dataset:
         return pd.Series(np.fromiter(counts.values(), np.int64, len(counts)), index=index)
 
     def result(self) -> SimulationResult:
-        """The :class:`~pixirt.simulation.runner.SimulationResult` reading this dataset lazily."""
+        """The :class:`~pixirt.simulation.SimulationResult` reading this dataset lazily."""
         m = self.manifest
         return SimulationResult(
             None,
@@ -174,7 +174,7 @@ class SimulationResult:
     """Simulated certifications, one row per candidate.
 
     A local run holds its rows in memory; a run on a Dask cluster (``client=``) leaves
-    them in its Parquet dataset (:mod:`pixirt.simulation.distributed`) and reads them
+    them in its Parquet dataset (:mod:`pixirt.simulation._distributed`) and reads them
     lazily: ``frame`` loads the whole dataset on first use (then keeps it), while
     ``len()``, :meth:`select` and the summaries read only the columns they need.
 
@@ -205,7 +205,7 @@ class SimulationResult:
     path: Path | None
     seconds: float
     _frame: pd.DataFrame | None
-    _dataset: Any  # pixirt.simulation.distributed.Dataset | None
+    _dataset: Any  # pixirt.simulation._distributed.Dataset | None
 
     def __init__(
         self,

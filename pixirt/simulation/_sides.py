@@ -11,10 +11,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt.item_bank import ItemBank
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import _BLOCK, NO_LEVEL, BoolArray, FloatArray, ObjArray
-from pixirt.simulation.population import ObservedPopulation, Population
+from pixirt.simulation._population import ObservedPopulation, Population
 
 
 # ====================================================================== per-candidate facts
@@ -133,7 +133,7 @@ def _truth(
 
 def _truth_v3(rules: RuleSet, theta: FloatArray, codes: tuple[str, ...]) -> _Truth:
     """What the rules give the true ability, without measurement error (a complete test)."""
-    from pixirt.cat import scale
+    from pixirt.cat import _scale as scale
 
     v3 = rules.v3
     decided = scale.outcomes(theta, v3, n_answers=None)
@@ -153,7 +153,7 @@ def _truth_v2(
     seed: int,
 ) -> _Truth:
     """v2: the levels and pix an error-free positioning gives (true competence abilities)."""
-    from pixirt.cat import v2 as v2_rules
+    from pixirt.cat import _v2_tables
 
     v2 = rules.v2
     exact = (
@@ -176,8 +176,8 @@ def _truth_v2(
             [cands.pix[:, j].astype(np.float64) if j >= 0 else np.zeros(size) for j in col],
             axis=1,
         )
-        tested = v2_rules.tested_competences(v2, lv)
-        lv_max, px_max = v2_rules.blocked(v2, lv, px)
+        tested = _v2_tables.tested_competences(v2, lv)
+        lv_max, px_max = _v2_tables.blocked(v2, lv, px)
         lv = np.where(tested, lv_max, 0.0)
         px = np.where(tested, px_max, 0.0)
         levels[lo : lo + size] = lv

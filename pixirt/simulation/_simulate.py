@@ -1,7 +1,27 @@
-"""Simulate whole certifications.
+"""Simulate whole certifications for simulated populations, vectorized across candidates.
 
-:func:`simulate` (chunks, processes or a Dask cluster) and one candidate step by step
-through the engine (:func:`replay_candidate`).
+:func:`simulate` draws candidates, their answers and incidents, and runs them through
+the engine's own rules over arrays — nothing here selects, estimates or scores:
+
+- **v3**: a chunk is a :class:`pixirt.cat._batch.SessionBatch` stepped together (pool
+  rules, ranking, pick, EAP update) with the very draws the engine uses for the same
+  ``(seed, candidate index, step)`` (:mod:`pixirt._streams`), then scored by
+  :meth:`~pixirt.cat._batch.SessionBatch.results`;
+- **v2**: the chunk's profiles are planned by :func:`pixirt.cat._v2_plan.plan` and scored by
+  :func:`pixirt.cat._v2_batch_scoring.score_batch`; a certification Pix's scoring refuses (the sanity
+  contract, a missing level rule, ...) is an ``error`` row with its reason in
+  ``comment``: the run never stops on one candidate.
+
+The engine (:mod:`pixirt.cat._engine`) runs a session as a batch of one of the same
+functions, so any simulated candidate replays one by one through it
+(:func:`replay_candidate`) with the identical challenges and result, and the results
+are identical bit for bit whatever ``chunk_size``.
+
+Outputs: :class:`SimulationResult` holds one row per candidate (a pandas DataFrame
+with Arrow list columns for the challenges and statuses); with ``out`` it is written to
+Parquet in fixed row groups, so the file is byte-identical for any ``chunk_size``. On a
+Dask cluster (``client=``) the workers write the rows to a Parquet dataset instead
+(:mod:`pixirt.simulation._distributed`), read back lazily.
 """
 
 from __future__ import annotations
@@ -18,20 +38,21 @@ import numpy as np
 import pandas as pd
 
 from pixirt import models
-from pixirt.cat import engine, incidents
-from pixirt.cat.engine import Runtime, build_runtime
-from pixirt.cat.scoring import score
-from pixirt.cat.selection import check_test_length
-from pixirt.cat.state import Candidate, CatState
+from pixirt._item_bank import ItemBank
+from pixirt.cat import _engine as engine
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._engine import Runtime, build_runtime
+from pixirt.cat._score_entry import score
+from pixirt.cat._selection import check_test_length
+from pixirt.cat._state import Candidate, CatState
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._candidate_rows import _true_ability
 from pixirt.simulation._chunks import _chunks, _run_chunk, _run_chunk_task, _write_parquet
 from pixirt.simulation._issue_reports import _drawn_reports
+from pixirt.simulation._population import ObservedPopulation, Population
+from pixirt.simulation._responders import Responder
 from pixirt.simulation._results import SimulationResult
-from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.responders import Responder
 
 
 # ====================================================================== public API
@@ -67,7 +88,7 @@ def simulate(
     out
         Parquet file to write (atomically), or None. With ``client``, required: the
         directory of the Parquet dataset the workers write (one file per chunk; see
-        :mod:`pixirt.simulation.distributed`).
+        :mod:`pixirt.simulation._distributed`).
     chunk_size
         Candidates stepped together; results do not depend on it.
     responder
@@ -106,7 +127,7 @@ def simulate(
     if not isinstance(workers, int) or workers < 1:
         raise DataError(f"workers must be a positive int, got {workers!r}", field="workers")
     if client is not None:
-        from pixirt.simulation.distributed import simulate_on_cluster
+        from pixirt.simulation._distributed import simulate_on_cluster
 
         return simulate_on_cluster(
             client,
@@ -195,9 +216,9 @@ def replay_candidate(
     seed: int = 0,
     responder: Responder | None = None,
 ) -> tuple[CatState, Any]:
-    """Run simulated candidate ``index`` one step at a time through :mod:`pixirt.cat.engine`.
+    """Run simulated candidate ``index`` one step at a time through :mod:`pixirt.cat._engine`.
 
-    Returns the final engine state and its :class:`~pixirt.cat.scoring.CertificationResult`:
+    Returns the final engine state and its :class:`~pixirt.cat.CertificationResult`:
     the same challenges and result as the candidate's row of :func:`simulate`.
     """
     responder = responder or Responder()

@@ -15,14 +15,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt import streams
-from pixirt.item_bank import ItemBank
+from pixirt import _streams as streams
+from pixirt._item_bank import ItemBank
 from pixirt.rules import RuleSet
 from pixirt.simulation._comparison_names import _BLOCK, FloatArray, Progress
 from pixirt.simulation._exposure import _flatten
+from pixirt.simulation._population import ObservedPopulation, Population
+from pixirt.simulation._responders import Responder
 from pixirt.simulation._sides import _Exposure
-from pixirt.simulation.population import ObservedPopulation, Population
-from pixirt.simulation.responders import Responder
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def _simulate_blocks(
     progress: Progress,
 ) -> _Run:
     """Simulate candidates ``0 .. n − 1`` in blocks (identical to one call), keeping what we need."""
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation._simulate import simulate
 
     block = max(_BLOCK, -(-n // 40))
     positions = pd.Index(bank.item_ids)
@@ -135,7 +135,7 @@ def _simulate_on_cluster(
     """:func:`_simulate_blocks` on a Dask cluster: a dataset in ``out``, read column by column."""
     import pyarrow.compute as pc
 
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation._simulate import simulate
 
     res = simulate(
         population,

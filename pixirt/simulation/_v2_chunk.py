@@ -9,21 +9,22 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import models
-from pixirt.cat import incidents
-from pixirt.cat import v2 as v2_rules
-from pixirt.cat.engine import Runtime
-from pixirt.cat.profile import code_key
-from pixirt.cat.v2 import V2Profiles, V2Scores
+from pixirt.cat import _incidents as incidents
+from pixirt.cat import _v2_batch_scoring, _v2_plan, _v2_tables
+from pixirt.cat._engine import Runtime
+from pixirt.cat._profile import code_key
+from pixirt.cat._v2_batch_scoring import V2Scores
+from pixirt.cat._v2_tables import V2Profiles
 from pixirt.simulation._candidate_rows import _OK, _base_frame, _jury, _ragged, _true_ability
 from pixirt.simulation._issue_reports import _issue_reports
-from pixirt.simulation.population import Candidates, PositioningAnswers
-from pixirt.simulation.responders import Responder
+from pixirt.simulation._population import Candidates, PositioningAnswers
+from pixirt.simulation._responders import Responder
 
 _STATUS_NAMES = np.array([None, *incidents.STATUSES], dtype=object)  # by status code + 1
 
 
 def _v2_profiles(cands: Candidates, runtime: Runtime) -> V2Profiles:
-    """The sampled profiles as :class:`~pixirt.cat.v2.V2Profiles` (columns in code order)."""
+    """The sampled profiles as :class:`~pixirt.cat._v2_tables.V2Profiles` (columns in code order)."""
     assert cands.levels is not None and cands.pix is not None
     assert cands.validated is not None and cands.positioning_answers is not None
     st = runtime.structure
@@ -55,7 +56,7 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     inc = responder.incidents(seed, idx)
     profiles = _v2_profiles(cands, runtime)
     fraud, cancelled = _jury(cands, inc.fraud)
-    planned = v2_rules.plan(profiles, st, tables, v2, seed=seed)
+    planned = _v2_plan.plan(profiles, st, tables, v2, seed=seed)
     items, length = planned.items, planned.length
     width = items.shape[1]
     steps = np.arange(width)
@@ -82,9 +83,9 @@ def _run_v2(runtime: Runtime, cands: Candidates, responder: Responder, seed: int
     )
     aborted = (limit >= 0) & (limit < length)
     technical = aborted & (inc.abort_reason == "technical")
-    skipped, left_neutralized = v2_rules.finalize(valid, answered, technical)
+    skipped, left_neutralized = _v2_batch_scoring.finalize(valid, answered, technical)
     comp_col = _profile_columns(st.competences, profiles.competences)
-    scores = v2_rules.score_batch(
+    scores = _v2_batch_scoring.score_batch(
         v2,
         level=profiles.level,
         pix=profiles.pix,
@@ -149,7 +150,7 @@ def _with_outcomes(
     cols["reproducibility_rate"] = np.where(
         certifiable, scores.reproducibility_rate.astype(np.float64), np.nan
     )
-    error = scores.outcome == v2_rules.OUTCOMES.index("error")
+    error = scores.outcome == _v2_tables.OUTCOMES.index("error")
     for k, c in enumerate(profiles.competences):
         lv = np.where(scores.tested[:, k], scores.level[:, k], np.nan).astype(np.float64)
         lv[~certifiable | error] = np.nan

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from pixirt import models
-from pixirt.cat import incidents
-from pixirt.cat.batch import SessionBatch
-from pixirt.cat.engine import Runtime
+from pixirt.cat import _incidents as incidents
+from pixirt.cat._batch import SessionBatch
+from pixirt.cat._engine import Runtime
 from pixirt.exceptions import DataError
 from pixirt.simulation._candidate_rows import (
     _OK,
@@ -19,10 +19,10 @@ from pixirt.simulation._candidate_rows import (
     _true_ability,
 )
 from pixirt.simulation._issue_reports import _issue_reports
-from pixirt.simulation.population import Candidates
-from pixirt.simulation.responders import Incidents, Responder
+from pixirt.simulation._population import Candidates
+from pixirt.simulation._responders import Incidents, Responder
 
-_PICK_STRIDE = 64  # as pixirt.cat.engine: counters per step of the v3 pick
+_PICK_STRIDE = 64  # as pixirt.cat._engine: counters per step of the v3 pick
 _V3_STATUS_NAMES = np.array([None, "ko", "ok"], dtype=object)  # by the batch's code + 1
 
 

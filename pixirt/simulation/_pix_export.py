@@ -1,8 +1,8 @@
 """Past sessions from a Pix-like export: CSV tables as Pix's platform stores them.
 
 :func:`read_pix_export` turns a directory of Pix-style tables into
-:class:`~pixirt.cat.scoring.Certification` objects, ready for
-:func:`pixirt.simulation.replay.replay` and ``pixirt compare --past``;
+:class:`~pixirt.cat.Certification` objects, ready for
+:func:`pixirt.simulation.replay` and ``pixirt compare --past``;
 :func:`write_sessions` writes them as the JSON-lines format of docs/jury.md (one
 certification per line, ``docs/schemas/certification.schema.json``). The CLI is
 ``pixirt import-pix DIR --out sessions.jsonl``.
@@ -43,8 +43,8 @@ from typing import Any
 
 import pandas as pd
 
-from pixirt.cat.incidents import STATUSES
-from pixirt.cat.scoring import Certification
+from pixirt.cat._certification import Certification
+from pixirt.cat._incidents import STATUSES
 from pixirt.exceptions import DataError
 
 __all__ = ["read_pix_export", "write_sessions"]

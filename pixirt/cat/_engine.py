@@ -8,9 +8,9 @@
     outcome = result(state)                                   # a CertificationResult
 
 Every function returns a new state and leaves its argument unchanged; a state
-serializes to JSON (:meth:`~pixirt.cat.state.CatState.to_dict`) and resumes exactly
-(:meth:`~pixirt.cat.state.CatState.from_dict`). Every random draw is a pure function of
-``(seed, candidate.index, step)`` (:mod:`pixirt.streams`), so the HTTP service, a
+serializes to JSON (:meth:`~pixirt.cat.CatState.to_dict`) and resumes exactly
+(:meth:`~pixirt.cat.CatState.from_dict`). Every random draw is a pure function of
+``(seed, candidate.index, step)`` (:mod:`pixirt._streams`), so the HTTP service, a
 resumed session and the vectorized simulator draw the same numbers.
 
 **v2** (``pix-rules.md`` §2.1). At :func:`start` the whole test is planned: for each
@@ -24,19 +24,20 @@ first 3 are kept (fewer when the content lacks them). Challenges are served in p
 order. The uniform draw of a skill is keyed by the skill's code in the bank.
 
 **v3** (§3.3). Before each challenge: the capacity from all answers so far (Pix's
-EAP, :mod:`pixirt.cat.capacity`); the pool — not answered, no validated live alert on
+EAP, :mod:`pixirt.cat._capacity`); the pool — not answered, no validated live alert on
 the challenge or its skill, accessible when the candidate needs it — filtered by the
-rule chain in the spec's order (:func:`pixirt.cat.selection.candidate_pool`); the
+rule chain in the spec's order (:func:`pixirt.cat.candidate_pool`); the
 ranking by information at the capacity, ties in bank order, top 5; the pick by
 ``binaryTreeRandom`` with probability 51 %; the test stops after ``test_length``
 answers. A challenge withdrawn after a validated live alert (:func:`flag_live_alert`)
 is replaced and its skill excluded.
 
-**One engine.** A v3 session is a batch of one of :class:`~pixirt.cat.batch.SessionBatch`
+**One engine.** A v3 session is a batch of one of :class:`~pixirt.cat._batch.SessionBatch`
 — the very code the simulator steps for thousands of candidates at once (pool rules,
 ranking with its proven-exact shortlists, pick, EAP update, scoring) — and a v2 session
-is planned and scored by :mod:`pixirt.cat.v2` on a batch of one. Nothing here restates
-a rule: this module keeps a session's record (:class:`~pixirt.cat.state.CatState`) and
+is planned and scored by the v2 rules over arrays (:mod:`pixirt.cat._v2_tables`) on a
+batch of one. Nothing here restates
+a rule: this module keeps a session's record (:class:`~pixirt.cat.CatState`) and
 checks the calls against it.
 """
 
@@ -50,27 +51,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat import v2 as v2_rules
+from pixirt._item_bank import ItemBank
+from pixirt.cat import _v2_batch_scoring, _v2_plan
+from pixirt.cat._batch import certification_of
+from pixirt.cat._certification import ABORT_REASONS, ANSWER_STATUSES, Certification
+from pixirt.cat._incidents import IssueReport, unknown_to
+from pixirt.cat._profile import Profile
 from pixirt.cat._replay import Work
 from pixirt.cat._replay import position as _position
 from pixirt.cat._replay import step as _step
+from pixirt.cat._result import CertificationResult
 from pixirt.cat._runtime import Runtime, build_runtime
-from pixirt.cat.batch import certification_of
-from pixirt.cat.incidents import IssueReport, unknown_to
-from pixirt.cat.profile import Profile
-from pixirt.cat.scoring import (
-    ABORT_REASONS,
-    ANSWER_STATUSES,
-    Certification,
-    CertificationResult,
-    score,
-)
-from pixirt.cat.selection import BankStructure
-from pixirt.cat.state import Candidate, CatState, ChallengeChoice, replay
-from pixirt.cat.state import attached_runtime as _runtime
-from pixirt.cat.v2 import V2Profiles
+from pixirt.cat._score_entry import score
+from pixirt.cat._selection import BankStructure
+from pixirt.cat._state import Candidate, CatState, ChallengeChoice, replay
+from pixirt.cat._state import attached_runtime as _runtime
+from pixirt.cat._v2_tables import V2Profiles
 from pixirt.exceptions import DataError, SessionError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 __all__ = [
@@ -118,7 +115,7 @@ def start(
     rules
         The rule set (:func:`pixirt.rules.load`); its algorithm chooses v2 or v3.
     profile
-        v2: the positioning profile (:class:`~pixirt.cat.profile.Profile` or its dict).
+        v2: the positioning profile (:class:`~pixirt.cat.Profile` or its dict).
     candidate
         Who takes the test (id, index keying the draws, accessibility, locale).
     seed
@@ -178,7 +175,7 @@ def _plan_v2(
             field="profile",
         )
     assert runtime.v2_tables is not None
-    planned = v2_rules.plan(profiles, runtime.structure, runtime.v2_tables, v2, seed=seed)
+    planned = _v2_plan.plan(profiles, runtime.structure, runtime.v2_tables, v2, seed=seed)
     items = planned.items[0, : planned.length[0]]
     return tuple(str(runtime.structure.item_ids[i]) for i in items.tolist())
 
@@ -384,7 +381,7 @@ def report_issue(
 
 # ================================================================== scoring
 def certification(state: CatState) -> Certification:
-    """The session as a :class:`~pixirt.cat.scoring.Certification` (what the scorer reads).
+    """The session as a :class:`~pixirt.cat.Certification` (what the scorer reads).
 
     v2: every planned challenge is listed; those not answered when the session ended
     are *skipped automatically* (Pix's finalization), counted as wrong.
@@ -399,7 +396,7 @@ def certification(state: CatState) -> Certification:
     neutralized = np.array([cid in state.neutralized for cid in ids], dtype=bool)
     skipped = np.zeros(len(ids), dtype=bool)
     if v2:  # the finalization of an unfinished test (pix-rules.md, auto-jury)
-        skipped, left = v2_rules.finalize(
+        skipped, left = _v2_batch_scoring.finalize(
             [[True] * len(ids)],
             [[cid in answered for cid in ids]],
             [state.abort_reason == "technical"],

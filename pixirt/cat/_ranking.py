@@ -1,8 +1,8 @@
 """The v3 ranking of a batch of sessions: the engine's pool rules and ranking, fast.
 
 :func:`rank` gives, for some rows of a batch of v3 sessions, the ``top_n`` challenges
-the engine's :func:`~pixirt.cat.selection.candidate_pool` and
-:func:`~pixirt.cat.selection.rank_by_information` give, best first. Most rows take a
+the engine's :func:`~pixirt.cat.candidate_pool` and
+:func:`~pixirt.cat.rank_by_information` give, best first. Most rows take a
 fast path that proves its answer exact, the others run those two functions:
 
 - **shortlists** (:class:`Shortlist`): per cell of capacities, the few challenges of
@@ -15,7 +15,7 @@ fast path that proves its answer exact, the others run those two functions:
 - **kernels** (:mod:`pixirt.cat._kernels`, numba, optional ``pixirt[fast]``): the pool
   membership of the shortlisted challenges and the top 5, compiled; without numba the
   same rankings in numpy. Information values are always the engine's own
-  :func:`~pixirt.cat.capacity.reward`, so rankings are the engine's bit for bit.
+  :func:`~pixirt.cat._capacity.reward`, so rankings are the engine's bit for bit.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat.capacity import probability, reward
-from pixirt.cat.selection import SelectionState, candidate_pool, rank_by_information
+from pixirt.cat._capacity import probability, reward
+from pixirt.cat._selection import SelectionState, candidate_pool, rank_by_information
 
 if TYPE_CHECKING:
     from pixirt.cat._runtime import Runtime

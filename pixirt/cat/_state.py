@@ -18,14 +18,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pixirt.cat._choice import ChallengeChoice
+from pixirt.cat._incidents import IssueReport
+from pixirt.cat._profile import Profile
 from pixirt.cat._replay import Work, replay_batch
 from pixirt.cat._runtime import Runtime, build_runtime
-from pixirt.cat.incidents import IssueReport
-from pixirt.cat.profile import Profile
 from pixirt.exceptions import DataError, SessionError
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 __all__ = ["Candidate", "CatState", "ChallengeChoice", "attached_runtime", "replay"]
@@ -42,7 +42,7 @@ class Candidate:
     id
         The candidate's id (carried to results).
     index
-        The index keying the candidate's random numbers (:mod:`pixirt.streams`): the
+        The index keying the candidate's random numbers (:mod:`pixirt._streams`): the
         simulator's candidate ``i`` and a session started with ``index=i`` draw the
         same numbers.
     accessibility
@@ -92,7 +92,7 @@ class Candidate:
 class CatState:
     """Where a certification session stands (see the module doc).
 
-    Use :func:`pixirt.cat.engine.start` to create one; the engine's functions return new
+    Use :func:`pixirt.cat.start` to create one; the engine's functions return new
     states. Two states are equal when their serialized content is.
     """
 

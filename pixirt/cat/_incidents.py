@@ -1,6 +1,6 @@
 """Issue reports and their automatic resolution, over arrays of certifications.
 
-Each rule once: :func:`pixirt.cat.jury.auto_jury` applies it to one certification (a
+Each rule once: :func:`pixirt.cat._jury.apply` applies it to one certification (a
 batch of one), the simulator to a chunk. The policy is data, the rule set's
 ``[incidents]`` table (:class:`pixirt.rules.IncidentPolicy`, docs/rules.md).
 

@@ -2,8 +2,8 @@
 
 :func:`apply` is what happens between the end of a session and its scoring, in Pix's
 order: the session's finalization resolves the issue reports with the rule set's
-incident policy (:mod:`pixirt.cat.incidents`), then the jury's own decisions
-(:class:`JuryEvent`) are replayed in the order they were taken. :func:`pixirt.cat.scoring.score`
+incident policy (:mod:`pixirt.cat._incidents`), then the jury's own decisions
+(:class:`JuryEvent`) are replayed in the order they were taken. :func:`pixirt.cat.score`
 calls it, so a certification given with its reports and events is scored as Pix would
 after the jury.
 """
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat import incidents
+from pixirt.cat import _incidents as incidents
 from pixirt.exceptions import DataError, ScoringError
 
 if TYPE_CHECKING:
+    from pixirt._item_bank import ItemBank
     from pixirt.cat._certification import Certification
-    from pixirt.item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 __all__ = ["EVENT_KINDS", "JuryDecision", "JuryEvent", "apply", "ban_months", "clea_acquired"]
@@ -100,7 +100,7 @@ class JuryDecision:
         An impactful report was left unresolved: the session goes to a human jury
         (Pix does not publish it automatically).
     report_outcomes
-        Per issue report, in order, its :data:`pixirt.cat.incidents.OUTCOMES` name.
+        Per issue report, in order, its :data:`pixirt.cat._incidents.OUTCOMES` name.
     trace
         What was done, in plain words.
     """

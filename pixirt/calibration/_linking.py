@@ -45,8 +45,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize
 
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import probability
 
 __all__ = ["LINK_METHODS", "LinkMethod", "LinkingResult", "link"]

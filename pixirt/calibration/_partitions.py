@@ -4,7 +4,7 @@
 or ``dask.dataframe`` source) runs on :func:`partitioned` data:
 
 1. **Read.** One Dask task per partition reads it (a Parquet or CSV file, a partition of
-   a ``dask.dataframe``, or a block of persons of a :class:`~pixirt.responses.ResponseLog`
+   a ``dask.dataframe``, or a block of persons of a :class:`~pixirt.ResponseLog`
    carried in the task itself) into a log, and returns its item ids and a 64-bit hash
    of each person id. Here the item ids are joined (sorted; the log's own order for a
    ``ResponseLog``) and a person found in two partitions is an error naming both.
@@ -37,12 +37,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._response_log import ResponseLog
+from pixirt._response_reading import read_responses
+from pixirt._response_values import Keep, Statuses
 from pixirt.calibration._design import Design, build_design
 from pixirt.calibration._estep import EStep, add_esteps, e_step
 from pixirt.calibration._information import Derivatives, Pass, add_passes, final_pass
 from pixirt.calibration._state import Layout, State
 from pixirt.exceptions import DataError
-from pixirt.responses import Keep, ResponseLog, Statuses, read_responses
 
 __all__ = ["Partitioned", "ResponseSource", "partitioned"]
 
@@ -60,9 +62,9 @@ class ResponseSource:
     data
         A Parquet or CSV file, a directory of them (searched recursively), a glob
         (``"answers/part-*.parquet"``), a ``dask.dataframe`` with one row per answer, or
-        a :class:`~pixirt.responses.ResponseLog` (split into blocks of persons).
+        a :class:`~pixirt.ResponseLog` (split into blocks of persons).
     person, item, correct, statuses, keep
-        As :func:`~pixirt.responses.read_responses`.
+        As :func:`~pixirt.read_responses`.
     partitions
         For a ``ResponseLog``: blocks of persons (default: two per Dask worker, or 1
         without a client). Files and ``dask.dataframe`` partitions are taken as they are:

@@ -5,7 +5,7 @@ the cluster's workers. Each task draws exactly the numbers the local run draws f
 candidates (every draw is a pure function of ``(seed, candidate index, step)``), so the
 rows are identical bit for bit to those of ``simulate(...)`` without a client, and writes
 them itself to one file of the dataset; only a few numbers per chunk come back to the
-client. The returned :class:`~pixirt.simulation.runner.SimulationResult` reads the
+client. The returned :class:`~pixirt.simulation.SimulationResult` reads the
 dataset lazily.
 
 The dataset (``out``, a directory the client and every worker reach at the same path)::
@@ -23,7 +23,7 @@ whole. ``out`` must be a new or empty directory or a previous pixirt dataset, wh
 files are removed first; a directory holding anything else is refused.
 
 Reading needs pyarrow only: :func:`open_dataset` (or
-:meth:`SimulationResult.open <pixirt.simulation.runner.SimulationResult.open>`) reopens
+:meth:`SimulationResult.open <pixirt.simulation.SimulationResult.open>`) reopens
 a dataset written earlier.
 """
 
@@ -46,11 +46,11 @@ from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Datas
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
+    from pixirt.simulation._population import ObservedPopulation, Population
+    from pixirt.simulation._responders import Responder
     from pixirt.simulation._results import SimulationResult
-    from pixirt.simulation.population import ObservedPopulation, Population
-    from pixirt.simulation.responders import Responder
 
 __all__ = ["MANIFEST", "Dataset", "open_dataset", "simulate_on_cluster"]
 
@@ -122,7 +122,7 @@ def simulate_on_cluster(
     progress: bool | Progress = False,
     workers: int = 1,
 ) -> SimulationResult:
-    """Run :func:`~pixirt.simulation.runner.simulate` on a Dask cluster (arguments checked there).
+    """Run :func:`~pixirt.simulation.simulate` on a Dask cluster (arguments checked there).
 
     ``progress`` is True (a line on stderr when it is a terminal) or a callable
     ``progress(done, total)`` called as chunks finish.
@@ -332,7 +332,7 @@ def _write_part(
 
     from pixirt._atomic_files import atomic_write
     from pixirt._version import __version__
-    from pixirt.cat.engine import build_runtime
+    from pixirt.cat._engine import build_runtime
     from pixirt.simulation._chunks import _ROW_GROUP, _run_chunk
 
     host = socket.gethostname()

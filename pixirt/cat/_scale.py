@@ -1,6 +1,6 @@
 """The v3 score scale and outcomes over arrays of candidates (``pix-rules.md`` §3.4).
 
-Each rule once: :func:`pixirt.cat.scoring.score` applies them to one certification (a
+Each rule once: :func:`pixirt.cat.score` applies them to one certification (a
 batch of one) and puts them into words; the simulator applies them to a chunk.
 
 - :func:`mesh_indices`: the global interval holding each capacity (Pix's

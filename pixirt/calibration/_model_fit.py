@@ -28,8 +28,9 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from pixirt.calibration._sx2 import sum_score_likelihoods
-from pixirt.calibration.ability import (
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import (
     align,
     blocks,
     check_n_quad,
@@ -39,10 +40,9 @@ from pixirt.calibration.ability import (
     normalize_rows,
     resolve_prior,
 )
-from pixirt.calibration.results import CalibrationResult
+from pixirt.calibration._results import CalibrationResult
+from pixirt.calibration._sx2 import sum_score_likelihoods
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 __all__ = ["compare_models", "m2", "plausible_values", "sum_score_eap"]
 

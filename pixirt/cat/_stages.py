@@ -17,7 +17,7 @@ stage                  method                         shipped rules
 
 Everything a stage may use is in the :class:`CatContext` it receives, including
 ``draws``: uniform numbers for this step from the counter-based stream
-(:mod:`pixirt.streams`), so a randomized rule is still a pure function of its context.
+(:mod:`pixirt._streams`), so a randomized rule is still a pure function of its context.
 Stages are frozen dataclasses holding only their hyper-parameters.
 """
 
@@ -32,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, ndtri
 
-from pixirt import models, streams
+from pixirt import _streams as streams
+from pixirt import models
+from pixirt._item_bank import ItemBank
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 
 __all__ = [
     "EAP",
@@ -155,7 +156,7 @@ class FixedStart(Initializer):
 
     theta: float = 0.0
 
-    def initialize(self, draw: float) -> float:  # noqa: D102
+    def initialize(self, draw: float) -> float:
         return float(self.theta)
 
 
@@ -166,7 +167,7 @@ class RandomStart(Initializer):
     mean: float = 0.0
     sd: float = 0.5
 
-    def initialize(self, draw: float) -> float:  # noqa: D102
+    def initialize(self, draw: float) -> float:
         u = min(max(draw, 1e-12), 1 - 1e-12)
         return float(self.mean + self.sd * ndtri(u))
 
@@ -188,7 +189,7 @@ def _ranked(ctx: CatContext) -> npt.NDArray[np.intp]:
 class MaxInformation(Selector):
     """The free item of highest Fisher information at the current ability (ties: bank order)."""
 
-    def select(self, ctx: CatContext) -> int | None:  # noqa: D102
+    def select(self, ctx: CatContext) -> int | None:
         ranked = _ranked(ctx)
         return int(ranked[0]) if len(ranked) else None
 
@@ -203,7 +204,7 @@ class Randomesque(Selector):
         if self.n < 1:
             raise DataError(f"n must be >= 1, got {self.n}", field="n")
 
-    def select(self, ctx: CatContext) -> int | None:  # noqa: D102
+    def select(self, ctx: CatContext) -> int | None:
         ranked = _ranked(ctx)[: self.n]
         if not len(ranked):
             return None
@@ -227,7 +228,7 @@ class AStratified(Selector):
         if self.n_strata < 1 or self.test_length < 1:
             raise DataError("n_strata and test_length must be >= 1", field="n_strata")
 
-    def select(self, ctx: CatContext) -> int | None:  # noqa: D102
+    def select(self, ctx: CatContext) -> int | None:
         free = ctx.free()
         if not free.any():
             return None
@@ -255,7 +256,7 @@ class SympsonHetter(Selector):
     (session, item), not by step, so an item rejected once stays rejected — the classic
     procedure — while the rule remains a pure function of its context. After
     ``max_tries`` rejections the last choice is kept. ``k`` comes from
-    :func:`pixirt.cat.adaptive.sympson_hetter_parameters` or is given.
+    :func:`pixirt.cat.sympson_hetter_parameters` or is given.
     """
 
     base: Selector
@@ -269,7 +270,7 @@ class SympsonHetter(Selector):
                     f"exposure parameter of {item!r} must be in [0, 1], got {value!r}", field="k"
                 )
 
-    def select(self, ctx: CatContext) -> int | None:  # noqa: D102
+    def select(self, ctx: CatContext) -> int | None:
         ids = ctx.bank.item_ids
         mask = ctx.free()
         choice: int | None = None
@@ -317,7 +318,7 @@ class EAP(Estimator):
     n_quad: int = 61
     theta_range: tuple[float, float] = (-6.0, 6.0)
 
-    def estimate(self, ctx: CatContext) -> Estimate:  # noqa: D102
+    def estimate(self, ctx: CatContext) -> Estimate:
         grid = np.linspace(*self.theta_range, self.n_quad)
         log_post = _loglik_grid(ctx, grid) - 0.5 * ((grid - self.prior_mean) / self.prior_sd) ** 2
         w = np.exp(log_post - log_post.max())
@@ -374,7 +375,7 @@ class MAP(Estimator):
     prior_sd: float = 1.0
     bounds: tuple[float, float] = (-6.0, 6.0)
 
-    def estimate(self, ctx: CatContext) -> Estimate:  # noqa: D102
+    def estimate(self, ctx: CatContext) -> Estimate:
         if not ctx.administered:
             return Estimate(self.prior_mean, self.prior_sd)
         return _newton(ctx, self.prior_sd, self.prior_mean, self.bounds)
@@ -390,7 +391,7 @@ class MLE(Estimator):
 
     bounds: tuple[float, float] = (-6.0, 6.0)
 
-    def estimate(self, ctx: CatContext) -> Estimate:  # noqa: D102
+    def estimate(self, ctx: CatContext) -> Estimate:
         if not ctx.administered:
             return Estimate(float(np.clip(ctx.theta, *self.bounds)), float("inf"))
         y = np.asarray(ctx.responses)
@@ -410,7 +411,7 @@ class MaxLength(Stopper):
 
     n: int = 20
 
-    def stop(self, ctx: CatContext) -> bool:  # noqa: D102
+    def stop(self, ctx: CatContext) -> bool:
         return ctx.step >= self.n or not ctx.free().any()
 
 
@@ -422,7 +423,7 @@ class MinStandardError(Stopper):
     min_items: int = 1
     max_items: int = 60
 
-    def stop(self, ctx: CatContext) -> bool:  # noqa: D102
+    def stop(self, ctx: CatContext) -> bool:
         if ctx.step >= self.max_items or not ctx.free().any():
             return True
         return ctx.step >= self.min_items and ctx.se <= self.se

@@ -1,14 +1,14 @@
 """A generic adaptive test assembled from stages, as a pure, resumable step function.
 
 :class:`AdaptiveTest` binds a bank to an initializer, a selector, an estimator and a
-stopper (:mod:`pixirt.cat.stages`). Its state, :class:`AdaptiveState`, is a frozen
+stopper (:mod:`pixirt.cat._stages`). Its state, :class:`AdaptiveState`, is a frozen
 value with an exact JSON round trip; every random number a stage uses is a pure
-function of ``(seed, candidate, step)`` (:mod:`pixirt.streams`), so a session resumed
+function of ``(seed, candidate, step)`` (:mod:`pixirt._streams`), so a session resumed
 from JSON continues exactly as it would have.
 
 >>> import numpy as np, pandas as pd
 >>> from pixirt import ItemBank
->>> from pixirt.cat.stages import EAP, MaxInformation, MaxLength
+>>> from pixirt.cat._stages import EAP, MaxInformation, MaxLength
 >>> bank = ItemBank.from_frame(pd.DataFrame({"item_id": list("abcdef"), "a": 1.0, "b": np.linspace(-2, 2, 6)}))
 >>> test = AdaptiveTest(bank, MaxInformation(), EAP(), MaxLength(3))
 >>> state = test.start(seed=1)
@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import models, streams
-from pixirt.cat.stages import (
+from pixirt import _streams as streams
+from pixirt import models
+from pixirt._item_bank import ItemBank
+from pixirt.cat._stages import (
     N_DRAWS,
     CatContext,
     Estimator,
@@ -38,7 +40,6 @@ from pixirt.cat.stages import (
     Stopper,
 )
 from pixirt.exceptions import DataError, PixirtError
-from pixirt.item_bank import ItemBank
 
 __all__ = ["AdaptiveState", "AdaptiveTest", "sympson_hetter_parameters"]
 
@@ -116,7 +117,7 @@ class AdaptiveTest:
     bank
         The calibrated items.
     selector, estimator, stopper
-        The stages (see :mod:`pixirt.cat.stages`).
+        The stages (see :mod:`pixirt.cat._stages`).
     initializer
         Starting ability (default: 0).
     """
@@ -237,9 +238,9 @@ def sympson_hetter_parameters(
     Returns
     -------
     dict
-        Item id → ``k``, to pass to :class:`~pixirt.cat.stages.SympsonHetter`.
+        Item id → ``k``, to pass to :class:`~pixirt.cat.SympsonHetter`.
     """
-    from pixirt.cat.stages import SympsonHetter
+    from pixirt.cat._stages import SympsonHetter
 
     th = np.asarray(thetas, dtype=np.float64)
     n_items = test.bank.n_items

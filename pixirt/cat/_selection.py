@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.cat.capacity import probability, reward
+from pixirt.cat._capacity import probability, reward
 from pixirt.exceptions import DataError
 from pixirt.rules import FEATURES
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import SelectionRules
 
 __all__ = [
@@ -91,7 +91,7 @@ class BankStructure:
     accessible
         The ``accessible`` flags, or None when the bank has no such column.
     features
-        Per challenge, the bit mask of its features (:func:`pixirt.cat.incidents.feature_bits`,
+        Per challenge, the bit mask of its features (:func:`pixirt.cat._incidents.feature_bits`,
         from the bank's boolean columns ``image``, ``embed``, ``attachment``, ``timed``,
         ``focus``; 0 where absent).
     """

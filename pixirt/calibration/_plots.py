@@ -17,13 +17,13 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from pixirt.calibration.ability import align, grid, leave_one_out, resolve_prior, standard_error
-from pixirt.calibration.fit import equal_count_bins
-from pixirt.calibration.linking import LinkingResult
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
+from pixirt.calibration._ability import align, grid, leave_one_out, resolve_prior, standard_error
+from pixirt.calibration._binned_fit import equal_count_bins
+from pixirt.calibration._linking import LinkingResult
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import probability
-from pixirt.responses import ResponseLog
 
 __all__ = ["plot_dif", "plot_drift", "plot_icc", "plot_information", "plot_wright_map"]
 
@@ -59,7 +59,7 @@ def empirical_icc(
     """Observed and expected proportions right by bins of leave-one-out ability.
 
     The persons who answered ``item`` are cut into ``n_bins`` equal-count bins of
-    their EAP computed *without* that answer (as :func:`~pixirt.calibration.fit.binned_fit`).
+    their EAP computed *without* that answer (as :func:`~pixirt.calibration.binned_fit`).
 
     Returns
     -------
@@ -225,7 +225,7 @@ def plot_wright_map(
     bank
         Item parameters (difficulties ``b``).
     scores
-        Person scores (:func:`~pixirt.calibration.ability.score_persons`); non-finite
+        Person scores (:func:`~pixirt.calibration.score_persons`); non-finite
         ones are left out.
     bins
         Histogram bins of the abilities.
@@ -272,7 +272,7 @@ def plot_dif(
     Parameters
     ----------
     dif
-        Output of :func:`~pixirt.calibration.dif.irt_dif`.
+        Output of :func:`~pixirt.calibration.irt_dif`.
     item
         The item id.
     theta
@@ -320,7 +320,7 @@ def plot_drift(
     Parameters
     ----------
     result
-        Output of :func:`~pixirt.calibration.linking.link`.
+        Output of :func:`~pixirt.calibration.link`.
     parameter
         ``"b"`` (difficulty, with the ±``b_threshold`` band) or ``"a"``.
     annotate

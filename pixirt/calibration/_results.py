@@ -19,9 +19,9 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from pixirt.calibration.priors import Priors
+from pixirt._item_bank import ItemBank
+from pixirt.calibration._priors import Priors
 from pixirt.exceptions import CalibrationError, DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import Model
 
 __all__ = ["CalibrationError", "CalibrationResult", "CalibrationSummary"]
@@ -55,7 +55,7 @@ class CalibrationResult:
     Attributes
     ----------
     bank
-        The calibrated :class:`~pixirt.item_bank.ItemBank` (parameters, SEs, counts;
+        The calibrated :class:`~pixirt.ItemBank` (parameters, SEs, counts;
         ``model``, ``latent_mean`` and ``latent_variance`` set).
     loglik
         Marginal log-likelihood at the estimates.

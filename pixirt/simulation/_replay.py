@@ -1,9 +1,9 @@
 """Rescoring past sessions under another rule set.
 
 :func:`replay` reads past certifications — a JSON-lines file of
-:class:`~pixirt.cat.scoring.Certification` objects (one per line, as
+:class:`~pixirt.cat.Certification` objects (one per line, as
 ``Certification.to_dict()`` writes them) or any iterable of them — and scores each one
-with the given rule set, exactly as :func:`pixirt.cat.scoring.score` does. The answers
+with the given rule set, exactly as :func:`pixirt.cat.score` does. The answers
 are the real ones: nothing is re-drawn, so the change it measures is the change of the
 scoring rules alone (a change of the selection rules needs new tests: see
 :func:`pixirt.simulation.simulate`).
@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pixirt.cat.scoring import Certification, score
+from pixirt._item_bank import ItemBank
+from pixirt.cat._certification import Certification
+from pixirt.cat._score_entry import score
 from pixirt.exceptions import DataError, ScoringError
-from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
 
 __all__ = ["counterfactual", "read_sessions", "replay"]
@@ -129,7 +130,7 @@ def counterfactual(
     an interval used by the estimator), the real answers no longer apply. Each past
     candidate is then given the ability estimated from their real answers (EAP under
     N(0, 1) with the bank's parameters, :func:`pixirt.calibration.score_persons`) and takes
-    the new test in simulation (:func:`pixirt.simulation.runner.simulate`), candidate ``i``
+    the new test in simulation (:func:`pixirt.simulation.simulate`), candidate ``i``
     of the file being simulated candidate ``i``.
 
     Returns
@@ -139,10 +140,10 @@ def counterfactual(
         used) and ``counterfactual`` = True on every row, and a ``note`` saying that the
         answers are simulated.
     """
+    from pixirt._response_log import ResponseLog
     from pixirt.calibration import score_persons
-    from pixirt.responses import ResponseLog
-    from pixirt.simulation.population import Population
-    from pixirt.simulation.runner import simulate
+    from pixirt.simulation._population import Population
+    from pixirt.simulation._simulate import simulate
 
     sessions: Iterable[Certification]
     sessions = (

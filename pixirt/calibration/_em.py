@@ -45,11 +45,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice, check_in_range
 from pixirt.calibration._data import Data, LocalData
 from pixirt.calibration._design import build_design
 from pixirt.calibration._em_loop import Accelerate
-from pixirt.calibration._em_result import item_problems
 from pixirt.calibration._em_run import FixedScale, run_calibration
 from pixirt.calibration._groups import (
     count_groups,
@@ -57,26 +58,18 @@ from pixirt.calibration._groups import (
     resolve_group_series,
     resolve_groups,
 )
+from pixirt.calibration._priors import Priors
+from pixirt.calibration._results import CalibrationResult
 from pixirt.calibration._standard_errors import SEMethod
-from pixirt.calibration._state import Layout, State
-from pixirt.calibration.priors import Priors
-from pixirt.calibration.results import CalibrationResult
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 from pixirt.models import MODELS, Model
-from pixirt.responses import ResponseLog
 
 if TYPE_CHECKING:
-    from pixirt.calibration.partitions import ResponseSource
+    from pixirt.calibration._partitions import ResponseSource
 
 IntArray = npt.NDArray[np.int64]
 
 __all__ = ["calibrate"]
-
-# private names tests imported from this module before it was split
-_Layout = Layout
-_State = State
-_problems = item_problems
 
 
 def _check_int(value: Any, name: str, low: int) -> int:
@@ -167,7 +160,7 @@ def _data_of(
         data: Data = LocalData(build_design(log, n_quad, (lo, hi), group_codes))
         close: Any = None
     else:
-        from pixirt.calibration.partitions import partitioned
+        from pixirt.calibration._partitions import partitioned
 
         part = partitioned(log, client, n_quad=n_quad, theta_range=(lo, hi), groups=group_series)
         stats, data, close = part.stats, part, part.close
@@ -199,7 +192,7 @@ def calibrate(
     Parameters
     ----------
     log
-        The answers: a :class:`~pixirt.responses.ResponseLog` (only answered cells are
+        The answers: a :class:`~pixirt.ResponseLog` (only answered cells are
         used; persons without an answer are ignored), or a source read in partitions of
         persons — a Parquet or CSV file, a directory of them or a glob, a
         :class:`~pixirt.calibration.ResponseSource` (the same with column names and

@@ -12,7 +12,7 @@ the list of operative challenges, so a skill it does not hold is refused (more l
 misspelt name than a skill to skip).
 
 The number per area is data (``[complementary.pix_plus]``); the draws are counter-based
-(:mod:`pixirt.streams`), keyed by the candidate's index and the skill.
+(:mod:`pixirt._streams`), keyed by the candidate's index and the skill.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pixirt import streams
+from pixirt import _streams as streams
 from pixirt.exceptions import DataError, RuleError
 
 if TYPE_CHECKING:
-    from pixirt.item_bank import ItemBank
+    from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
 
 __all__ = ["plan_pix_plus"]

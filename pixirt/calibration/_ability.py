@@ -1,7 +1,7 @@
 """Person scores (EAP, MAP, MLE, WLE), standard errors and reliability, on sparse logs.
 
-:func:`score_persons` scores every person of a :class:`~pixirt.responses.ResponseLog`
-against a fixed :class:`~pixirt.item_bank.ItemBank`, vectorized over persons: no
+:func:`score_persons` scores every person of a :class:`~pixirt.ResponseLog`
+against a fixed :class:`~pixirt.ItemBank`, vectorized over persons: no
 Python loop over persons or answers.
 
 Methods
@@ -57,10 +57,10 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import expit, log_expit
 
+from pixirt._item_bank import ItemBank
+from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice
 from pixirt.exceptions import ConvergenceWarning, DataError
-from pixirt.item_bank import ItemBank
-from pixirt.responses import ResponseLog
 
 __all__ = [
     "METHODS",

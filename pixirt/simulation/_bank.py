@@ -30,9 +30,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from pixirt._item_bank import ItemBank
 from pixirt._validation import as_generator, check_in_range
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
 
 __all__ = ["CHALLENGE_TYPES", "FEATURE_SHARES", "framework", "pix_like_bank"]
 

@@ -23,7 +23,7 @@ with probability ``direct_share``, one of its challenges (uniformly) was answere
 positioning — the ones v2 selection avoids.
 
 Every draw is a counter-based function of ``(seed, candidate index, ...)``
-(:mod:`pixirt.streams`), so candidate ``i`` is the same whichever batch, chunk or worker
+(:mod:`pixirt._streams`), so candidate ``i`` is the same whichever batch, chunk or worker
 produces it.
 """
 
@@ -39,11 +39,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from pixirt import streams
-from pixirt.cat.profile import CompetenceProfile, Profile
+from pixirt import _streams as streams
+from pixirt._item_bank import ItemBank
+from pixirt.cat._profile import CompetenceProfile, Profile
 from pixirt.exceptions import DataError
-from pixirt.item_bank import ItemBank
-from pixirt.simulation.bank import framework
+from pixirt.simulation._bank import framework
 
 __all__ = ["Candidates", "ObservedPopulation", "Population", "PositioningAnswers"]
 
@@ -555,7 +555,7 @@ class ObservedPopulation:
     """Real candidates from a table (:meth:`Population.from_frame`), in table order.
 
     ``sample(n, start=i)`` returns rows ``i .. i + n − 1`` (candidate index = row number),
-    so :func:`pixirt.simulation.runner.simulate` runs these very candidates; ``n`` cannot
+    so :func:`pixirt.simulation.simulate` runs these very candidates; ``n`` cannot
     exceed the table. Their answers are drawn at ``theta`` (and ``theta_<code>`` for the
     competence responder) — an ability estimated from their real answers, for instance.
     """

@@ -2,7 +2,7 @@
 
 A :class:`Responder` turns a served challenge into an answer status, and decides the
 session's incidents. Every decision is a counter-based draw keyed by the candidate's
-index (:mod:`pixirt.streams`), so the vectorized simulator and a one-by-one replay
+index (:mod:`pixirt._streams`), so the vectorized simulator and a one-by-one replay
 through :mod:`pixirt.cat` take the same decisions.
 
 Answers follow the bank's 2PL/3PL at the candidate's true ability (``ability =
@@ -32,7 +32,7 @@ Answer statuses and issue reports (Pix's, ``pix-rules.md`` §2.1 and docs/rules.
 - ``session_issue_rates`` — category or subcategory → rate per candidate of a report on
   no challenge (identity, signature, fraud, ...).
 
-The rule set's incident policy then resolves the reports (:mod:`pixirt.cat.incidents`).
+The rule set's incident policy then resolves the reports (:mod:`pixirt.cat._incidents`).
 :data:`PIX_LIKE_INCIDENTS` holds assumed rates for a realistic session (Pix publishes
 none): ``Responder(**PIX_LIKE_INCIDENTS)``.
 """
@@ -46,8 +46,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import streams
-from pixirt.cat.incidents import FEATURES, STATUSES
+from pixirt import _streams as streams
+from pixirt.cat._incidents import FEATURES, STATUSES
 from pixirt.exceptions import DataError
 
 __all__ = ["PIX_LIKE_INCIDENTS", "Incidents", "Responder"]
@@ -239,7 +239,7 @@ class Responder:
         correct: npt.ArrayLike,
         features: npt.ArrayLike,
     ) -> npt.NDArray[np.int64]:
-        """Answer status codes (:data:`pixirt.cat.incidents.STATUSES`) of answers drawn right or wrong.
+        """Answer status codes (:data:`pixirt.cat._incidents.STATUSES`) of answers drawn right or wrong.
 
         Wrong answers may be abandoned or, on a timed challenge, timed out; any answer on
         a focus challenge may be focused out (then wrong).

@@ -3,17 +3,17 @@
 A :class:`SessionBatch` holds ``n`` v3 certification sessions and steps them with the
 engine's rules (``pix-rules.md`` §3): :meth:`~SessionBatch.choose` gives the next
 challenge of some rows — the pool rules, the ranking by information
-(:func:`pixirt.cat.ranking.rank`, fast and proven exact, or the engine's general
+(:func:`pixirt.cat._ranking.rank`, fast and proven exact, or the engine's general
 functions) and Pix's ``binaryTreeRandom`` pick, with the draws
 ``streams.uniform(seed, "v3.pick", candidate index, step · 64 + j)``;
 :meth:`~SessionBatch.record` adds answers (the EAP update,
-:meth:`~pixirt.cat.capacity.CapacityModel.update_rows`), :meth:`~SessionBatch.withdraw`
+:meth:`~pixirt.cat.CapacityModel.update_rows`), :meth:`~SessionBatch.withdraw`
 a validated live alert (the challenge and its skill leave the pool);
 :meth:`~SessionBatch.results` scores every session (the scale over arrays for complete
-sessions, :func:`~pixirt.cat.scoring.score` for the others: aborts and degradation,
+sessions, :func:`~pixirt.cat.score` for the others: aborts and degradation,
 fraud, jury neutralizations and cancellations).
 
-The per-candidate engine (:mod:`pixirt.cat.engine`) is a batch of one; the simulator
+The per-candidate engine (:mod:`pixirt.cat._engine`) is a batch of one; the simulator
 (:mod:`pixirt.simulation`) steps chunks of thousands and only draws the candidates, their
 answers and the incidents. A batch is mutable (updated in place); :meth:`copy` gives an
 independent one (the engine copies its batch of one at each step).
@@ -28,17 +28,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from pixirt import streams
-from pixirt.cat import ranking, scale
-from pixirt.cat.capacity import CapacityState
-from pixirt.cat.scoring import (
-    Certification,
-    CertificationChallenge,
-    CertificationResult,
-    PositionedCompetence,
-    score,
-)
-from pixirt.cat.selection import SelectionState, pick_rank
+from pixirt import _streams as streams
+from pixirt.cat import _ranking as ranking
+from pixirt.cat import _scale as scale
+from pixirt.cat._capacity import CapacityState
+from pixirt.cat._certification import Certification, CertificationChallenge, PositionedCompetence
+from pixirt.cat._result import CertificationResult
+from pixirt.cat._score_entry import score
+from pixirt.cat._selection import SelectionState, pick_rank
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -160,7 +157,7 @@ class SessionBatch:
         Parameters
         ----------
         runtime
-            :func:`pixirt.cat.engine.build_runtime` of a v3 rule set.
+            :func:`pixirt.cat._engine.build_runtime` of a v3 rule set.
         index
             ``(n,)`` candidate indices.
         seed
@@ -398,7 +395,7 @@ class SessionBatch:
         cancelled: npt.ArrayLike | None = None,
         ids: Sequence[str] | None = None,
     ) -> V3Results:
-        """Score every session of the batch (as :func:`~pixirt.cat.scoring.score` does).
+        """Score every session of the batch (as :func:`~pixirt.cat.score` does).
 
         Parameters
         ----------
@@ -414,9 +411,9 @@ class SessionBatch:
         Returns
         -------
         V3Results
-            Sessions are scored by the scale over arrays (:func:`pixirt.cat.scale.outcomes`:
+            Sessions are scored by the scale over arrays (:func:`pixirt.cat._scale.outcomes`:
             jury decisions, technical aborts, minimum answers); those abandoned by the
-            candidate, whose capacity may be degraded, by :func:`~pixirt.cat.scoring.score`:
+            candidate, whose capacity may be degraded, by :func:`~pixirt.cat.score`:
             the same rules. Jury neutralizations change nothing in v3.
         """
         n = len(self)
@@ -502,7 +499,7 @@ class SessionBatch:
         accessibility: bool = False,
         id: str | None = None,
     ) -> CertificationResult:
-        """Score one session with :func:`~pixirt.cat.scoring.score`."""
+        """Score one session with :func:`~pixirt.cat.score`."""
         k = int(self.n_asked[row])
         neutral = (
             np.zeros(k, dtype=bool)
@@ -543,7 +540,7 @@ def certification_of(
     profile: dict[str, PositionedCompetence] | None = None,
     id: str | None = None,
 ) -> Certification:
-    """A session as the :class:`~pixirt.cat.scoring.Certification` the scorer reads.
+    """A session as the :class:`~pixirt.cat.Certification` the scorer reads.
 
     Parameters
     ----------
