@@ -11,8 +11,11 @@ Layers, from the ground up (issue "The house"):
 
 A module may import its own layer or a lower one, never a higher one; no module imports
 another that imports it back (even inside a function); no module imports a private
-name (``_name``) from a *public* module of another package — a package's private
-modules (``_x.py``) are for that package. ``TYPE_CHECKING`` imports are ignored (they
+name (``_name``) from a *public* module of another package. The applications — the
+service and the CLI — import no private module (``_x.py``) of the library's packages:
+they use the public names, as a user would. (Inside the library, the simulator runs the
+engine's batch internals on purpose — one engine, see docs/engine.md — and the ground
+floor's private modules, ``pixirt/_x.py``, are what every layer shares.) ``TYPE_CHECKING`` imports are ignored (they
 never run). The top package ``pixirt`` re-exports the ground floor and rules only.
 """
 
@@ -34,6 +37,7 @@ LEVEL = {
     "cli": 5,
 }
 SIBLINGS = {frozenset({"calibration", "cat"})}
+APPLICATIONS = {"service", "cli"}  # import only the library's public names
 
 
 def _modname(path: Path) -> str:
@@ -98,7 +102,7 @@ def _imports(mod: str, modules: dict[str, Path]) -> list[tuple[str, str | None, 
 
 
 def _violations(modules: dict[str, Path] = MODULES) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {"upward": [], "circle": [], "private": []}
+    found: dict[str, list[str]] = {"upward": [], "circle": [], "private": [], "private module": []}
     graph: dict[str, set[str]] = {}
     for mod in modules:
         for target, name, line in _imports(mod, modules):
@@ -115,6 +119,14 @@ def _violations(modules: dict[str, Path] = MODULES) -> dict[str, list[str]]:
                 same_package = target.rsplit(".", 1)[0] == mod.rsplit(".", 1)[0]
                 if not (owner.startswith("_") and same_package):
                     found["private"].append(f"{mod}:{line} imports {name} from {target}")
+            owner_package, _, leaf = target.rpartition(".")
+            if (
+                _layer(mod) in APPLICATIONS
+                and leaf.startswith("_")
+                and owner_package != "pixirt"
+                and not (mod == owner_package or mod.startswith(owner_package + "."))
+            ):
+                found["private module"].append(f"{mod}:{line} imports {target}")
 
     # circles: a module reaching itself through imports (package __init__ re-exports aside)
     def reach(start: str) -> set[str]:
@@ -134,7 +146,7 @@ def _violations(modules: dict[str, Path] = MODULES) -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("kind", ["upward", "circle", "private"])
+@pytest.mark.parametrize("kind", ["upward", "circle", "private", "private module"])
 def test_the_import_rules_hold(kind):
     found = _violations()[kind]
     assert not found, f"{len(found)} {kind} import(s):\n" + "\n".join(found)
@@ -155,3 +167,14 @@ def test_the_checker_sees_function_level_imports(tmp_path):
     planted.write_text("def f():\n    from pixirt.simulation import simulate\n", encoding="utf-8")
     found = _violations({**MODULES, "pixirt.calibration._planted_for_test": planted})["upward"]
     assert any("_planted_for_test" in x for x in found)
+
+
+def test_the_checker_sees_a_private_module_of_another_package(tmp_path):
+    """A planted ``from pixirt.cat import _engine`` in the service is found; the same
+    import inside ``pixirt.cat`` is not."""
+    planted = tmp_path / "_planted_for_test.py"
+    planted.write_text("from pixirt.cat import _engine as engine\n", encoding="utf-8")
+    outside = _violations({**MODULES, "pixirt.service._planted_for_test": planted})
+    inside = _violations({**MODULES, "pixirt.cat._planted_for_test": planted})
+    assert any("_planted_for_test" in x for x in outside["private module"])
+    assert not any("_planted_for_test" in x for x in inside["private module"])

@@ -21,9 +21,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from pixirt.service import Settings, create_app, derive_candidate_index
-from pixirt.service.sessions import score_session
-from pixirt.service.store import MIGRATIONS, SQLiteStore, StoreError
+from pixirt.service import Settings, SQLiteStore, StoreError, create_app, derive_candidate_index
+from pixirt.service._session_views import score_session
+from pixirt.service._store_migrations import MIGRATIONS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

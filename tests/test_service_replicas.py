@@ -152,8 +152,9 @@ def test_jury_steps_on_one_replica_are_seen_by_the_other(store_url, bank, rule_s
 
 
 def test_schema_migrations_on_both_stores(store_url, tmp_path):
-    from pixirt.service.store import MIGRATIONS, StoreError, open_store
-    from pixirt.service.store_pg import PG_MIGRATIONS
+    from pixirt.service import StoreError, open_store
+    from pixirt.service._store_migrations import MIGRATIONS
+    from pixirt.service._store_pg import PG_MIGRATIONS
 
     assert [m.version for m in MIGRATIONS] == [m.version for m in PG_MIGRATIONS] == [1, 2, 3]
     first = open_store(store_url)
@@ -199,11 +200,10 @@ def _execute(url: str, sql: str, params: tuple = ()) -> list:
 def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, monkeypatch):
     """Upgrading a store at schema 2 (retention by updated_at) to 3 (by ended_at): the
     sessions that ended before the upgrade are still purged, the active ones are kept."""
-    from pixirt.service import _store_sqlite, store_pg
-    from pixirt.service.store import open_store
+    from pixirt.service import _store_pg, _store_sqlite, open_store
 
     monkeypatch.setattr(_store_sqlite, "MIGRATIONS", _store_sqlite.MIGRATIONS[:2])
-    monkeypatch.setattr(store_pg, "PG_MIGRATIONS", store_pg.PG_MIGRATIONS[:2])
+    monkeypatch.setattr(_store_pg, "PG_MIGRATIONS", _store_pg.PG_MIGRATIONS[:2])
     old = open_store(store_url)
     assert old.schema_version == 2
     old.close()
@@ -227,7 +227,8 @@ def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, mo
 def test_answers_to_an_active_session_update_its_row_in_place(pg_server):
     """PostgreSQL: an answer changes no indexed column, so the update is heap-only (no
     index entry written); the ending update moves the session into the retention index."""
-    from pixirt.service.store import Event, SessionRow, open_store
+    from pixirt.service import open_store
+    from pixirt.service._store_records import Event, SessionRow
 
     url = pg_server.new_database()
     store = open_store(url)

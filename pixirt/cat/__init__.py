@@ -35,9 +35,18 @@ from __future__ import annotations
 
 from pixirt.cat._adaptive import AdaptiveState, AdaptiveTest, sympson_hetter_parameters
 from pixirt.cat._capacity import CapacityHistory, CapacityModel, CapacityState
-from pixirt.cat._certification import Certification, CertificationChallenge, PositionedCompetence
+from pixirt.cat._certification import (
+    ABORT_REASONS,
+    ANSWER_STATUSES,
+    AbortReason,
+    AnswerStatus,
+    Certification,
+    CertificationChallenge,
+    PositionedCompetence,
+)
 from pixirt.cat._engine import (
     abort,
+    build_runtime,
     certification,
     deneutralize,
     flag_live_alert,
@@ -82,12 +91,16 @@ from pixirt.cat._stages import (
 from pixirt.cat._state import Candidate, CatState, ChallengeChoice
 
 __all__ = [
+    "ABORT_REASONS",
+    "ANSWER_STATUSES",
     "EAP",
     "MAP",
     "MLE",
     "AStratified",
+    "AbortReason",
     "AdaptiveState",
     "AdaptiveTest",
+    "AnswerStatus",
     "BankStructure",
     "Candidate",
     "CapacityHistory",
@@ -121,6 +134,7 @@ __all__ = [
     "Stopper",
     "SympsonHetter",
     "abort",
+    "build_runtime",
     "candidate_pool",
     "certification",
     "deneutralize",

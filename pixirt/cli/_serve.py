@@ -9,7 +9,7 @@ Usage::
 loads the bank and rule sets itself). SIGTERM drains: no new connection is accepted,
 the requests in flight finish (up to ``--graceful-seconds``), then the store closes.
 
-Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service.settings`),
+Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service._settings`),
 then on the default. The bearer token is read from ``PIXIRT_TOKEN`` only: a command
 line is visible to every user of the machine. Also runnable as
 ``python -m pixirt.cli._serve``.
@@ -36,7 +36,7 @@ def _tune_gc() -> None:
 
 def worker_app() -> Any:
     """The app of one ``--workers`` process (uvicorn's factory): settings from ``PIXIRT_*``."""
-    from pixirt.service.app import create_app
+    from pixirt.service import create_app
 
     _tune_gc()
     return create_app()
@@ -161,7 +161,7 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from pixirt.service.app import create_app
+        from pixirt.service import create_app
     except ImportError as exc:
         print(
             f"pixirt serve: the HTTP service needs its extra ({exc.name} is missing): "
@@ -172,7 +172,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from pixirt import ItemBank
     from pixirt import rules as rules_module
-    from pixirt.service.settings import Settings
+    from pixirt.service import Settings
 
     rules_arg: tuple[str, ...] | None = None
     if args.rules:

@@ -41,7 +41,6 @@ from pixirt.exceptions import DataError, PixirtError
 if TYPE_CHECKING:
     from pixirt import ItemBank
     from pixirt.cat import CatState, CertificationResult, ChallengeChoice, Profile
-    from pixirt.cat._engine import Runtime
 
 __all__ = ["add_session_parser", "main", "run_session", "session_command"]
 
@@ -218,18 +217,17 @@ def run_session(
     Parameters
     ----------
     state
-        A started :class:`~pixirt.cat.state.CatState`.
+        A started :class:`~pixirt.cat.CatState`.
     read, write
         As in :func:`session_command`.
 
     Returns
     -------
     tuple
-        The final :class:`~pixirt.cat.state.CatState` and its
-        :class:`~pixirt.cat.scoring.CertificationResult`.
+        The final :class:`~pixirt.cat.CatState` and its
+        :class:`~pixirt.cat.CertificationResult`.
     """
-    from pixirt.cat import abort, flag_live_alert, next_challenge, record, result
-    from pixirt.cat._certification import ANSWER_STATUSES
+    from pixirt.cat import ANSWER_STATUSES, abort, flag_live_alert, next_challenge, record, result
 
     runtime = state.runtime
     if runtime is None:
@@ -238,7 +236,7 @@ def run_session(
     total = len(state.plan) if selection is None else selection.test_length
     while (choice := next_challenge(state)) is not None:
         write("")
-        write(_describe(choice, runtime, state.n_answers + 1, total))
+        write(_describe(choice, runtime.bank, state.n_answers + 1, total))
         while True:
             try:
                 typed = read("answer> ").strip()
@@ -271,9 +269,8 @@ def run_session(
     return state, outcome
 
 
-def _describe(choice: ChallengeChoice, runtime: Runtime, number: int, total: int) -> str:
+def _describe(choice: ChallengeChoice, bank: ItemBank, number: int, total: int) -> str:
     """Two lines about a challenge: where it sits and, in v3, why it was chosen."""
-    bank = runtime.bank
     meta = bank.metadata
     extra = []
     for col in ("type", "level"):

@@ -1,4 +1,4 @@
-"""The :class:`Catalog` of item banks and rule sets a service serves (:mod:`pixirt.service.sessions`)."""
+"""The :class:`Catalog` of item banks and rule sets a service serves."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import threading
 from collections.abc import Sequence
 
 from pixirt import ItemBank
+from pixirt import cat as engine
 from pixirt.cat import Candidate
-from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, ScoringError, SessionError
 from pixirt.rules import RuleSet
+from pixirt.service._schemas import RuleSetOut, RuleSetSummaryOut
 from pixirt.service._session_errors import ApiError
 from pixirt.service._session_views import _dumps, score_session
-from pixirt.service.schemas import RuleSetOut, RuleSetSummaryOut
-from pixirt.service.store import SessionStore
+from pixirt.service._store_protocol import SessionStore
 
 
 # ============================================================================ catalog

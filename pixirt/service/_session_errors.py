@@ -1,4 +1,4 @@
-"""The errors and replies of the session service (:mod:`pixirt.service.sessions`)."""
+"""The errors and replies of the session service (:mod:`pixirt.service._session_service`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,31 @@
-"""The :class:`SessionService`: certification sessions over a store (:mod:`pixirt.service.sessions`)."""
+"""The session service: the certification engine behind the HTTP routes.
+
+:class:`SessionService` runs every step of a session through the pure engine
+(:mod:`pixirt.cat`) and the durable store (:func:`pixirt.service.open_store`):
+
+1. take the session's lock (requests on one session are serialized within a process;
+   sessions run in parallel);
+2. load its state: the warm copy if the stored row is still at its version, else the
+   warm copy brought up to date with the steps another replica recorded, else the stored
+   JSON (:meth:`pixirt.cat.CatState.from_dict` replays the answers with the bank
+   and rule set the session was pinned to, by hash); an answer's first try uses the
+   warm copy without reading;
+3. check the step (idempotency key, session open, challenge served) — a refusal is a
+   :class:`ApiError` with a stable ``code`` (an answer's refusal is checked again on
+   the stored state first);
+4. compute the new state, the next challenge and, when the test is over, the result;
+5. write the new state, the history event and the idempotent reply in one transaction,
+   naming the version the step was computed from, and only then reply. If another
+   replica or request wrote first, the step runs again on the new state
+   (:func:`_retrying`).
+
+Deployment: any number of processes and replicas on one store (:func:`pixirt.service.open_store`:
+SQLite on one machine, PostgreSQL across machines); none owns a session.
+
+The candidate index keying a session's draws (``pixirt/_streams.py``) is the request's
+``candidate_index`` or :func:`derive_candidate_index` of the candidate id, so a session
+replayed in-process with the same seed and index serves the same challenges.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from pixirt import cat as engine
 from pixirt.cat import (
     Candidate,
     CatState,
@@ -19,10 +47,27 @@ from pixirt.cat import (
     ChallengeChoice,
     score,
 )
-from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, ScoringError, SessionError
 from pixirt.rules import RuleSet
 from pixirt.service._catalog import Catalog
+from pixirt.service._metrics import Metrics
+from pixirt.service._schemas import (
+    AbortIn,
+    AnswerIn,
+    AnswerOut,
+    CandidateErasedOut,
+    EventOut,
+    JuryOut,
+    ResultOut,
+    RulesRefOut,
+    ScoreIn,
+    SessionCreatedOut,
+    SessionIn,
+    SessionListOut,
+    SessionOut,
+    SessionStatus,
+    SessionSummaryOut,
+)
 from pixirt.service._session_errors import ApiError, Reply
 from pixirt.service._session_views import (
     _BODY_KEY,
@@ -40,25 +85,8 @@ from pixirt.service._session_views import (
     iso,
     score_session,
 )
-from pixirt.service.metrics import Metrics
-from pixirt.service.schemas import (
-    AbortIn,
-    AnswerIn,
-    AnswerOut,
-    CandidateErasedOut,
-    EventOut,
-    JuryOut,
-    ResultOut,
-    RulesRefOut,
-    ScoreIn,
-    SessionCreatedOut,
-    SessionIn,
-    SessionListOut,
-    SessionOut,
-    SessionStatus,
-    SessionSummaryOut,
-)
-from pixirt.service.store import Event, SessionRow, SessionStore, StoreError, VersionConflict
+from pixirt.service._store_protocol import SessionStore
+from pixirt.service._store_records import Event, SessionRow, StoreError, VersionConflict
 
 T = TypeVar("T")
 

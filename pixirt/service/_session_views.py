@@ -1,4 +1,4 @@
-"""Session helpers: candidate indices, request hashes, the live cache and the views of a session (:mod:`pixirt.service.sessions`)."""
+"""Session helpers: candidate indices, request hashes, the live cache and the views of a session."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pixirt import cat as engine
 from pixirt.cat import CatState, CertificationResult, ChallengeChoice, score
-from pixirt.cat import _engine as engine
 from pixirt.exceptions import DataError, SessionError
-from pixirt.service.schemas import ChallengeOut
-from pixirt.service.store import Event
+from pixirt.service._schemas import ChallengeOut
+from pixirt.service._store_records import Event
 
 _N_LOCKS = 1024
 

@@ -1,4 +1,4 @@
-"""The schema migrations of the session stores (:mod:`pixirt.service.store`)."""
+"""The schema migrations of the SQLite session store (PostgreSQL's are in ``_store_pg``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The :class:`SessionStore` protocol and :func:`open_store` (:mod:`pixirt.service.store`)."""
+"""The :class:`SessionStore` protocol and :func:`open_store` (the stores: ``_store_sqlite``, ``_store_pg``)."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def open_store(url: str | Path, **options: Any) -> SessionStore:
     """
     text = str(url)
     if text.startswith(("postgresql://", "postgres://")):
-        from pixirt.service.store_pg import PostgresStore
+        from pixirt.service._store_pg import PostgresStore
 
         return PostgresStore(text, **options).open()
     if text.startswith("sqlite://"):

@@ -1,4 +1,4 @@
-"""What the session stores hold and the errors they raise: rows, events, summaries (:mod:`pixirt.service.store`)."""
+"""What the session stores hold and the errors they raise: rows, events, summaries."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from pixirt.cat._certification import AbortReason, AnswerStatus
+from pixirt.cat import AbortReason, AnswerStatus
 
 __all__ = [
     "AbortIn",

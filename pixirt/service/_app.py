@@ -16,7 +16,7 @@ compared in constant time), the 64 KiB body limit (413, announced or streamed), 
 request id (``X-Request-ID`` echoed or made), then one JSON line on standard error
 (route template, status, latency, session id; never a header) and the metrics.
 
-Every error is ``application/problem+json`` (:class:`~pixirt.service.schemas.Problem`)
+Every error is ``application/problem+json`` (:class:`~pixirt.service._schemas.Problem`)
 with a stable ``code``; request validation errors (422) list each invalid field by its
 dotted path.
 """
@@ -53,12 +53,15 @@ from pixirt import ItemBank
 from pixirt import rules as rules_module
 from pixirt.exceptions import DataError, PixirtError, ScoringError, SessionError
 from pixirt.rules import RuleSet
-from pixirt.service.metrics import Metrics
-from pixirt.service.routes import OPEN_PATHS, routers
-from pixirt.service.schemas import AnswerIn
-from pixirt.service.sessions import ApiError, Catalog, SessionService
-from pixirt.service.settings import Settings
-from pixirt.service.store import StoreError, open_store
+from pixirt.service._catalog import Catalog
+from pixirt.service._metrics import Metrics
+from pixirt.service._routes import OPEN_PATHS, routers
+from pixirt.service._schemas import AnswerIn
+from pixirt.service._session_errors import ApiError
+from pixirt.service._session_service import SessionService
+from pixirt.service._settings import Settings
+from pixirt.service._store_protocol import open_store
+from pixirt.service._store_records import StoreError
 
 __all__ = ["AccessLog", "create_app"]
 
@@ -91,7 +94,7 @@ _METHODS = {
 def problem_body(
     status: int, code: str, detail: str, errors: Sequence[dict[str, str]] = ()
 ) -> bytes:
-    """The JSON of a :class:`~pixirt.service.schemas.Problem`."""
+    """The JSON of a :class:`~pixirt.service._schemas.Problem`."""
     return json.dumps(
         {
             "type": f"https://pixirt.dev/problems/{code}",

@@ -1,6 +1,6 @@
 """The PostgreSQL session store: psycopg 3 and a connection pool, for N stateless replicas.
 
-The same contract as :class:`pixirt.service.store.SQLiteStore`: a write is one
+The same contract as :class:`pixirt.service.SQLiteStore`: a write is one
 transaction, committed before the call returns, so an acknowledged write survives the
 death of any replica. Every replica may serve every session: a session row holds what the
 session *is* (seed, candidate index, rule and bank hashes, profile, answers, jury

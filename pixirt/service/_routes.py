@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.convertors import Convertor, register_url_convertor
 
 import pixirt
-from pixirt.service.schemas import (
+from pixirt.service._schemas import (
     AbortIn,
     AnswerIn,
     AnswerOut,
@@ -54,8 +54,9 @@ from pixirt.service.schemas import (
     SessionOut,
     SessionStatus,
 )
-from pixirt.service.sessions import ApiError, Reply, SessionService
-from pixirt.service.settings import Settings
+from pixirt.service._session_errors import ApiError, Reply
+from pixirt.service._session_service import SessionService
+from pixirt.service._settings import Settings
 
 __all__ = [
     "OPEN_PATHS",
