@@ -5,7 +5,7 @@ Usage::
     pixirt score certification.json --rules pix-v2
     pixirt score certification.json --rules pix-v3 --bank bank.csv --explain
 
-The certification is the JSON of :meth:`pixirt.cat.scoring.Certification.to_dict`; the
+The certification is the JSON of :meth:`pixirt.cat.Certification.to_dict`; the
 rule set a shipped name or a TOML path; the bank (v3, needed to degrade a test abandoned
 by the candidate) anything :meth:`pixirt.ItemBank.read` reads. The result JSON goes to
 standard output; ``--explain`` also writes the plain-words explanation to standard

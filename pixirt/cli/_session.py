@@ -19,11 +19,11 @@ at and its rank among the top challenges), then an answer is read from standard 
 The end of the input aborts the session for a technical reason. When the test is over the
 result is printed (status, score, capacity, competence levels) and, with ``--save``, the
 final state and result are written as JSON (the state resumes with
-:meth:`pixirt.cat.state.CatState.from_dict`).
+:meth:`pixirt.cat.CatState.from_dict`).
 
 Without ``--bank`` the bank is :func:`pixirt.simulation.pix_like_bank` (seed 0). A v2
 session needs a positioning profile: ``--profile`` (the JSON of
-:meth:`pixirt.cat.profile.Profile.to_dict`), otherwise the first certifiable candidate of
+:meth:`pixirt.cat.Profile.to_dict`), otherwise the first certifiable candidate of
 a simulated population is used.
 """
 

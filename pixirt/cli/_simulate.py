@@ -8,7 +8,7 @@
 
 With ``--scheduler`` (a running Dask cluster) or ``--workers N`` (a local one of ``N``
 single-threaded processes), the workers write ``--out`` as a Parquet dataset, one file
-per chunk (:mod:`pixirt.simulation.distributed`); the rows are the same as without.
+per chunk (:func:`pixirt.simulation.simulate` with ``client=``); the rows are the same as without.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def add_incident_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("none", "pix-like"),
         default="none",
         help="issue reports, answer statuses and their rates: none, or the assumed "
-        "Pix-like rates (pixirt.simulation.responders.PIX_LIKE_INCIDENTS)",
+        "Pix-like rates (pixirt.simulation.PIX_LIKE_INCIDENTS)",
     )
     for name in _RATES:
         parser.add_argument(f"--{name}", type=float, default=0.0)

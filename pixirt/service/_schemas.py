@@ -92,7 +92,7 @@ class CompetenceProfileIn(_In):
 
 
 class ProfileIn(_In):
-    """A v2 positioning profile (:class:`pixirt.cat.profile.Profile`)."""
+    """A v2 positioning profile (:class:`pixirt.cat.Profile`)."""
 
     competences: Annotated[dict[CompetenceCode, CompetenceProfileIn], Field(max_length=64)]
     answered_challenges: Annotated[list[Id], Field(max_length=5_000)] = []
@@ -168,7 +168,7 @@ class AbortIn(_In):
 
 
 class CertificationChallengeIn(_In):
-    """A challenge of a certification to score (:class:`pixirt.cat.scoring.CertificationChallenge`)."""
+    """A challenge of a certification to score (:class:`pixirt.cat.CertificationChallenge`)."""
 
     challenge_id: Id
     competence: Annotated[str, Field(min_length=1, max_length=20)]
@@ -189,7 +189,7 @@ class CertificationChallengeIn(_In):
 
 
 class IssueReportIn(_In):
-    """An issue report (:class:`pixirt.cat.incidents.IssueReport`)."""
+    """An issue report (:class:`pixirt.cat.IssueReport`)."""
 
     category: Annotated[str, Field(min_length=1, max_length=100)]
     subcategory: Annotated[str | None, Field(min_length=1, max_length=100)] = None
@@ -197,7 +197,7 @@ class IssueReportIn(_In):
 
 
 class JuryEventIn(_In):
-    """A jury decision (:class:`pixirt.cat.jury.JuryEvent`)."""
+    """A jury decision (:class:`pixirt.cat.JuryEvent`)."""
 
     kind: Literal[
         "neutralize",
@@ -219,7 +219,7 @@ class PositionedCompetenceIn(_In):
 
 
 class CertificationIn(_In):
-    """A certification to score (:class:`pixirt.cat.scoring.Certification`)."""
+    """A certification to score (:class:`pixirt.cat.Certification`)."""
 
     challenges: Annotated[list[CertificationChallengeIn], Field(max_length=500)]
     profile: Annotated[dict[CompetenceCode, PositionedCompetenceIn], Field(max_length=64)] = {}
@@ -252,7 +252,7 @@ class ChallengeOut(_Out):
 
 
 class CompetenceResultOut(_Out):
-    """A competence of the result (:class:`pixirt.cat.scoring.CompetenceResult`)."""
+    """A competence of the result (:class:`pixirt.cat.CompetenceResult`)."""
 
     competence: str
     level: int | None
@@ -295,7 +295,7 @@ class RulesRefOut(_Out):
 
 
 class ResultOut(_Out):
-    """The scored certification (:meth:`pixirt.cat.scoring.CertificationResult.to_dict`)."""
+    """The scored certification (:meth:`pixirt.cat.CertificationResult.to_dict`)."""
 
     algorithm: Literal["v2", "v3"]
     status: Literal["validated", "rejected", "cancelled", "cancelled_by_jury"]

@@ -106,12 +106,12 @@ class _Cache:
 
 # ============================================================================ service
 def score_session(state: CatState) -> CertificationResult:
-    """:func:`pixirt.cat.engine.result` of a session that is over, faster.
+    """:func:`pixirt.cat.result` of a session that is over, faster.
 
     The engine's certification records every challenge's calibration, so v3 scoring
     needs the bank only to degrade a test abandoned by the candidate; without it the
     scorer skips indexing the whole bank (10 of its 16 ms on the Pix-like bank). The
-    result is the same (tested against :func:`pixirt.cat.engine.result`).
+    result is the same (tested against :func:`pixirt.cat.result`).
     """
     runtime = state.runtime
     if runtime is None or engine.next_challenge(state) is not None:

@@ -4,7 +4,7 @@ The same contract as :class:`pixirt.service.SQLiteStore`: a write is one
 transaction, committed before the call returns, so an acknowledged write survives the
 death of any replica. Every replica may serve every session: a session row holds what the
 session *is* (seed, candidate index, rule and bank hashes, profile, answers, jury
-events — :meth:`pixirt.cat.state.CatState.to_dict`), never a cache of the engine, and
+events — :meth:`pixirt.cat.CatState.to_dict`), never a cache of the engine, and
 any replica recomputes the next challenge from it.
 
 Concurrency is the database's: an update names the row version it was computed from
