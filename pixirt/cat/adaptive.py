@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixirt import models, streams
+from pixirt._json import from_dict, to_dict
 from pixirt.cat.stages import (
     N_DRAWS,
     CatContext,
@@ -71,40 +72,19 @@ class AdaptiveState:
     history: tuple[tuple[float, float], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (infinite SEs written as the string ``"inf"``)."""
-        return {
-            "bank_hash": self.bank_hash,
-            "seed": self.seed,
-            "candidate": self.candidate,
-            "administered": list(self.administered),
-            "responses": list(self.responses),
-            "theta": self.theta,
-            "se": _num(self.se),
-            "history": [[t, _num(s)] for t, s in self.history],
-        }
+        """JSON-safe dict (the :mod:`pixirt._json` convention: infinite SEs as ``"inf"``)."""
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptiveState:
-        """Rebuild a state from :meth:`to_dict` output."""
-        try:
-            return cls(
-                bank_hash=str(data["bank_hash"]),
-                seed=int(data["seed"]),
-                candidate=int(data["candidate"]),
-                administered=tuple(int(i) for i in data["administered"]),
-                responses=tuple(int(r) for r in data["responses"]),
-                theta=float(data["theta"]),
-                se=float(data["se"]),
-                history=tuple((float(t), float(s)) for t, s in data["history"]),
-            )
-        except KeyError as exc:
-            raise DataError("missing field", field=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"invalid state: {exc}", field="state") from None
+        """Rebuild a state from :meth:`to_dict` output.
 
-
-def _num(x: float) -> float | str:
-    return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+        Raises
+        ------
+        DataError
+            On a missing, unknown or ill-typed field, naming it.
+        """
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
