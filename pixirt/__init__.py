@@ -2,13 +2,15 @@
 
 The public API re-exported here: response logs (:func:`read_responses`,
 :class:`ResponseLog`), item banks (:class:`ItemBank`), the IRT functions
-(:mod:`pixirt.models`) and the exceptions. The parts live in sub-packages:
+(:mod:`pixirt.models`), the exceptions and :class:`Progress` (what a ``progress``
+callable receives). The parts live in sub-packages:
 :mod:`pixirt.calibration`, :mod:`pixirt.cat`, :mod:`pixirt.simulation`.
 """
 
 from __future__ import annotations
 
 from pixirt import models, rules
+from pixirt._progress import Progress
 from pixirt._version import __version__
 from pixirt.exceptions import (
     ConvergenceWarning,
@@ -32,6 +34,7 @@ __all__ = [
     "LogDescription",
     "LogSplit",
     "PixirtError",
+    "Progress",
     "ResponseLog",
     "RuleError",
     "ScoringError",

@@ -113,7 +113,7 @@ def test_compare_on_the_cluster_gives_the_local_numbers(client, bank, tmp_path):
         shorter,
         client=client,
         out=tmp_path / "study",
-        progress=lambda stage, done, total: stages.append((stage, done, total)),
+        progress=lambda p: stages.append((p.stage, p.done, p.total)),
         **kwargs,
     )
     a, b = local.to_dict(), remote.to_dict()

@@ -16,9 +16,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt import streams
+from pixirt._progress import Progress
 from pixirt.item_bank import ItemBank
 from pixirt.rules import RuleSet
-from pixirt.simulation._comparison_names import _BLOCK, FloatArray, Progress
+from pixirt.simulation._comparison_names import _BLOCK, FloatArray, StageTick
 from pixirt.simulation._exposure import _flatten
 from pixirt.simulation._sides import _Exposure
 from pixirt.simulation.population import ObservedPopulation, Population
@@ -82,7 +83,7 @@ def _simulate_blocks(
     responder: Responder,
     workers: int,
     stage: str,
-    progress: Progress,
+    progress: StageTick,
 ) -> _Run:
     """Simulate candidates ``0 .. n − 1`` in blocks (identical to one call), keeping what we need."""
     from pixirt.simulation.runner import simulate
@@ -130,10 +131,13 @@ def _simulate_on_cluster(
     seed: int,
     responder: Responder,
     stage: str,
-    progress: Progress,
+    progress: StageTick,
 ) -> _Run:
     """:func:`_simulate_blocks` on a Dask cluster: a dataset in ``out``, read column by column."""
     import pyarrow.compute as pc
+
+    def relay(p: Progress) -> None:
+        progress(stage, p.done, n if p.total is None else p.total)
 
     from pixirt.simulation.runner import simulate
 
@@ -147,7 +151,7 @@ def _simulate_on_cluster(
         out=out,
         chunk_size=min(_BLOCK, max(250, -(-n // 40))),
         client=client,
-        progress=lambda done, total: progress(stage, done, total),
+        progress=relay,
     )
     dataset = res._dataset
     frame = dataset.read(_slim_columns(dataset.columns))
