@@ -75,7 +75,7 @@ def test_identical_to_the_local_run(client, bank, tmp_path, rules_id, n, chunk, 
     pd.testing.assert_series_equal(res.exposure(), local.exposure())
     if r.algorithm == "v3":
         pd.testing.assert_frame_equal(
-            res.capacity_recovery(bins=4), local.capacity_recovery(bins=4)
+            res.capacity_recovery(n_bins=4), local.capacity_recovery(n_bins=4)
         )
     assert res._frame is None
     pd.testing.assert_frame_equal(res.select(["index", "status"]), local.frame[["index", "status"]])

@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from pixirt import models, streams
 from pixirt._json import from_dict, to_dict
+from pixirt._renamed import renamed
 from pixirt.cat.stages import (
     N_DRAWS,
     CatContext,
@@ -197,9 +198,10 @@ class AdaptiveTest:
         return state
 
 
+@renamed(thetas="theta")
 def sympson_hetter_parameters(
     test: AdaptiveTest,
-    thetas: npt.ArrayLike,
+    theta: npt.ArrayLike,
     *,
     r_max: float = 0.25,
     n_iter: int = 10,
@@ -208,7 +210,7 @@ def sympson_hetter_parameters(
     """Calibrate Sympson–Hetter exposure parameters by simulation (Sympson & Hetter, 1985).
 
     Each round simulates the test (with the current parameters around ``test.selector``)
-    for the candidates of ability ``thetas``. An item administered in a share ``P(A)`` of
+    for the candidates of abilities ``theta`` (formerly ``thetas``). An item administered in a share ``P(A)`` of
     the tests was selected in ``P(S) = P(A) / k`` of them, so the classic update
     ``k = min(1, r_max / P(S))`` is ``k ← min(1, k · r_max / P(A))``; items never
     administered keep ``k``. This is offline tuning: it loops over the simulated
@@ -221,7 +223,7 @@ def sympson_hetter_parameters(
     """
     from pixirt.cat.stages import SympsonHetter
 
-    th = np.asarray(thetas, dtype=np.float64)
+    th = np.asarray(theta, dtype=np.float64)
     n_items = test.bank.n_items
     k = np.ones(n_items)
     base = test.selector.base if isinstance(test.selector, SympsonHetter) else test.selector
