@@ -267,30 +267,18 @@ class CertificationResult:
 
     # -- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form; :meth:`from_dict` gives back an equal result."""
-        return {
-            "algorithm": self.algorithm,
-            "status": self.status,
-            "comment": self.comment,
-            "pix_score": self.pix_score,
-            "competences": {code: c.to_dict() for code, c in self.competences.items()},
-            "reproducibility_rate": self.reproducibility_rate,
-            "trusted": self.trusted,
-            "capacity": self.capacity,
-            "error_rate": self.error_rate,
-            "mesh_index": self.mesh_index,
-            "global_level": self.global_level,
-            "n_answers": self.n_answers,
-            "capacity_history": [s.to_dict() for s in self.capacity_history],
-            "degradation": None if self.degradation is None else self.degradation.to_dict(),
-            "trace": list(self.trace),
-            "certification_id": self.certification_id,
-            "rules": {"id": self.rules_id, "hash": self.rules_hash},
-            "pixirt_version": self.pixirt_version,
-            "jury_review": self.jury_review,
-            "clea": self.clea,
-            "ban_months": self.ban_months,
-        }
+        """JSON-safe form; :meth:`from_dict` gives back an equal result.
+
+        The fields in order (the :mod:`pixirt._json` convention), the rule set as one
+        ``"rules": {"id", "hash"}`` object.
+        """
+        out: dict[str, Any] = {}
+        for key, value in to_dict(self, exclude=("rules_hash",)).items():
+            if key == "rules_id":
+                out["rules"] = {"id": self.rules_id, "hash": self.rules_hash}
+            else:
+                out[key] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificationResult:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pixirt._json import decode_float
 from pixirt.exceptions import DataError
-from pixirt.rules import FieldChange, RuleSet, RuleSetDiff
+from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation import _first_screen, _flags, _report_html, _words
 from pixirt.simulation._analysis import _analysis_fields
 from pixirt.simulation._comparison_inputs import _check_bootstrap, _check_lang
@@ -376,17 +376,7 @@ class Comparison:
         if data.get("kind") != "pixirt.Comparison":
             raise DataError("not a pixirt comparison (kind)", field="kind")
         try:
-            diff = data["rules_diff"]
-            rules_diff = RuleSetDiff(
-                a_id=diff["a"]["id"],
-                b_id=diff["b"]["id"],
-                a_hash=diff["a"]["hash"],
-                b_hash=diff["b"]["hash"],
-                changes=tuple(
-                    FieldChange(c["path"], c["kind"], c["before"], c["after"])
-                    for c in diff["changes"]
-                ),
-            )
+            rules_diff = RuleSetDiff.from_dict(data["rules_diff"])
             oc = data["outcomes"]
             outcomes = pd.DataFrame(
                 np.asarray(oc["counts"], dtype=np.int64).reshape(
