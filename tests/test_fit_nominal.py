@@ -106,7 +106,7 @@ def test_bootstrap_is_reproducible_and_checked() -> None:
     assert info.value.field == "reference"
     with pytest.raises(DataError) as info:
         binned_fit(sim.log, bank, n_bootstrap=0)
-    assert info.value.field == "n_boot"
+    assert info.value.field == "n_bootstrap"
 
 
 def test_closed_form_rmsd_noise_matches_the_bootstrap() -> None:

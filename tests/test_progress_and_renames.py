@@ -151,3 +151,12 @@ def test_both_names_is_an_error() -> None:
     with pytest.raises(TypeError, match="both 'old'"):
         f(old=1, new=2)
     assert f(new=3) == 3
+
+
+def test_capacity_model_n_candidates_renamed() -> None:
+    from pixirt.cat import CapacityModel
+
+    model = CapacityModel.from_rules(rules.load("pix-v3"))
+    with pytest.warns(DeprecationWarning, match="'n_candidates' is renamed 'n'"):
+        old = model.initial_state(n_candidates=3)
+    assert old.capacity.shape == (3,) and model.initial_state(n=3).capacity.shape == (3,)
