@@ -61,7 +61,10 @@ class Progress:
         return self.total is not None and self.done >= self.total
 
     def __str__(self) -> str:
-        count = f"{self.done:,}" if self.total is None else f"{self.done:,}/{self.total:,}"
+        # an unknown total is an iterative method's: say which iteration
+        count = (
+            f"iteration {self.done:,}" if self.total is None else f"{self.done:,}/{self.total:,}"
+        )
         return f"{self.stage}: {count}" + (f"  {self.detail}" if self.detail else "")
 
 

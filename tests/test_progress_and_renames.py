@@ -82,7 +82,7 @@ def test_progress_line_and_bar_read_progress() -> None:
     line = ProgressLine(out, only_tty=False)
     line(Progress("calibrate 2PL", 1, None, "change 1e-2"))
     line.close()
-    assert out.getvalue() == "\rpixirt calibrate 2PL: 1  change 1e-2\n"
+    assert out.getvalue() == "\rpixirt calibrate 2PL: iteration 1  change 1e-2\n"
     bar_out = io.StringIO()
     bar = ProgressBar(bar_out)
     bar(Progress("baseline", 10, 10))

@@ -45,7 +45,7 @@ def _report(
             f"calibrate {layout.model}",
             iteration,
             None,
-            f"iteration {iteration:4d}  change {change:9.3e}  loglik {loglik:,.4f}",
+            f"change {change:9.3e}  loglik {loglik:,.4f}",
         )
 
 
