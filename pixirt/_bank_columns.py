@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from pixirt._json import decode_float, json_value
 from pixirt.exceptions import DataError
 
 FloatArray = npt.NDArray[np.float64]
@@ -253,19 +254,12 @@ def _scale_kwargs(meta: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
-def _json_value(v: Any) -> Any:
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
+_json_value = json_value  # the one convention (pixirt._json)
 
 
 def _restore_column(values: Any, dtype: str) -> Any:
     if dtype in ("float64", "float32"):
-        return values.map(lambda v: np.nan if v is None else float(v)).astype(dtype)
+        return values.map(decode_float).astype(dtype)
     if dtype in ("int64", "int32", "int16", "int8"):
         return values.astype(dtype)
     if dtype == "Int64":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from pixirt._json import from_dict, json_value
 from pixirt._rule_checks import Loc
 from pixirt._rule_messages import _format_path
+from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
     from pixirt._ruleset import RuleSet
@@ -93,15 +95,34 @@ class RuleSetDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
+        """JSON-safe form: the two rule sets as ``{id, hash}``, then the changes."""
         return {
             "a": {"id": self.a_id, "hash": self.a_hash},
             "b": {"id": self.b_id, "hash": self.b_hash},
-            "changes": [
-                {"path": c.path, "kind": c.kind, "before": c.before, "after": c.after}
-                for c in self.changes
-            ],
+            "changes": [json_value(c) for c in self.changes],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuleSetDiff:
+        """Inverse of :meth:`to_dict`.
+
+        Raises
+        ------
+        DataError
+            On a missing, unknown or ill-typed field, naming it.
+        """
+        if not isinstance(data, Mapping):
+            raise DataError(f"expected an object, got {type(data).__name__}", field="rules_diff")
+        for key in ("a", "b", "changes"):
+            if key not in data:
+                raise DataError("missing required field", field=key)
+        sides = {}
+        for key in ("a", "b"):
+            side = data[key]
+            if not isinstance(side, Mapping) or set(side) != {"id", "hash"}:
+                raise DataError(f"expected {{id, hash}}, got {side!r}", field=key)
+            sides[f"{key}_id"], sides[f"{key}_hash"] = side["id"], side["hash"]
+        return from_dict(cls, {**sides, "changes": data["changes"]})
 
 
 #: Lists whose rows are matched by a key rather than by position (the jury reads

@@ -17,6 +17,8 @@ from pydantic import (
     StrictInt,
 )
 
+from pixirt._json import encode_float
+
 #: What the v2 level table does to the positioned level: keep it, lower it by one, or
 #: invalidate the competence (level −1).
 Action = Literal["validate", "downgrade", "invalidate"]
@@ -57,10 +59,8 @@ def _reject_nan(value: float) -> float:
     return value
 
 
-def _bound_to_json(value: float) -> float | str:
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
+def _bound_to_json(value: float) -> float | str | None:
+    return encode_float(value)  # the one convention (pixirt._json)
 
 
 def _parse_until(value: Any) -> int | str:

@@ -74,7 +74,7 @@ def test_identical_to_the_local_run(client, bank, tmp_path, rules_id, n, chunk, 
     pd.testing.assert_series_equal(res.exposure(), local.exposure())
     if r.algorithm == "v3":
         pd.testing.assert_frame_equal(
-            res.capacity_recovery(bins=4), local.capacity_recovery(bins=4)
+            res.capacity_recovery(n_bins=4), local.capacity_recovery(n_bins=4)
         )
     assert res._frame is None
     pd.testing.assert_frame_equal(res.select(["index", "status"]), local.frame[["index", "status"]])
@@ -112,7 +112,7 @@ def test_compare_on_the_cluster_gives_the_local_numbers(client, bank, tmp_path):
         shorter,
         client=client,
         out=tmp_path / "study",
-        progress=lambda stage, done, total: stages.append((stage, done, total)),
+        progress=lambda p: stages.append((p.stage, p.done, p.total)),
         **kwargs,
     )
     a, b = local.to_dict(), remote.to_dict()

@@ -23,6 +23,7 @@ API = {
         "LogDescription",
         "LogSplit",
         "PixirtError",
+        "Progress",
         "ResponseLog",
         "RuleError",
         "ScoringError",

@@ -123,7 +123,7 @@ def test_v3_capacity_recovers_true_ability(bank):
     r = np.corrcoef(f["true_theta"], f["capacity"])[0, 1]
     rmse = float(np.sqrt(np.mean((f["capacity"] - f["true_theta"]) ** 2)))
     assert r > 0.95 and rmse < 0.35
-    rec = res.capacity_recovery(bins=5)
+    rec = res.capacity_recovery(n_bins=5)
     middle = rec["bias"].iloc[1:-1]
     assert np.all(np.abs(middle) < 0.15)  # bias near zero in the middle of the scale
     assert res.exposure().iloc[0] <= 1.0
@@ -135,7 +135,7 @@ def test_groups_and_summaries(bank, pop):
     assert by_group["adult"] > by_group["school"]
     rates = res.outcome_rates(by="group")
     assert np.allclose(rates.groupby(level=0)["share"].sum(), 1.0)
-    assert res.score_distribution(bins=10)["count"].sum() == 800
+    assert res.score_distribution(n_bins=10)["count"].sum() == 800
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from scipy import stats
 from scipy.special import expit
 
 from pixirt._item_bank import ItemBank
+from pixirt._renamed import renamed
 from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import (
     Aligned,
@@ -121,6 +122,7 @@ def _simulated(al: Aligned, mean: float, sd: float, rng: np.random.Generator) ->
     return replace(al, answers=answers)
 
 
+@renamed(n_boot="n_bootstrap")
 def binned_fit(
     log: ResponseLog,
     bank: ItemBank,
@@ -131,7 +133,7 @@ def binned_fit(
     estimated_parameters: bool = True,
     min_per_bin: int = 10,
     reference: Reference = "auto",
-    n_boot: int = 100,
+    n_bootstrap: int = 100,
     seed: int | np.random.Generator | None = 0,
 ) -> pd.DataFrame:
     """Residual item fit by bins of leave-one-out ability, for sparse logs.
@@ -157,12 +159,12 @@ def binned_fit(
     reference
         The reference distribution of ``x2`` and ``rmsd`` (issue 18). ``"auto"``
         (default): ``"bootstrap"`` up to 200,000 answers, ``"chi2"`` beyond (where the
-        bootstrap's ``n_boot`` binned fits would take minutes). ``"bootstrap"``:
-        a parametric bootstrap from the model — ``n_boot`` logs with the
+        bootstrap's ``n_bootstrap`` binned fits would take minutes). ``"bootstrap"``:
+        a parametric bootstrap from the model — ``n_bootstrap`` logs with the
         same design (who answered which items), abilities drawn from the prior and
         answers from the bank's parameters, each scored like the log; ``p_value`` and
         ``rmsd_p`` are the shares of replicates at least as large (``(1 + #) / (1 +
-        n_boot)``), and ``rmsd_q95`` is the replicates' 95th percentile of ``rmsd``,
+        n_bootstrap)``), and ``rmsd_q95`` is the replicates' 95th percentile of ``rmsd``,
         the RMSD of pure noise for this item's counts. The parameters are held at the
         bank's in the replicates, so with estimated parameters the test is slightly
         conservative. ``"chi2"``: the asymptotic χ² with ``df`` degrees of freedom
@@ -171,7 +173,7 @@ def binned_fit(
         of χ²₁ (weights ``Σ_bin π(1 − π) / (n_bin · n_item)``), approximated by
         Satterthwaite's scaled χ² for ``rmsd_p`` and ``rmsd_q95`` (within 0.002 of the
         bootstrap's quantile at 200 answers per item).
-    n_boot
+    n_bootstrap
         Bootstrap replicates.
     seed
         Seed or ``numpy.random.Generator`` of the replicates (the same seed gives the
@@ -199,10 +201,10 @@ def binned_fit(
             f"Got {reference!r} instead.",
             field="reference",
         )
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 1:
         raise DataError(
-            f"The 'n_boot' parameter must be a positive int. Got {n_boot!r} instead.",
-            field="n_boot",
+            f"The 'n_bootstrap' parameter must be a positive int. Got {n_bootstrap!r} instead.",
+            field="n_bootstrap",
         )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     al = align(log, bank)
@@ -222,14 +224,14 @@ def binned_fit(
     rmsd_p = np.full(k, np.nan)
     rmsd_q95 = np.full(k, np.nan)
     if reference == "bootstrap":
-        boot_x2 = np.empty((n_boot, k))
-        boot_rmsd = np.empty((n_boot, k))
-        for r in range(n_boot):  # a loop over replicates, each vectorized over answers
+        boot_x2 = np.empty((n_bootstrap, k))
+        boot_rmsd = np.empty((n_bootstrap, k))
+        for r in range(n_bootstrap):  # a loop over replicates, each vectorized over answers
             boot_x2[r], boot_rmsd[r], _, _ = _binned_stats(
                 _simulated(al, mean, sd, rng), nodes, log_w, bins_i, n_bins
             )
-        p_value = (1.0 + (boot_x2 >= x2[None, :] - 1e-12).sum(axis=0)) / (n_boot + 1.0)
-        rmsd_p = (1.0 + (boot_rmsd >= rmsd[None, :] - 1e-12).sum(axis=0)) / (n_boot + 1.0)
+        p_value = (1.0 + (boot_x2 >= x2[None, :] - 1e-12).sum(axis=0)) / (n_bootstrap + 1.0)
+        rmsd_p = (1.0 + (boot_rmsd >= rmsd[None, :] - 1e-12).sum(axis=0)) / (n_bootstrap + 1.0)
         rmsd_q95 = np.quantile(boot_rmsd, 0.95, axis=0)
         ok = usable
     else:

@@ -46,6 +46,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt._item_bank import ItemBank
+from pixirt._progress import ProgressArg, Reporter, reporter
 from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice, check_in_range
 from pixirt.calibration._data import Data, LocalData
@@ -96,7 +97,7 @@ def _check_range(value: Any) -> tuple[float, float]:
     return lo, hi
 
 
-def _check_options(seed: Any, progress: Any, fixed: Any) -> None:
+def _check_options(seed: Any, progress: Any, fixed: Any) -> Reporter:
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
     ):
@@ -104,15 +105,12 @@ def _check_options(seed: Any, progress: Any, fixed: Any) -> None:
             f"The 'seed' parameter must be None or a non-negative int. Got {seed!r} instead.",
             field="seed",
         )
-    if not isinstance(progress, bool):
-        raise DataError(
-            f"The 'progress' parameter must be a bool. Got {progress!r} instead.", field="progress"
-        )
     if fixed is not None and not isinstance(fixed, ItemBank):
         raise DataError(
             f"The 'fixed' parameter must be None or an ItemBank. Got {type(fixed).__name__} instead.",
             field="fixed",
         )
+    return reporter(progress)
 
 
 def _groups_of(
@@ -179,7 +177,7 @@ def calibrate(
     fixed: ItemBank | None = None,
     client: Any = None,
     seed: int | None = None,
-    progress: bool = True,
+    progress: ProgressArg = False,
     accelerate: Accelerate = "squarem",
     se: SEMethod = "auto",
     fixed_scale: FixedScale = "estimate",
@@ -232,7 +230,10 @@ def calibrate(
     seed
         Recorded in the result (the EM is deterministic).
     progress
-        Show iteration, change and log-likelihood on stderr (only when it is a terminal).
+        ``True``: show iteration, change and log-likelihood on stderr (only when it is a
+        terminal); a callable receives a :class:`pixirt.Progress` per iteration (stage
+        ``"calibrate <model>"``, ``total`` None, the change and log-likelihood in
+        ``detail``). Default ``False``.
     accelerate
         ``"squarem"`` (default) or ``"none"`` (plain EM).
     se
@@ -302,7 +303,7 @@ def calibrate(
     check_choice(accelerate, "accelerate", get_args(Accelerate))
     check_choice(se, "se", get_args(SEMethod))
     check_choice(fixed_scale, "fixed_scale", get_args(FixedScale))
-    _check_options(seed, progress, fixed)
+    report = _check_options(seed, progress, fixed)
     resolved = Priors.resolve(priors, model)
     log, group_codes, group_labels, group_series = _groups_of(
         log, groups, reference_group, free_items, client
@@ -321,7 +322,7 @@ def calibrate(
             n_quad=n_quad,
             theta_range=(lo, hi),
             seed=seed,
-            progress=progress,
+            progress=report,
             accelerate=accelerate,
             se=se,
             fixed_scale=fixed_scale,

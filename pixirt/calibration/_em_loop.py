@@ -1,19 +1,19 @@
 """The EM loop, accelerated by SQUAREM.
 
-SQUAREM (Varadhan & Roland 2008, SqS3) with a monotone safeguard, the progress line and
+SQUAREM (Varadhan & Roland 2008, SqS3) with a monotone safeguard, the progress reports and
 the hold of diverging slopes.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._progress import Reporter
 from pixirt.calibration._data import Data
 from pixirt.calibration._estep import EStep
 from pixirt.calibration._mstep import log_prior, m_step
@@ -27,28 +27,6 @@ Accelerate = Literal["squarem", "none"]
 DIVERGED = 100.0  # |a| or |b| beyond this: the estimate is running off to infinity
 
 
-class Progress:
-    """One status line on stderr, rewritten in place; silent unless enabled."""
-
-    def __init__(self, enabled: bool, model: str) -> None:
-        self.enabled = enabled
-        self.model = model
-        self.width = 0
-
-    def update(self, iteration: int, change: float, loglik: float) -> None:
-        if not self.enabled:
-            return
-        line = f"pixirt calibrate {self.model}: iteration {iteration:4d}  change {change:9.3e}  loglik {loglik:,.4f}"
-        self.width = max(self.width, len(line))
-        sys.stderr.write("\r" + line.ljust(self.width))
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.width:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 @dataclass(frozen=True, slots=True)
 class Fit:
     state: State
@@ -56,6 +34,19 @@ class Fit:
     converged: bool
     last_change: float
     history: tuple[float, ...]
+
+
+def _report(
+    progress: Reporter, layout: Layout, iteration: int, change: float, loglik: float
+) -> None:
+    """One EM iteration done (of an unknown number): change and log-likelihood in the detail."""
+    if progress.active:
+        progress(
+            f"calibrate {layout.model}",
+            iteration,
+            None,
+            f"change {change:9.3e}  loglik {loglik:,.4f}",
+        )
 
 
 def _check_finite(e: EStep, x: FloatArray, iteration: int) -> None:
@@ -134,7 +125,7 @@ def run_em(
     max_iter: int,
     tol: float,
     accelerate: Accelerate,
-    progress: Progress,
+    progress: Reporter,
     item_ids: npt.NDArray[Any],
 ) -> Fit:
     theta = data.theta
@@ -175,7 +166,7 @@ def run_em(
     while True:
         x1 = em_map(s0, e0)
         change = float(np.max(np.abs(x1 - x0)))
-        progress.update(evals[0], change, e0.loglik)
+        _report(progress, layout, evals[0], change, e0.loglik)
         if change < tol:
             return finish(x1, True, change)
         if evals[0] >= max_iter:
@@ -186,7 +177,7 @@ def run_em(
             continue
         x2 = em_map(s1, e1)
         change = float(np.max(np.abs(x2 - x1)))
-        progress.update(evals[0], change, e1.loglik)
+        _report(progress, layout, evals[0], change, e1.loglik)
         if change < tol:
             return finish(x2, True, change)
         if evals[0] >= max_iter:

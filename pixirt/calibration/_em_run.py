@@ -6,7 +6,6 @@ Starting values, the EM, the standard errors and the result.
 from __future__ import annotations
 
 import math
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -18,8 +17,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from pixirt._item_bank import ItemBank
+from pixirt._progress import Reporter
 from pixirt.calibration._data import Data
-from pixirt.calibration._em_loop import Accelerate, Fit, Progress, run_em
+from pixirt.calibration._em_loop import Accelerate, Fit, run_em
 from pixirt.calibration._em_result import describe, item_problems, result_bank, scatter_se
 from pixirt.calibration._estep import EStep
 from pixirt.calibration._groups import groups_frame
@@ -206,11 +206,10 @@ def _fit(
     max_iter: int,
     tol: float,
     accelerate: Accelerate,
-    progress: bool,
+    progress: Reporter,
     item_ids: npt.NDArray[Any],
 ) -> Fit:
-    """The EM from the starting values, with its progress line on a terminal."""
-    bar = Progress(progress and sys.stderr.isatty(), layout.model)
+    """The EM from the starting values, reporting each iteration to ``progress``."""
     try:
         fit = run_em(
             data,
@@ -220,11 +219,11 @@ def _fit(
             max_iter=max_iter,
             tol=tol,
             accelerate=accelerate,
-            progress=bar,
+            progress=progress,
             item_ids=item_ids,
         )
     finally:
-        bar.close()
+        progress.close()
     return fit
 
 
@@ -266,7 +265,7 @@ def run_calibration(
     n_quad: int,
     theta_range: tuple[float, float],
     seed: int | None,
-    progress: bool,
+    progress: Reporter,
     accelerate: Accelerate,
     se: SEMethod,
     fixed_scale: FixedScale = "estimate",

@@ -44,7 +44,6 @@ paired difference and much smaller than the two log-losses' own.
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pixirt._json import decode_float, json_value
 from pixirt._response_log import ResponseLog
 from pixirt._validation import check_choice
 from pixirt.calibration._em import calibrate
@@ -250,27 +250,24 @@ def _four(v: float) -> str:
     return f"{v:.4f}"
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
+def _read_number(v: Any) -> Any:
+    """A table cell back from JSON: null and ±inf (``"inf"``) as floats, the rest as is."""
+    return decode_float(v) if v is None or (isinstance(v, str) and v in ("inf", "-inf")) else v
 
 
 def _frame_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
     flat = frame.reset_index()
     return {
         "index": [str(c) for c in frame.index.names],
-        "columns": {str(c): [_json_value(v) for v in flat[c].tolist()] for c in flat.columns},
-        "attrs": {str(k): _json_value(v) for k, v in frame.attrs.items()},
+        "columns": {str(c): json_value(flat[c].tolist()) for c in flat.columns},
+        "attrs": json_value(frame.attrs),
     }
 
 
 def _frame_from_dict(data: Mapping[str, Any]) -> pd.DataFrame:
     index = list(data["index"])
     columns = {
-        c: values if c in index else [math.nan if v is None else v for v in values]
+        c: values if c in index else [_read_number(v) for v in values]
         for c, values in data["columns"].items()
     }
     frame = pd.DataFrame(columns).set_index(index)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from pixirt._item_bank import ItemBank
+from pixirt._renamed import renamed
 from pixirt._response_log import ResponseLog
 from pixirt.calibration._binned_fit import binned_fit
 from pixirt.calibration._infit import infit_outfit
@@ -13,6 +14,7 @@ from pixirt.calibration._item_fit_common import RMSD_CUT, Reference
 from pixirt.calibration._sx2 import s_x2
 
 
+@renamed(n_boot="n_bootstrap")
 def item_fit(
     log: ResponseLog,
     bank: ItemBank,
@@ -21,7 +23,7 @@ def item_fit(
     n_bins: int = 10,
     min_form_size: int = 100,
     reference: Reference = "auto",
-    n_boot: int = 100,
+    n_bootstrap: int = 100,
     seed: int | np.random.Generator | None = 0,
 ) -> pd.DataFrame:
     """Every item-fit statistic in one table.
@@ -38,7 +40,7 @@ def item_fit(
         Bins of :func:`binned_fit`.
     min_form_size
         Smallest form on which :func:`s_x2` is computed.
-    reference, n_boot, seed
+    reference, n_bootstrap, seed
         The binned statistics' reference distribution (:func:`binned_fit`): a
         parametric bootstrap from the model up to 200,000 answers by default, the χ²
         and the RMSD's closed-form noise beyond.
@@ -55,7 +57,13 @@ def item_fit(
     io = infit_outfit(log, bank, prior=prior)
     sx = s_x2(log, bank, prior=prior, min_form_size=min_form_size)
     bf = binned_fit(
-        log, bank, prior=prior, n_bins=n_bins, reference=reference, n_boot=n_boot, seed=seed
+        log,
+        bank,
+        prior=prior,
+        n_bins=n_bins,
+        reference=reference,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
     )
     out = io.copy()
     out["s_x2"] = sx["s_x2"]

@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import optimize
 
 from pixirt._item_bank import ItemBank
+from pixirt._json import decode_float, json_value
 from pixirt.exceptions import DataError
 from pixirt.models import probability
 
@@ -129,20 +130,22 @@ class LinkingResult:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (the drift table as records)."""
         records = self.drift.reset_index().to_dict(orient="records")
-        clean = [{k: _json_value(v) for k, v in rec.items()} for rec in records]
-        return {
-            "method": self.method,
-            "A": self.A,
-            "B": self.B,
-            "common": [_json_value(v) for v in self.common],
-            "anchors": [_json_value(v) for v in self.anchors],
-            "criterion": None if math.isnan(self.criterion) else self.criterion,
-            "b_threshold": self.b_threshold,
-            "a_threshold": self.a_threshold,
-            "z_threshold": self.z_threshold,
-            "rounds": self.rounds,
-            "drift": clean,
-        }
+        out: dict[str, Any] = json_value(
+            {
+                "method": self.method,
+                "A": self.A,
+                "B": self.B,
+                "common": self.common,
+                "anchors": self.anchors,
+                "criterion": self.criterion,
+                "b_threshold": self.b_threshold,
+                "a_threshold": self.a_threshold,
+                "z_threshold": self.z_threshold,
+                "rounds": self.rounds,
+                "drift": records,
+            }
+        )
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LinkingResult:
@@ -161,11 +164,11 @@ class LinkingResult:
         crit = data.get("criterion")
         return cls(
             method=data["method"],
-            A=float(data["A"]),
-            B=float(data["B"]),
+            A=decode_float(data["A"], field="A"),
+            B=decode_float(data["B"], field="B"),
             common=tuple(data["common"]),
             anchors=tuple(data["anchors"]),
-            criterion=float("nan") if crit is None else float(crit),
+            criterion=decode_float(crit, field="criterion"),
             b_threshold=float(data.get("b_threshold", 0.3)),
             a_threshold=float(data.get("a_threshold", 0.25)),
             drift=drift,
@@ -189,14 +192,6 @@ class LinkingResult:
         import html
 
         return "<pre>" + html.escape(self.summary()) + "</pre>"
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
 
 
 def _moments(

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from pixirt._item_bank import ItemBank
+from pixirt._renamed import renamed
 from pixirt._response_log import ResponseLog
 from pixirt.calibration._ability import align, grid, leave_one_out, resolve_prior, standard_error
 from pixirt.calibration._binned_fit import equal_count_bins
@@ -211,11 +212,12 @@ def plot_information(
     return ax
 
 
+@renamed(bins="n_bins")
 def plot_wright_map(
     bank: ItemBank,
     scores: pd.DataFrame,
     *,
-    bins: int = 40,
+    n_bins: int = 40,
     fig: Any = None,
 ) -> Any:
     """Wright map: persons' abilities and items' difficulties on one vertical scale.
@@ -227,8 +229,8 @@ def plot_wright_map(
     scores
         Person scores (:func:`~pixirt.calibration.score_persons`); non-finite
         ones are left out.
-    bins
-        Histogram bins of the abilities.
+    n_bins
+        Histogram bins of the abilities (formerly ``bins``).
     fig
         Figure to draw on (default: a new one).
 
@@ -246,7 +248,7 @@ def plot_wright_map(
     left, right = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [2, 1]})
     theta = scores["theta"].to_numpy(dtype=np.float64)
     theta = theta[np.isfinite(theta)]
-    left.hist(theta, bins=bins, orientation="horizontal", color="C0")
+    left.hist(theta, bins=n_bins, orientation="horizontal", color="C0")
     left.invert_xaxis()
     left.set_xlabel("persons")
     left.set_ylabel("θ")

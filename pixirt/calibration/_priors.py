@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._json import from_dict, to_dict
 from pixirt.exceptions import DataError
 from pixirt.models import Model
 
@@ -162,25 +163,14 @@ class Priors:
         """True when there is no prior at all (pure maximum likelihood)."""
         return self.a_lognormal is None and self.b_normal is None and self.c_beta is None
 
-    def to_dict(self) -> dict[str, list[float] | None]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (pairs as lists)."""
-        return {
-            "a_lognormal": None if self.a_lognormal is None else list(self.a_lognormal),
-            "b_normal": None if self.b_normal is None else list(self.b_normal),
-            "c_beta": None if self.c_beta is None else list(self.c_beta),
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Priors:
         """Rebuild from :meth:`to_dict` output."""
-        unknown = set(data) - {"a_lognormal", "b_normal", "c_beta"}
-        if unknown:
-            raise DataError(f"unknown prior {sorted(unknown)[0]!r}", field="priors")
-        return cls(
-            a_lognormal=data.get("a_lognormal"),
-            b_normal=data.get("b_normal"),
-            c_beta=data.get("c_beta"),
-        )
+        return from_dict(cls, data, where="priors")
 
     def __str__(self) -> str:
         parts = []

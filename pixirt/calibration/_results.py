@@ -11,7 +11,6 @@ raised when EM diverges or gives estimates that cannot go in a bank.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pixirt._item_bank import ItemBank
+from pixirt._json import decode_float, encode_float, json_value
 from pixirt.calibration._priors import Priors
 from pixirt.exceptions import CalibrationError, DataError
 from pixirt.models import Model
@@ -27,25 +27,6 @@ from pixirt.models import Model
 __all__ = ["CalibrationError", "CalibrationResult", "CalibrationSummary"]
 
 _FORMAT = "pixirt-calibration/1"
-
-
-def _float(v: float) -> float | str | None:
-    """JSON-safe float: NaN → None, ±inf → "inf"/"-inf"."""
-    if math.isnan(v):
-        return None
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return float(v)
-
-
-def _unfloat(v: Any) -> float:
-    if v is None:
-        return math.nan
-    if v == "inf":
-        return math.inf
-    if v == "-inf":
-        return -math.inf
-    return float(v)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,36 +171,41 @@ class CalibrationResult:
         return {
             "format": _FORMAT,
             "bank": self.bank.to_dict(),
-            "loglik": _float(self.loglik),
-            "aic": _float(self.aic),
-            "bic": _float(self.bic),
+            "loglik": encode_float(self.loglik),
+            "aic": encode_float(self.aic),
+            "bic": encode_float(self.bic),
             "n_iter": self.n_iter,
             "converged": self.converged,
-            "history": [_float(v) for v in self.history],
+            "history": [encode_float(v) for v in self.history],
             "model": self.model,
             "n_persons": self.n_persons,
             "n_items": self.n_items,
             "n_fixed": self.n_fixed,
             "n_answers": self.n_answers,
             "n_parameters": self.n_parameters,
-            "log_prior": _float(self.log_prior),
-            "latent_mean": _float(self.latent_mean),
-            "latent_variance": _float(self.latent_variance),
-            "latent_variance_se": _float(self.latent_variance_se),
-            "last_change": _float(self.last_change),
-            "tol": _float(self.tol),
+            "log_prior": encode_float(self.log_prior),
+            "latent_mean": encode_float(self.latent_mean),
+            "latent_variance": encode_float(self.latent_variance),
+            "latent_variance_se": encode_float(self.latent_variance_se),
+            "last_change": encode_float(self.last_change),
+            "tol": encode_float(self.tol),
             "max_iter": self.max_iter,
             "n_quad": self.n_quad,
-            "theta_range": [_float(self.theta_range[0]), _float(self.theta_range[1])],
+            "theta_range": [encode_float(self.theta_range[0]), encode_float(self.theta_range[1])],
             "priors": self.priors.to_dict(),
             "accelerate": self.accelerate,
             "se_method": self.se_method,
             "fixed_hash": self.fixed_hash,
             "seed": self.seed,
-            "seconds": _float(self.seconds),
+            "seconds": encode_float(self.seconds),
             "version": self.version,
             "problems": [
-                {"item_id": _json_id(i), "a": _float(float(a)), "b": _float(float(b)), "problem": p}
+                {
+                    "item_id": json_value(i),
+                    "a": encode_float(a),
+                    "b": encode_float(b),
+                    "problem": p,
+                }
                 for i, a, b, p in zip(
                     self.problems["item_id"].tolist(),
                     self.problems["a"].to_numpy(dtype=np.float64),
@@ -232,11 +218,11 @@ class CalibrationResult:
             if self.groups is None
             else [
                 {
-                    "group": _json_id(g),
+                    "group": json_value(g),
                     "reference": bool(r),
                     "n_persons": int(n),
-                    "mean": _float(float(m)),
-                    "variance": _float(float(v)),
+                    "mean": encode_float(m),
+                    "variance": encode_float(v),
                 }
                 for g, r, n, m, v in zip(
                     self.groups["group"].tolist(),
@@ -266,33 +252,33 @@ class CalibrationResult:
             lo, hi = data["theta_range"]
             return cls(
                 bank=ItemBank.from_dict(data["bank"]),
-                loglik=_unfloat(data["loglik"]),
-                aic=_unfloat(data["aic"]),
-                bic=_unfloat(data["bic"]),
+                loglik=decode_float(data["loglik"]),
+                aic=decode_float(data["aic"]),
+                bic=decode_float(data["bic"]),
                 n_iter=int(data["n_iter"]),
                 converged=bool(data["converged"]),
-                history=tuple(_unfloat(v) for v in data["history"]),
+                history=tuple(decode_float(v) for v in data["history"]),
                 model=cast(Model, data["model"]),
                 n_persons=int(data["n_persons"]),
                 n_items=int(data["n_items"]),
                 n_fixed=int(data["n_fixed"]),
                 n_answers=int(data["n_answers"]),
                 n_parameters=int(data["n_parameters"]),
-                log_prior=_unfloat(data["log_prior"]),
-                latent_mean=_unfloat(data["latent_mean"]),
-                latent_variance=_unfloat(data["latent_variance"]),
-                latent_variance_se=_unfloat(data["latent_variance_se"]),
-                last_change=_unfloat(data["last_change"]),
-                tol=_unfloat(data["tol"]),
+                log_prior=decode_float(data["log_prior"]),
+                latent_mean=decode_float(data["latent_mean"]),
+                latent_variance=decode_float(data["latent_variance"]),
+                latent_variance_se=decode_float(data["latent_variance_se"]),
+                last_change=decode_float(data["last_change"]),
+                tol=decode_float(data["tol"]),
                 max_iter=int(data["max_iter"]),
                 n_quad=int(data["n_quad"]),
-                theta_range=(_unfloat(lo), _unfloat(hi)),
+                theta_range=(decode_float(lo), decode_float(hi)),
                 priors=Priors.from_dict(data["priors"]),
                 accelerate=str(data["accelerate"]),
                 se_method=str(data["se_method"]),
                 fixed_hash=data["fixed_hash"],
                 seed=None if data["seed"] is None else int(data["seed"]),
-                seconds=_unfloat(data["seconds"]),
+                seconds=decode_float(data["seconds"]),
                 version=str(data["version"]),
                 problems=_problems_from(data.get("problems", [])),
                 groups=_groups_from(data.get("groups")),
@@ -312,18 +298,14 @@ def _no_problems() -> pd.DataFrame:
     )
 
 
-def _json_id(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
 def _problems_from(rows: Any) -> pd.DataFrame:
     if not rows:
         return _no_problems()
     return pd.DataFrame(
         {
             "item_id": pd.Series([r["item_id"] for r in rows], dtype=object),
-            "a": np.array([_unfloat(r["a"]) for r in rows], dtype=np.float64),
-            "b": np.array([_unfloat(r["b"]) for r in rows], dtype=np.float64),
+            "a": np.array([decode_float(r["a"]) for r in rows], dtype=np.float64),
+            "b": np.array([decode_float(r["b"]) for r in rows], dtype=np.float64),
             "problem": pd.Series([str(r["problem"]) for r in rows], dtype=object),
         }
     )
@@ -337,8 +319,8 @@ def _groups_from(rows: Any) -> pd.DataFrame | None:
             "group": pd.Series([r["group"] for r in rows], dtype=object),
             "reference": np.array([bool(r["reference"]) for r in rows]),
             "n_persons": np.array([int(r["n_persons"]) for r in rows], dtype=np.int64),
-            "mean": np.array([_unfloat(r["mean"]) for r in rows], dtype=np.float64),
-            "variance": np.array([_unfloat(r["variance"]) for r in rows], dtype=np.float64),
+            "mean": np.array([decode_float(r["mean"]) for r in rows], dtype=np.float64),
+            "variance": np.array([decode_float(r["variance"]) for r in rows], dtype=np.float64),
         }
     )
 

@@ -30,6 +30,8 @@ import numpy.typing as npt
 from pixirt import _streams as streams
 from pixirt import models
 from pixirt._item_bank import ItemBank
+from pixirt._json import from_dict, to_dict
+from pixirt._renamed import renamed
 from pixirt.cat._stages import (
     N_DRAWS,
     CatContext,
@@ -72,40 +74,19 @@ class AdaptiveState:
     history: tuple[tuple[float, float], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (infinite SEs written as the string ``"inf"``)."""
-        return {
-            "bank_hash": self.bank_hash,
-            "seed": self.seed,
-            "candidate": self.candidate,
-            "administered": list(self.administered),
-            "responses": list(self.responses),
-            "theta": self.theta,
-            "se": _num(self.se),
-            "history": [[t, _num(s)] for t, s in self.history],
-        }
+        """JSON-safe dict (the :mod:`pixirt._json` convention: infinite SEs as ``"inf"``)."""
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AdaptiveState:
-        """Rebuild a state from :meth:`to_dict` output."""
-        try:
-            return cls(
-                bank_hash=str(data["bank_hash"]),
-                seed=int(data["seed"]),
-                candidate=int(data["candidate"]),
-                administered=tuple(int(i) for i in data["administered"]),
-                responses=tuple(int(r) for r in data["responses"]),
-                theta=float(data["theta"]),
-                se=float(data["se"]),
-                history=tuple((float(t), float(s)) for t, s in data["history"]),
-            )
-        except KeyError as exc:
-            raise DataError("missing field", field=str(exc.args[0])) from None
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"invalid state: {exc}", field="state") from None
+        """Rebuild a state from :meth:`to_dict` output.
 
-
-def _num(x: float) -> float | str:
-    return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+        Raises
+        ------
+        DataError
+            On a missing, unknown or ill-typed field, naming it.
+        """
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -218,9 +199,10 @@ class AdaptiveTest:
         return state
 
 
+@renamed(thetas="theta")
 def sympson_hetter_parameters(
     test: AdaptiveTest,
-    thetas: npt.ArrayLike,
+    theta: npt.ArrayLike,
     *,
     r_max: float = 0.25,
     n_iter: int = 10,
@@ -229,7 +211,7 @@ def sympson_hetter_parameters(
     """Calibrate Sympson–Hetter exposure parameters by simulation (Sympson & Hetter, 1985).
 
     Each round simulates the test (with the current parameters around ``test.selector``)
-    for the candidates of ability ``thetas``. An item administered in a share ``P(A)`` of
+    for the candidates of abilities ``theta`` (formerly ``thetas``). An item administered in a share ``P(A)`` of
     the tests was selected in ``P(S) = P(A) / k`` of them, so the classic update
     ``k = min(1, r_max / P(S))`` is ``k ← min(1, k · r_max / P(A))``; items never
     administered keep ``k``. This is offline tuning: it loops over the simulated
@@ -242,7 +224,7 @@ def sympson_hetter_parameters(
     """
     from pixirt.cat._stages import SympsonHetter
 
-    th = np.asarray(thetas, dtype=np.float64)
+    th = np.asarray(theta, dtype=np.float64)
     n_items = test.bank.n_items
     k = np.ones(n_items)
     base = test.selector.base if isinstance(test.selector, SympsonHetter) else test.selector

@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._renamed import renamed
+
 if TYPE_CHECKING:
     from pixirt.rules import CapacityRules, RuleSet
 
@@ -440,15 +442,15 @@ class CapacityModel:
         )
 
     # -- batch stepping ---------------------------------------------------------------------
-    def initial_state(
-        self, n_candidates: int = 1, capacity: npt.ArrayLike | None = None
-    ) -> CapacityState:
+    @renamed(n_candidates="n")
+    def initial_state(self, n: int = 1, capacity: npt.ArrayLike | None = None) -> CapacityState:
         """State before any answer.
 
         Parameters
         ----------
-        n_candidates
-            Batch size (ignored when ``capacity`` is an array).
+        n
+            Batch size: the number of candidates (formerly ``n_candidates``; ignored when
+            ``capacity`` is an array).
         capacity
             Starting capacities (scalar or ``(n,)``); default :attr:`default_capacity`.
 
@@ -460,7 +462,7 @@ class CapacityModel:
         start = self.default_capacity if capacity is None else capacity
         cap = np.asarray(start, dtype=np.float64)
         if cap.ndim == 0:
-            cap = np.full(n_candidates, float(cap))
+            cap = np.full(n, float(cap))
         n = cap.shape[0]
         return CapacityState(
             capacity=cap.copy(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from pixirt._json import from_dict, to_dict
 from pixirt.cat._incidents import FEATURES, IssueReport
 from pixirt.cat._jury import JuryEvent
 from pixirt.exceptions import DataError
@@ -138,23 +139,16 @@ class PositionedCompetence:
         _int(self.level, "level", None, 0, 8)
         _int(self.pix, "pix", None, 0)
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe form ``{"level": ..., "pix": ...}``."""
-        return {"level": self.level, "pix": self.pix}
+        return to_dict(self)
 
     @classmethod
     def from_dict(
         cls, data: Mapping[str, Any], *, path: str | None = None, where: str = ""
     ) -> PositionedCompetence:
         """Build from ``{"level": 4, "pix": 37}``, naming the field of any error."""
-        _check_keys(data, ("level", "pix"), where, path)
-        for key in ("level", "pix"):
-            if key not in data:
-                raise DataError("missing required field", path=path, field=_where(where, key))
-        return cls(
-            level=_int(data["level"], _where(where, "level"), path, 0, 8),
-            pix=_int(data["pix"], _where(where, "pix"), path, 0),
-        )
+        return from_dict(cls, data, path=path, where=where)
 
 
 _CHALLENGE_FIELDS = (
@@ -270,9 +264,7 @@ class CertificationChallenge:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form with every field."""
-        out = {name: getattr(self, name) for name in _CHALLENGE_FIELDS}
-        out["features"] = None if self.features is None else list(self.features)
-        return out
+        return to_dict(self)
 
     @classmethod
     def from_dict(

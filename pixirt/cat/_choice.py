@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pixirt._json import from_dict, to_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +41,9 @@ class ChallengeChoice:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {
-            "challenge_id": self.challenge_id,
-            "competence": self.competence,
-            "tube": self.tube,
-            "skill": self.skill,
-            "step": self.step,
-            "capacity": self.capacity,
-            "error_rate": self.error_rate,
-            "ranked": list(self.ranked),
-            "rank": self.rank,
-        }
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChallengeChoice:
+        """Inverse of :meth:`to_dict`."""
+        return from_dict(cls, data)

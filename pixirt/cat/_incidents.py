@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._json import from_dict, to_dict
 from pixirt.exceptions import DataError
 from pixirt.rules import FEATURES, IncidentPolicy, StatusName
 
@@ -115,27 +116,12 @@ class IssueReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {
-            "category": self.category,
-            "subcategory": self.subcategory,
-            "challenge_id": self.challenge_id,
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IssueReport:
         """Inverse of :meth:`to_dict` (unknown fields are an error, naming them)."""
-        if not isinstance(data, Mapping):
-            raise DataError(f"expected an object, got {data!r}")
-        unknown = set(data) - {"category", "subcategory", "challenge_id"}
-        if unknown:
-            raise DataError(f"unknown field(s) {sorted(unknown)}", field=sorted(unknown)[0])
-        if "category" not in data:
-            raise DataError("missing required field", field="category")
-        return cls(
-            category=data["category"],
-            subcategory=data.get("subcategory"),
-            challenge_id=data.get("challenge_id"),
-        )
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

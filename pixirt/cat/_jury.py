@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from pixirt._json import from_dict, to_dict
 from pixirt.cat import _incidents as incidents
 from pixirt.exceptions import DataError, ScoringError
 
@@ -72,19 +73,12 @@ class JuryEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {"kind": self.kind, "challenge_id": self.challenge_id}
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JuryEvent:
         """Inverse of :meth:`to_dict` (unknown fields are an error, naming them)."""
-        if not isinstance(data, Mapping):
-            raise DataError(f"expected an object, got {data!r}")
-        unknown = set(data) - {"kind", "challenge_id"}
-        if unknown:
-            raise DataError(f"unknown field(s) {sorted(unknown)}", field=sorted(unknown)[0])
-        if "kind" not in data:
-            raise DataError("missing required field", field="kind")
-        return cls(kind=data["kind"], challenge_id=data.get("challenge_id"))
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True)

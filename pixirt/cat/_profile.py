@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from pixirt._json import from_dict, to_dict
 from pixirt.exceptions import DataError
 
 __all__ = ["CompetenceProfile", "Profile", "code_key"]
@@ -42,7 +43,12 @@ class CompetenceProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {"level": self.level, "pix": self.pix, "skills": list(self.skills)}
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CompetenceProfile:
+        """Inverse of :meth:`to_dict` (``skills`` may be missing)."""
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True)

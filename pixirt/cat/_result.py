@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from pixirt._json import from_dict, to_dict
 from pixirt.cat._certification import Status, _check_keys
 from pixirt.exceptions import DataError
 
@@ -73,26 +74,12 @@ class CompetenceResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
-        return {
-            "competence": self.competence,
-            "level": self.level,
-            "score": self.score,
-            "rule": self.rule,
-            "positioned_level": self.positioned_level,
-            "positioned_pix": self.positioned_pix,
-            "n_challenges": self.n_challenges,
-            "n_correct": self.n_correct,
-            "n_neutralized": self.n_neutralized,
-            "table_row": self.table_row,
-            "action": self.action,
-            "blocked": self.blocked,
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CompetenceResult:
         """Inverse of :meth:`to_dict`."""
-        _check_keys(data, cls.__dataclass_fields__, "", None)
-        return cls(**dict(data))
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,19 +106,12 @@ class CapacityStep:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
-        return {
-            "challenge_id": self.challenge_id,
-            "correct": self.correct,
-            "capacity": self.capacity,
-            "error_rate": self.error_rate,
-            "simulated": self.simulated,
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CapacityStep:
         """Inverse of :meth:`to_dict`."""
-        _check_keys(data, cls.__dataclass_fields__, "", None)
-        return cls(**dict(data))
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,20 +135,12 @@ class Degradation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
-        return {
-            "n_simulated": self.n_simulated,
-            "capacity_before": self.capacity_before,
-            "capacity_after": self.capacity_after,
-            "challenge_ids": list(self.challenge_ids),
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Degradation:
         """Inverse of :meth:`to_dict`."""
-        _check_keys(data, cls.__dataclass_fields__, "", None)
-        d = dict(data)
-        d["challenge_ids"] = tuple(d["challenge_ids"])
-        return cls(**d)
+        return from_dict(cls, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,30 +267,18 @@ class CertificationResult:
 
     # -- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form; :meth:`from_dict` gives back an equal result."""
-        return {
-            "algorithm": self.algorithm,
-            "status": self.status,
-            "comment": self.comment,
-            "pix_score": self.pix_score,
-            "competences": {code: c.to_dict() for code, c in self.competences.items()},
-            "reproducibility_rate": self.reproducibility_rate,
-            "trusted": self.trusted,
-            "capacity": self.capacity,
-            "error_rate": self.error_rate,
-            "mesh_index": self.mesh_index,
-            "global_level": self.global_level,
-            "n_answers": self.n_answers,
-            "capacity_history": [s.to_dict() for s in self.capacity_history],
-            "degradation": None if self.degradation is None else self.degradation.to_dict(),
-            "trace": list(self.trace),
-            "certification_id": self.certification_id,
-            "rules": {"id": self.rules_id, "hash": self.rules_hash},
-            "pixirt_version": self.pixirt_version,
-            "jury_review": self.jury_review,
-            "clea": self.clea,
-            "ban_months": self.ban_months,
-        }
+        """JSON-safe form; :meth:`from_dict` gives back an equal result.
+
+        The fields in order (the :mod:`pixirt._json` convention), the rule set as one
+        ``"rules": {"id", "hash"}`` object.
+        """
+        out: dict[str, Any] = {}
+        for key, value in to_dict(self, exclude=("rules_hash",)).items():
+            if key == "rules_id":
+                out["rules"] = {"id": self.rules_id, "hash": self.rules_hash}
+            else:
+                out[key] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CertificationResult:
@@ -340,18 +300,9 @@ class CertificationResult:
             raise DataError("missing required field", field=missing[0])
         d = dict(data)
         rules = d.pop("rules")
-        deg = d.pop("degradation")
-        return cls(
-            **{k: v for k, v in d.items() if k not in {"competences", "capacity_history", "trace"}},
-            competences={
-                code: CompetenceResult.from_dict(c) for code, c in d["competences"].items()
-            },
-            capacity_history=tuple(CapacityStep.from_dict(s) for s in d["capacity_history"]),
-            degradation=None if deg is None else Degradation.from_dict(deg),
-            trace=tuple(d["trace"]),
-            rules_id=rules["id"],
-            rules_hash=rules["hash"],
-        )
+        if not isinstance(rules, Mapping) or set(rules) != {"id", "hash"}:
+            raise DataError(f"expected {{id, hash}}, got {rules!r}", field="rules")
+        return from_dict(cls, {**d, "rules_id": rules["id"], "rules_hash": rules["hash"]})
 
     def to_json(self, **kwargs: Any) -> str:
         """JSON text of :meth:`to_dict` (keyword arguments go to :func:`json.dumps`)."""

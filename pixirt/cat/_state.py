@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pixirt._json import from_dict, to_dict
 from pixirt.cat._choice import ChallengeChoice
 from pixirt.cat._incidents import IssueReport
 from pixirt.cat._profile import Profile
@@ -67,25 +68,12 @@ class Candidate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
-        return {
-            "id": self.id,
-            "index": self.index,
-            "accessibility": self.accessibility,
-            "locale": self.locale,
-        }
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
         """Inverse of :meth:`to_dict` (unknown fields are an error)."""
-        unknown = set(data) - {"id", "index", "accessibility", "locale"}
-        if unknown:
-            raise DataError(f"unknown field(s) {sorted(unknown)}", field="candidate")
-        return cls(
-            id=str(data.get("id", "candidate")),
-            index=data.get("index", 0),
-            accessibility=bool(data.get("accessibility", False)),
-            locale=data.get("locale"),
-        )
+        return from_dict(cls, data, where="candidate")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pixirt._dask import cluster_client
+from pixirt._progress import Progress
 from pixirt.cli._cluster import add_cluster_arguments
 from pixirt.cli._simulate import add_incident_arguments
 from pixirt.exceptions import DataError
@@ -48,6 +49,8 @@ _STAGES = {
 
 class ProgressBar:
     """A one-line text progress bar per stage, on a stream (stderr by default).
+
+    A ``progress`` callable: it receives :class:`pixirt.Progress` values.
 
     On a terminal the bar is redrawn in place; elsewhere (a log file, CI) one line is
     written when each stage ends.
@@ -67,8 +70,10 @@ class ProgressBar:
         self._t0 = time.perf_counter()
         self._last = 0.0
 
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        """Report ``done`` of ``total`` for ``stage``."""
+    def __call__(self, progress: Progress) -> None:
+        """Report ``progress.done`` of ``progress.total`` for ``progress.stage``."""
+        stage, done = progress.stage, progress.done
+        total = done if progress.total is None else progress.total
         tty = self.stream.isatty()
         now = time.perf_counter()
         if stage != self._stage:
@@ -158,7 +163,7 @@ def _compare(args: argparse.Namespace) -> int:
             n_bootstrap=args.bootstrap,
             confidence_level=args.confidence_level,
             workers=processes,
-            progress=None if args.quiet else ProgressBar(),
+            progress=False if args.quiet else ProgressBar(),
             client=client,
             out=datasets,
             **kwargs,

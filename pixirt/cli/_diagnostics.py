@@ -223,7 +223,7 @@ def fit_command(args: argparse.Namespace) -> int:
         n_bins=args.bins,
         min_form_size=args.min_form_size,
         reference=args.reference,
-        n_boot=args.n_boot,
+        n_bootstrap=args.n_boot,
         seed=args.seed,
     )
     path = _write(table, args.out, index=True)

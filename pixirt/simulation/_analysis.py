@@ -30,8 +30,8 @@ from pixirt.simulation._comparison_names import (
     BoolArray,
     FloatArray,
     ObjArray,
-    Progress,
     Source,
+    StageTick,
     selection_changes,
 )
 from pixirt.simulation._distributions import (
@@ -75,7 +75,7 @@ def _analysis_fields(
     population: dict[str, Any] | None,
     bank_hash: str | None,
     t0: float,
-    progress: Progress = _no_progress,
+    progress: StageTick = _no_progress,
     n_items: int = 0,
     assumptions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from pixirt.simulation._comparison_names import FloatArray, Progress
+from pixirt.simulation._comparison_names import FloatArray, StageTick
 
 
 # ====================================================================== the bootstrap
@@ -38,7 +38,9 @@ class _Sums:
         self._seen.setdefault(key, []).append(len(self.columns) - 1)
         return len(self.columns) - 1
 
-    def run(self, n_bootstrap: int, seed: int, progress: Progress) -> tuple[FloatArray, FloatArray]:
+    def run(
+        self, n_bootstrap: int, seed: int, progress: StageTick
+    ) -> tuple[FloatArray, FloatArray]:
         """The sums over all candidates, and over ``n_bootstrap`` resamples (rows)."""
         # columns as rows (k × n): ``xt @ weights.T`` is a steady BLAS shape, where
         # ``weights @ x`` (long inner dimension, few outputs) runs erratically threaded

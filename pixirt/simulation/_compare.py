@@ -84,12 +84,13 @@ import numpy as np
 
 from pixirt import rules as rules_mod
 from pixirt._item_bank import ItemBank
+from pixirt._progress import ProgressArg, reporter
 from pixirt.exceptions import DataError
 from pixirt.rules import RuleSet
 from pixirt.simulation._assumptions import _assumptions, _error_notes, _population_dict
 from pixirt.simulation._comparison import Comparison, _analyse
-from pixirt.simulation._comparison_inputs import _check_bootstrap, _load_rules, _no_progress
-from pixirt.simulation._comparison_names import Progress
+from pixirt.simulation._comparison_inputs import _check_bootstrap, _load_rules
+from pixirt.simulation._comparison_names import StageTick
 from pixirt.simulation._past_sessions import _compare_past
 from pixirt.simulation._population import ObservedPopulation, Population
 from pixirt.simulation._responders import Responder
@@ -120,7 +121,7 @@ def compare(
     n_bootstrap: int = 1000,
     confidence_level: float = 0.95,
     workers: int = 1,
-    progress: Progress | None = None,
+    progress: ProgressArg = False,
     client: Any = None,
     out: str | os.PathLike[str] | None = None,
 ) -> Comparison:
@@ -158,7 +159,10 @@ def compare(
     workers
         Processes for the simulation (results do not depend on it).
     progress
-        Called as ``progress(stage, done, total)`` while simulating and resampling.
+        ``True``: a progress line on stderr (when it is a terminal); a callable receives a
+        :class:`pixirt.Progress` per step while simulating and resampling (stages
+        ``baseline``, ``proposed``, ``retest_baseline``, ``retest_proposed``,
+        ``bootstrap``...).
     client
         A :class:`distributed.Client`: the simulations run on its cluster, each written
         to a Parquet dataset under ``out``, and only the columns the comparison needs
@@ -188,7 +192,7 @@ def compare(
     seed = _check_seed(seed)
     _check_where(workers, client, past_sessions, out)
     t0 = time.perf_counter()
-    report_progress: Progress = progress if progress is not None else _no_progress
+    report_progress: StageTick = reporter(progress)
     diff = rules_mod.diff(base_rules, prop_rules)
     if past_sessions is not None:
         if population is not None:
@@ -336,7 +340,7 @@ def _simulate_runs(
     seed: int,
     workers: int,
     cluster: tuple[Any, str | os.PathLike[str] | None],
-    report_progress: Progress,
+    report_progress: StageTick,
 ) -> dict[str, _Run]:
     """Both rule sets on the same candidates, and on the second sitting of the first ones."""
     base_rules, prop_rules = rule_sets

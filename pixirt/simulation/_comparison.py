@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pixirt._json import decode_float
 from pixirt.exceptions import DataError
-from pixirt.rules import FieldChange, RuleSet, RuleSetDiff
+from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation import _first_screen, _flags, _report_html, _words
 from pixirt.simulation._analysis import _analysis_fields
 from pixirt.simulation._comparison_inputs import _check_bootstrap, _check_lang
@@ -350,7 +350,7 @@ class Comparison:
                 "counts": self.outcomes.to_numpy(dtype=np.int64).tolist(),
             },
             "score_change_stats": _json_map(self.score_change_stats),
-            "exposure_curves": {k: list(v) for k, v in self.exposure_curves.items()},
+            "exposure_curves": _json_map(self.exposure_curves),
             "notes": [[code, value] for code, value in self.notes],
             "n_retest": self.n_retest,
             "population": self.population,
@@ -376,17 +376,7 @@ class Comparison:
         if data.get("kind") != "pixirt.Comparison":
             raise DataError("not a pixirt comparison (kind)", field="kind")
         try:
-            diff = data["rules_diff"]
-            rules_diff = RuleSetDiff(
-                a_id=diff["a"]["id"],
-                b_id=diff["b"]["id"],
-                a_hash=diff["a"]["hash"],
-                b_hash=diff["b"]["hash"],
-                changes=tuple(
-                    FieldChange(c["path"], c["kind"], c["before"], c["after"])
-                    for c in diff["changes"]
-                ),
-            )
+            rules_diff = RuleSetDiff.from_dict(data["rules_diff"])
             oc = data["outcomes"]
             outcomes = pd.DataFrame(
                 np.asarray(oc["counts"], dtype=np.int64).reshape(
@@ -409,11 +399,12 @@ class Comparison:
                 selection_changed=bool(data["selection_changed"]),
                 outcomes=outcomes,
                 score_change_stats={
-                    k: (math.nan if v is None else float(v))
+                    k: decode_float(v, field=f"score_change_stats.{k}")
                     for k, v in data["score_change_stats"].items()
                 },
                 exposure_curves={
-                    k: [float(x) for x in v] for k, v in data["exposure_curves"].items()
+                    k: [decode_float(x, field=f"exposure_curves.{k}") for x in v]
+                    for k, v in data["exposure_curves"].items()
                 },
                 notes=tuple((str(c), int(v)) for c, v in data["notes"]),
                 n_retest=int(data["n_retest"]),

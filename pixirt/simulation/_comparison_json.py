@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from pixirt._json import decode_float, json_value
 from pixirt.exceptions import DataError
 
 
@@ -18,13 +17,12 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _json_value(v: Any) -> Any:
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, int | np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        return None if not math.isfinite(float(v)) else float(v)
-    return v
+    return json_value(v)  # the one convention (pixirt._json)
+
+
+def _read_number(v: Any) -> Any:
+    """A table cell back from JSON: null and ±inf (``"inf"``) as floats, the rest as is."""
+    return decode_float(v) if v is None or (isinstance(v, str) and v in ("inf", "-inf")) else v
 
 
 def _json_map(m: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,7 +39,7 @@ def _table_to_dict(frame: pd.DataFrame) -> dict[str, Any]:
 def _table_from_dict(data: Mapping[str, Any], name: str) -> pd.DataFrame:
     try:
         cols = list(data["columns"])
-        rows = [[math.nan if v is None else v for v in r] for r in data["rows"]]
+        rows = [[_read_number(v) for v in r] for r in data["rows"]]
     except (KeyError, TypeError):
         raise DataError("expected {columns, rows}", field=name) from None
     return pd.DataFrame(rows, columns=cols)

@@ -19,8 +19,8 @@ BoolArray = npt.NDArray[np.bool_]
 ObjArray = npt.NDArray[np.object_]
 Lang = Literal["fr", "en"]
 Source = Literal["simulation", "replay", "counterfactual"]
-#: ``progress(stage, done, total)``: called as the work advances.
-Progress = Callable[[str, int, int], None]
+#: ``progress(stage, done, total)``: called as the work advances (a :class:`pixirt._progress.Reporter`).
+StageTick = Callable[[str, int, int], None]
 
 #: Outcome categories, in display order.
 STATUSES: tuple[str, ...] = (

@@ -33,13 +33,13 @@ import json
 import os
 import re
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pixirt._progress import ProgressArg, Reporter, reporter
 from pixirt.exceptions import DataError, PixirtError
 from pixirt.simulation._results import _FORMAT, _FORMAT_VERSION, MANIFEST, Dataset, open_dataset
 
@@ -64,7 +64,7 @@ _TEMPORARY = re.compile(r"^\.(part-\d+\.parquet|_pixirt\.json)\..*\.tmp$")
 _PROVENANCE = ("rules_id", "rules_hash", "bank_hash", "pixirt_version")
 
 
-Progress = Callable[[int, int], None]
+_Tick = Callable[[int, int], None]  # (done, total) candidates
 
 
 # ====================================================================== the run
@@ -119,13 +119,13 @@ def simulate_on_cluster(
     chunk_size: int,
     responder: Responder,
     start: int = 0,
-    progress: bool | Progress = False,
+    progress: ProgressArg | Reporter = False,
     workers: int = 1,
 ) -> SimulationResult:
     """Run :func:`~pixirt.simulation.simulate` on a Dask cluster (arguments checked there).
 
-    ``progress`` is True (a line on stderr when it is a terminal) or a callable
-    ``progress(done, total)`` called as chunks finish.
+    ``progress`` is True (a line on stderr when it is a terminal) or a callable receiving
+    a :class:`pixirt.Progress` (stage ``"simulate"``) as chunks finish.
     """
     from pixirt._dask import require_distributed
     from pixirt._version import __version__
@@ -199,7 +199,7 @@ def _run_parts(
     tasks: list[tuple[int, int]],
     where: tuple[Path, int, str],
     provenance: dict[str, str],
-    report: Progress,
+    report: _Tick,
 ) -> dict[str, dict[str, Any]]:
     """Submit one task per chunk, each writing its part; the parts' metadata by file name."""
     bank, rules, population, responder, seed = inputs_
@@ -239,26 +239,13 @@ def _run_parts(
     return metas
 
 
-def _progress_function(progress: bool | Progress) -> Progress:
-    if callable(progress):
-        return progress
-    if progress and sys.stderr.isatty():
+def _progress_function(progress: ProgressArg | Reporter) -> _Tick:
+    report = reporter(progress)
 
-        def show(done: int, total: int) -> None:
-            end = "\n" if done >= total else ""
-            print(
-                f"\rsimulated {done:,}/{total:,} candidates",
-                end=end,
-                file=sys.stderr,
-                flush=True,
-            )
+    def tick(done: int, total: int) -> None:
+        report("simulate", done, total)
 
-        return show
-    return _quiet
-
-
-def _quiet(done: int, total: int) -> None:
-    return None
+    return tick
 
 
 def _finish_parts(directory: Path, metas: list[dict[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from pixirt.exceptions import DataError
 from pixirt.rules import RuleSet, RuleSetDiff
 from pixirt.simulation._assumptions import _assumptions
 from pixirt.simulation._comparison import Comparison, _analyse
-from pixirt.simulation._comparison_names import Progress, Source, selection_changes
+from pixirt.simulation._comparison_names import Source, StageTick, selection_changes
 from pixirt.simulation._exposure import _exposure_of
 from pixirt.simulation._responders import Responder
 from pixirt.simulation._sides import _codes, _Shared, _side_from_frame
@@ -39,7 +39,7 @@ def _compare_past(
     responder: Responder | None,
     n_bootstrap: int,
     confidence_level: float,
-    progress: Progress,
+    progress: StageTick,
     t0: float,
 ) -> Comparison:
     from pixirt.simulation._replay import read_sessions
@@ -107,7 +107,7 @@ def _rerun(
     bank: ItemBank | None,
     seed: int,
     responder: Responder | None,
-    progress: Progress,
+    progress: StageTick,
 ) -> tuple[list[pd.DataFrame], list[tuple[str, int]]]:
     """The past candidates re-run in simulation under both rule sets (the selection changes)."""
     from pixirt.simulation._replay import counterfactual
@@ -132,7 +132,7 @@ def _rescore(
     certs: list[Certification],
     rule_sets: tuple[RuleSet, RuleSet],
     bank: ItemBank | None,
-    progress: Progress,
+    progress: StageTick,
 ) -> tuple[list[pd.DataFrame], list[tuple[str, int]]]:
     """The past sessions rescored with their real answers under both rule sets."""
     from pixirt.simulation._replay import replay

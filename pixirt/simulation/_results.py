@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pixirt._renamed import renamed
 from pixirt.exceptions import DataError
 
 if TYPE_CHECKING:
@@ -274,20 +275,22 @@ class SimulationResult:
             return (counts / counts.sum()).rename("share").to_frame()
         return (counts / counts.groupby(level=0).transform("sum")).rename("share").to_frame()
 
-    def score_distribution(self, bins: int = 20) -> pd.DataFrame:
-        """Counts of ``pix_score`` in equal-width bins, with mean and quantiles in the index name."""
+    @renamed(bins="n_bins")
+    def score_distribution(self, n_bins: int = 20) -> pd.DataFrame:
+        """Counts of ``pix_score`` in ``n_bins`` equal-width bins (formerly ``bins``)."""
         scores = self.select(["pix_score"])["pix_score"].to_numpy()
-        counts, edges = np.histogram(scores, bins=bins)
+        counts, edges = np.histogram(scores, bins=n_bins)
         return pd.DataFrame({"low": edges[:-1], "high": edges[1:], "count": counts})
 
-    def capacity_recovery(self, bins: int = 10) -> pd.DataFrame:
-        """v3: bias and RMSE of the capacity against the true ability, by true-ability bin."""
+    @renamed(bins="n_bins")
+    def capacity_recovery(self, n_bins: int = 10) -> pd.DataFrame:
+        """v3: bias and RMSE of the capacity against the true ability, by ``n_bins`` true-ability bins."""
         columns = self.frame.columns if self._frame is not None else self._dataset.columns
         if "capacity" not in columns:
             raise DataError("capacity recovery needs a v3 simulation", field="capacity")
         df = self.select(["abort_reason", "true_theta", "capacity"])
         df = df[df["abort_reason"] == ""]
-        cut = pd.qcut(df["true_theta"], bins, duplicates="drop")
+        cut = pd.qcut(df["true_theta"], n_bins, duplicates="drop")
         err = df["capacity"] - df["true_theta"]
         grouped = err.groupby(cut, observed=True)
         out = pd.DataFrame(

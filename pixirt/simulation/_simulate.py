@@ -27,9 +27,8 @@ Dask cluster (``client=``) the workers write the rows to a Parquet dataset inste
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ import pandas as pd
 
 from pixirt import models
 from pixirt._item_bank import ItemBank
+from pixirt._progress import ProgressArg, Reporter, reporter
 from pixirt.cat import _engine as engine
 from pixirt.cat import _incidents as incidents
 from pixirt.cat._engine import Runtime, build_runtime
@@ -67,7 +67,7 @@ def simulate(
     chunk_size: int = 10_000,
     responder: Responder | None = None,
     start: int = 0,
-    progress: bool | Callable[[int, int], None] = False,
+    progress: ProgressArg = False,
     workers: int = 1,
     client: Any = None,
 ) -> SimulationResult:
@@ -96,8 +96,9 @@ def simulate(
     start
         Index of the first candidate.
     progress
-        Print progress on stderr (when it is a terminal), or a callable called as
-        ``progress(done, n)`` as chunks finish.
+        ``True``: a progress line on stderr (when it is a terminal); a callable receives a
+        :class:`pixirt.Progress` (stage ``"simulate"``, ``done`` of ``total=n``
+        candidates) as chunks finish.
     workers
         Processes running chunks in parallel (results do not depend on it either).
     client
@@ -118,6 +119,7 @@ def simulate(
         )
     if not isinstance(seed, int) or seed < 0:
         raise DataError(f"seed must be a non-negative int, got {seed!r}", field="seed")
+    report = reporter(progress)
     responder = responder or Responder()
     runtime = build_runtime(bank, rules)  # checks the bank against the rules first
     if rules.selection is not None:
@@ -140,13 +142,13 @@ def simulate(
             chunk_size=chunk_size,
             responder=responder,
             start=start,
-            progress=progress,
+            progress=report,
             workers=workers,
         )
     t0 = time.perf_counter()
     tasks = list(_chunks(start, n, chunk_size))
     frames = _run_tasks(
-        runtime, (bank, rules, population, responder, seed), tasks, workers, progress, start
+        runtime, (bank, rules, population, responder, seed), tasks, workers, report, start
     )
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame["rules_id"] = rules.id
@@ -171,14 +173,13 @@ def _run_tasks(
     inputs: tuple[ItemBank, RuleSet, Population | ObservedPopulation, Responder, int],
     tasks: list[tuple[int, int]],
     workers: int,
-    progress: bool | Callable[[int, int], None],
+    progress: Reporter,
     start: int,
 ) -> list[pd.DataFrame]:
     """The chunks' frames, run in this process or by ``workers`` processes, in order."""
     bank, rules, population, responder, seed = inputs
     n = sum(size for _, size in tasks)
     frames: list[pd.DataFrame] = []
-    show = progress is True and sys.stderr.isatty()
     if workers == 1 or len(tasks) == 1:
         results: Iterator[pd.DataFrame] = (
             _run_chunk(runtime, population, responder, seed, lo, size) for lo, size in tasks
@@ -194,16 +195,10 @@ def _run_tasks(
     try:
         for (lo, size), frame_part in zip(tasks, results, strict=True):
             frames.append(frame_part)
-            if callable(progress):
-                progress(lo + size - start, n)
-            if show:
-                done = lo + size - start
-                print(f"\rsimulated {done:,}/{n:,} candidates", end="", file=sys.stderr, flush=True)
+            progress("simulate", lo + size - start, n)
     finally:
         if workers > 1 and len(tasks) > 1:
             pool.shutdown(cancel_futures=True)
-    if show:
-        print(file=sys.stderr)
     return frames
 
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 from pixirt import _streams as streams
 from pixirt._item_bank import ItemBank
+from pixirt._progress import Progress
 from pixirt.rules import RuleSet
-from pixirt.simulation._comparison_names import _BLOCK, FloatArray, Progress
+from pixirt.simulation._comparison_names import _BLOCK, FloatArray, StageTick
 from pixirt.simulation._exposure import _flatten
 from pixirt.simulation._population import ObservedPopulation, Population
 from pixirt.simulation._responders import Responder
@@ -82,7 +83,7 @@ def _simulate_blocks(
     responder: Responder,
     workers: int,
     stage: str,
-    progress: Progress,
+    progress: StageTick,
 ) -> _Run:
     """Simulate candidates ``0 .. n − 1`` in blocks (identical to one call), keeping what we need."""
     from pixirt.simulation._simulate import simulate
@@ -130,10 +131,13 @@ def _simulate_on_cluster(
     seed: int,
     responder: Responder,
     stage: str,
-    progress: Progress,
+    progress: StageTick,
 ) -> _Run:
     """:func:`_simulate_blocks` on a Dask cluster: a dataset in ``out``, read column by column."""
     import pyarrow.compute as pc
+
+    def relay(p: Progress) -> None:
+        progress(stage, p.done, n if p.total is None else p.total)
 
     from pixirt.simulation._simulate import simulate
 
@@ -147,7 +151,7 @@ def _simulate_on_cluster(
         out=out,
         chunk_size=min(_BLOCK, max(250, -(-n // 40))),
         client=client,
-        progress=lambda done, total: progress(stage, done, total),
+        progress=relay,
     )
     dataset = res._dataset
     frame = dataset.read(_slim_columns(dataset.columns))
