@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pixirt.cat._jury import EVENT_KINDS
 
 from pixirt import DataError, rules
 from pixirt._json import decode_float, encode_float, from_dict, json_value, to_dict
@@ -53,6 +52,7 @@ from pixirt.cat import (
     engine,
 )
 from pixirt.cat._certification import ANSWER_STATUSES, FEATURES
+from pixirt.cat._jury import EVENT_KINDS
 from pixirt.rules import RuleSetDiff
 from pixirt.simulation import Comparison, Population, compare, pix_like_bank, simulate_answers
 
