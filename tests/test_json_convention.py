@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pixirt import DataError, rules
+from pixirt import cat as engine
 from pixirt._json import decode_float, encode_float, from_dict, json_value, to_dict
 from pixirt.calibration import (
     CalibrationResult,
@@ -49,7 +50,6 @@ from pixirt.cat import (
     JuryEvent,
     PositionedCompetence,
     Profile,
-    engine,
 )
 from pixirt.cat._certification import ANSWER_STATUSES, FEATURES
 from pixirt.cat._jury import EVENT_KINDS
