@@ -293,46 +293,8 @@ def link(
     >>> round(r.A, 6), round(r.B, 6)
     (0.5, -0.5)
     """
-    for name, bank in (("reference", reference), ("new", new)):
-        if not isinstance(bank, ItemBank):
-            raise DataError(f"expected an ItemBank, got {type(bank).__name__}", field=name)
-    if method not in LINK_METHODS:
-        raise DataError(
-            f"The 'method' parameter must be one of {', '.join(map(repr, LINK_METHODS))}. Got {method!r} instead.",
-            field="method",
-        )
-    for name, value in (
-        ("b_threshold", b_threshold),
-        ("a_threshold", a_threshold),
-        ("z_threshold", z_threshold),
-    ):
-        if not (
-            isinstance(value, float | int)
-            and (value > 0 or (name == "z_threshold" and value == 0))
-            and math.isfinite(value)
-        ):
-            raise DataError(
-                f"The {name!r} parameter must be a positive number. Got {value!r} instead.",
-                field=name,
-            )
-    if isinstance(n_quad, bool) or not isinstance(n_quad, int) or n_quad < 5:
-        raise DataError(
-            f"The 'n_quad' parameter must be an int >= 5. Got {n_quad!r} instead.", field="n_quad"
-        )
-    ref_index, new_index = pd.Index(reference.item_ids), pd.Index(new.item_ids)
-    if common is None:
-        ids = ref_index[ref_index.isin(new_index)]
-    else:
-        ids = pd.Index(list(common))
-        for index, name in ((ref_index, "reference"), (new_index, "new")):
-            missing = ~ids.isin(index)
-            if missing.any():
-                raise DataError(
-                    f"common item {ids[missing][0]!r} is not in the {name} bank", field="common"
-                )
-    if len(ids) < 2:
-        raise DataError(f"linking needs at least 2 common items, found {len(ids)}", field="common")
-    pr, pn = ref_index.get_indexer(ids), new_index.get_indexer(ids)
+    _check_link_arguments(reference, new, method, (b_threshold, a_threshold, z_threshold), n_quad)
+    ids, pr, pn = _common_items(reference, new, common)
     ref_p = (reference.a[pr], reference.b[pr], reference.c[pr])
     new_p = (new.a[pn], new.b[pn], new.c[pn])
     fix_a = reference.model == "Rasch" and new.model == "Rasch"
@@ -343,19 +305,11 @@ def link(
     weights /= weights.sum()
     anchor = np.ones(len(ids), dtype=bool)
     rounds = 0
-    while True:
+    while True:  # purification: drifted items leave the anchors, to a fixed point
         rounds += 1
-        sel = tuple(v[anchor] for v in ref_p), tuple(v[anchor] for v in new_p)
-        if fix_a:
-            big_a, big_b = 1.0, float(np.mean(sel[0][1]) - np.mean(sel[1][1]))
-        else:
-            moments: LinkMethod = "mean-mean" if method == "mean-mean" else "mean-sigma"
-            big_a, big_b = _moments(moments, sel[0][0], sel[0][1], sel[1][0], sel[1][1])
-        crit = float("nan")
-        if method in ("haebara", "stocking-lord"):
-            big_a, big_b, crit = _curve_criterion(
-                method, sel[0], sel[1], nodes, weights, (big_a, big_b), fix_a
-            )
+        ref_sel = (ref_p[0][anchor], ref_p[1][anchor], ref_p[2][anchor])
+        new_sel = (new_p[0][anchor], new_p[1][anchor], new_p[2][anchor])
+        big_a, big_b, crit = _constants(method, ref_sel, new_sel, nodes, weights, fix_a)
         drift = _drift_table(
             ids,
             reference,
@@ -367,8 +321,7 @@ def link(
             (b_threshold, a_threshold, z_threshold),
             anchor,
         )
-        flagged = drift["drifted"].to_numpy()
-        new_anchor = ~flagged
+        new_anchor = ~drift["drifted"].to_numpy()
         if not purify or rounds >= 10 or new_anchor.sum() < 2 or np.array_equal(new_anchor, anchor):
             break
         anchor = new_anchor
@@ -385,6 +338,80 @@ def link(
         drift=drift,
         rounds=rounds,
     )
+
+
+def _check_link_arguments(
+    reference: ItemBank,
+    new: ItemBank,
+    method: str,
+    thresholds: tuple[float, float, float],
+    n_quad: int,
+) -> None:
+    """:func:`link`'s argument checks (a :class:`DataError` naming the argument)."""
+    for name, bank in (("reference", reference), ("new", new)):
+        if not isinstance(bank, ItemBank):
+            raise DataError(f"expected an ItemBank, got {type(bank).__name__}", field=name)
+    if method not in LINK_METHODS:
+        raise DataError(
+            f"The 'method' parameter must be one of {', '.join(map(repr, LINK_METHODS))}. Got {method!r} instead.",
+            field="method",
+        )
+    for name, value in zip(("b_threshold", "a_threshold", "z_threshold"), thresholds, strict=True):
+        if not (
+            isinstance(value, float | int)
+            and (value > 0 or (name == "z_threshold" and value == 0))
+            and math.isfinite(value)
+        ):
+            raise DataError(
+                f"The {name!r} parameter must be a positive number. Got {value!r} instead.",
+                field=name,
+            )
+    if isinstance(n_quad, bool) or not isinstance(n_quad, int) or n_quad < 5:
+        raise DataError(
+            f"The 'n_quad' parameter must be an int >= 5. Got {n_quad!r} instead.", field="n_quad"
+        )
+
+
+def _common_items(
+    reference: ItemBank, new: ItemBank, common: Sequence[Any] | None
+) -> tuple[pd.Index, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The common item ids and their rows in each bank (at least two, all in both banks)."""
+    ref_index, new_index = pd.Index(reference.item_ids), pd.Index(new.item_ids)
+    if common is None:
+        ids = ref_index[ref_index.isin(new_index)]
+    else:
+        ids = pd.Index(list(common))
+        for index, name in ((ref_index, "reference"), (new_index, "new")):
+            missing = ~ids.isin(index)
+            if missing.any():
+                raise DataError(
+                    f"common item {ids[missing][0]!r} is not in the {name} bank", field="common"
+                )
+    if len(ids) < 2:
+        raise DataError(f"linking needs at least 2 common items, found {len(ids)}", field="common")
+    return ids, ref_index.get_indexer(ids), new_index.get_indexer(ids)
+
+
+def _constants(
+    method: LinkMethod,
+    ref: tuple[FloatArray, FloatArray, FloatArray],
+    new: tuple[FloatArray, FloatArray, FloatArray],
+    nodes: FloatArray,
+    weights: FloatArray,
+    fix_a: bool,
+) -> tuple[float, float, float]:
+    """``(A, B, criterion)`` on the anchors: moments, then the characteristic curves."""
+    if fix_a:
+        big_a, big_b = 1.0, float(np.mean(ref[1]) - np.mean(new[1]))
+    else:
+        moments: LinkMethod = "mean-mean" if method == "mean-mean" else "mean-sigma"
+        big_a, big_b = _moments(moments, ref[0], ref[1], new[0], new[1])
+    crit = float("nan")
+    if method in ("haebara", "stocking-lord"):
+        big_a, big_b, crit = _curve_criterion(
+            method, ref, new, nodes, weights, (big_a, big_b), fix_a
+        )
+    return big_a, big_b, crit
 
 
 def _drift_table(

@@ -360,11 +360,22 @@ def m2(log: ResponseLog, bank: ItemBank, *, n_quad: int = 61) -> pd.DataFrame:
         axis=0
     )
     theta = np.linspace(-6.0, 6.0, check_n_quad(n_quad))
+    pi, xi, delta, w = _model_terms(bank, al.a, al.b, al.c, theta)
+    return _m2_frame(obs, (pi, xi, delta), w, n, n_persons, int((al.counts > 0).sum()))
+
+
+def _model_terms(
+    bank: ItemBank, a: FloatArray, b: FloatArray, c: FloatArray, theta: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The model's margins, covariance terms and derivatives, and the quadrature weights.
+
+    The free parameters follow ``bank.model`` (see :func:`m2`).
+    """
+    n = len(a)
     mean, variance = bank.latent_mean, bank.latent_variance
     lw = -0.5 * (theta - mean) ** 2 / variance
     w = np.exp(lw - lw.max())
     w /= w.sum()
-    a, b, c = al.a, al.b, al.c
     z = a[:, None] * (theta[None, :] - b[:, None])
     s_ = 1.0 / (1.0 + np.exp(-z))
     p = c[:, None] + (1.0 - c[:, None]) * s_
@@ -390,14 +401,29 @@ def m2(log: ResponseLog, bank: ItemBank, *, n_quad: int = 61) -> pd.DataFrame:
         pi, xi, delta = _m2_terms_1pl(p, slope, theta, b, w)
     else:
         pi, xi, delta = _m2_terms(p, dp, owner, w, dw)
+    return pi, xi, delta, w
+
+
+def _m2_frame(
+    obs: FloatArray,
+    model: tuple[FloatArray, FloatArray, FloatArray],
+    w: FloatArray,
+    n: int,
+    n_persons: int,
+    n_answering: int,
+) -> pd.DataFrame:
+    """M2 and the fit indices against the independence model, as mirt's ``"stats"`` row."""
+    pi, xi, delta = model
+    n_theta = len(w)
+    items = [np.array([k], dtype=np.int64) for k in range(n)]
     q = delta.shape[1]
     df = len(pi) - q
     if df <= 0:
         raise DataError(f"M2 has no degrees of freedom ({len(pi)} margins, {q} parameters)")
     value = _m2_statistic(obs, pi, xi, delta, n_persons)
     # the independence model: each item its own proportion, no slope
-    pn = np.repeat(obs[:n, None], len(theta), axis=1)
-    dn = [np.full(len(theta), obs[k] * (1.0 - obs[k])) for k in range(n)]
+    pn = np.repeat(obs[:n, None], n_theta, axis=1)
+    dn = [np.full(n_theta, obs[k] * (1.0 - obs[k])) for k in range(n)]
     pi0, xi0, delta0 = _m2_terms(pn, dn, items, w, [])
     df0 = len(pi0) - n
     value0 = _m2_statistic(obs, pi0, xi0, delta0, n_persons)
@@ -419,7 +445,7 @@ def m2(log: ResponseLog, bank: ItemBank, *, n_quad: int = 61) -> pd.DataFrame:
             "TLI": [tli],
             "CFI": [min(cfi, 1.0)],
             "n_persons": [n_persons],
-            "n_dropped": [int((al.counts > 0).sum()) - n_persons],
+            "n_dropped": [n_answering - n_persons],
         },
         index=pd.Index(["stats"]),
     )

@@ -110,9 +110,6 @@ def shortlist_hits(
     k = rows.shape[0]
     width = items.shape[1]
     n_comp = bound.shape[1]
-    n_cols = recent.shape[1]
-    per_comp = width // n_comp
-    first_recent = max(n_cols - n_recent, 0)
     offsets = np.zeros(k + 1, dtype=np.int64)
     hit_row = np.empty(k * width, dtype=np.int64)
     hit_item = np.empty(k * width, dtype=np.int64)
@@ -125,67 +122,31 @@ def shortlist_hits(
     for i in range(k):
         r = rows[i]
         cell = cells[i]
-        check_excluded = alerted[r]
-        passage = False
-        if passage_rule:
-            for c in range(n_comp):
-                if avail_comp[r, c] > 0 and not seen[r, c]:
-                    passage = True
-                    break
-        for c in range(n_comp):
-            blocked[c] = False
-        if n_recent > 0 and n_cols > 0:
-            for c in range(n_comp):
-                recent_mask[c] = False
-            for j in range(first_recent, n_cols):
-                c = recent[r, j]
-                if c >= 0:
-                    recent_mask[c] = True
-            kept_any = False
-            for c in range(n_comp):
-                if passage:
-                    left = avail_comp[r, c] > 0 and not seen[r, c]
-                else:
-                    left = pool_comp[r, c] > 0
-                if left and not recent_mask[c]:
-                    kept_any = True
-                    break
-            if kept_any:
-                for c in range(n_comp):
-                    blocked[c] = recent_mask[c]
+        passage = _blocked_competences(
+            r, passage_rule, n_recent, avail_comp, seen, pool_comp, recent, blocked, recent_mask
+        )
         lim = 0.0
         for c in range(n_comp):
             if not blocked[c] and not (passage and seen[r, c]):
                 lim = max(lim, bound[cell, c])
         limit[i] = lim
-        # pool membership, and the top_n largest lower bounds among the members: the rest
-        # of a block is skipped once its upper bound falls below the top_n-th lower bound
-        # so far (its lower bounds are below it too)
-        n_in = 0
-        for j in range(top_n):
-            best[j] = -np.inf
-        for q in range(n_comp):
-            c = block_order[cell, q]
-            if blocked[c] or (passage and seen[r, c]):
-                continue
-            for j in range(c * per_comp, (c + 1) * per_comp):
-                item = items[cell, j]
-                if item < 0 or upper[cell, j] < best[top_n - 1]:
-                    break
-                if not passage and answered_groups[r, group[item]]:
-                    continue
-                if check_excluded and excluded[r, item]:
-                    continue
-                in_pool[n_in] = j
-                n_in += 1
-                low = lower[cell, j]
-                if low > best[top_n - 1]:
-                    m = top_n - 1
-                    while m > 0 and best[m - 1] < low:
-                        best[m] = best[m - 1]
-                        m -= 1
-                    best[m] = low
-        floor = best[top_n - 1]
+        n_in, floor = _pool_entries(
+            r,
+            cell,
+            passage,
+            alerted[r],
+            items,
+            upper,
+            lower,
+            block_order,
+            group,
+            excluded,
+            answered_groups,
+            seen,
+            blocked,
+            in_pool,
+            best,
+        )
         for q in range(n_in):
             j = in_pool[q]
             if upper[cell, j] >= floor:
@@ -194,6 +155,110 @@ def shortlist_hits(
                 n_hits += 1
         offsets[i + 1] = n_hits
     return offsets, hit_row[:n_hits], hit_item[:n_hits], limit
+
+
+@_jit
+def _blocked_competences(
+    r: int,
+    passage_rule: bool,
+    n_recent: int,
+    avail_comp: npt.NDArray[np.int64],
+    seen: npt.NDArray[np.bool_],
+    pool_comp: npt.NDArray[np.int64],
+    recent: npt.NDArray[np.int64],
+    blocked: npt.NDArray[np.bool_],
+    recent_mask: npt.NDArray[np.bool_],
+) -> bool:
+    """Candidate ``r``'s competence rules: passage by all competences, and what is blocked.
+
+    Returns whether passage by all competences applies; ``blocked`` gets the competences
+    the "challenges between same competence" rule leaves out (none when it would leave
+    nothing).
+    """
+    n_comp = blocked.shape[0]
+    n_cols = recent.shape[1]
+    passage = False
+    if passage_rule:
+        for c in range(n_comp):
+            if avail_comp[r, c] > 0 and not seen[r, c]:
+                passage = True
+                break
+    for c in range(n_comp):
+        blocked[c] = False
+    if n_recent > 0 and n_cols > 0:
+        for c in range(n_comp):
+            recent_mask[c] = False
+        for j in range(max(n_cols - n_recent, 0), n_cols):
+            c = recent[r, j]
+            if c >= 0:
+                recent_mask[c] = True
+        kept_any = False
+        for c in range(n_comp):
+            if passage:
+                left = avail_comp[r, c] > 0 and not seen[r, c]
+            else:
+                left = pool_comp[r, c] > 0
+            if left and not recent_mask[c]:
+                kept_any = True
+                break
+        if kept_any:
+            for c in range(n_comp):
+                blocked[c] = recent_mask[c]
+    return passage
+
+
+@_jit
+def _pool_entries(
+    r: int,
+    cell: int,
+    passage: bool,
+    check_excluded: bool,
+    items: npt.NDArray[np.int64],
+    upper: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64],
+    block_order: npt.NDArray[np.int64],
+    group: npt.NDArray[np.int64],
+    excluded: npt.NDArray[np.bool_],
+    answered_groups: npt.NDArray[np.bool_],
+    seen: npt.NDArray[np.bool_],
+    blocked: npt.NDArray[np.bool_],
+    in_pool: npt.NDArray[np.int64],
+    best: npt.NDArray[np.float64],
+) -> tuple[int, float]:
+    """Candidate ``r``'s shortlist entries in its pool, and the ``top_n``-th lower bound.
+
+    ``in_pool`` gets the entries (the count is returned), ``best`` the ``top_n`` largest
+    of their lower bounds, the last of which is returned. The rest of a block is skipped once its upper bound falls below the ``top_n``-th
+    lower bound so far (its lower bounds are below it too).
+    """
+    n_comp = blocked.shape[0]
+    per_comp = items.shape[1] // n_comp
+    top_n = best.shape[0]
+    n_in = 0
+    for j in range(top_n):
+        best[j] = -np.inf
+    for q in range(n_comp):
+        c = block_order[cell, q]
+        if blocked[c] or (passage and seen[r, c]):
+            continue
+        for j in range(c * per_comp, (c + 1) * per_comp):
+            item = items[cell, j]
+            if item < 0 or upper[cell, j] < best[top_n - 1]:
+                break
+            if not passage and answered_groups[r, group[item]]:
+                continue
+            if check_excluded and excluded[r, item]:
+                continue
+            in_pool[n_in] = j
+            n_in += 1
+            low = lower[cell, j]
+            if low > best[top_n - 1]:
+                m = top_n - 1
+                while m > 0 and best[m - 1] < low:
+                    best[m] = best[m - 1]
+                    m -= 1
+                best[m] = low
+    return n_in, best[top_n - 1]
 
 
 @_jit

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,11 @@ from pixirt import ResponseLog
 from pixirt._atomic_files import atomic_write
 from pixirt.datasets import pisa2012_us_math
 from pixirt.simulation import pix_like_bank, simulate_answers
+
+if TYPE_CHECKING:
+    from pixirt import ItemBank
+    from pixirt.calibration import CalibrationResult
+    from pixirt.simulation import SimulationResult
 
 __all__ = ["run_demo"]
 
@@ -141,7 +146,6 @@ def run_demo(
         seed=seed,
         out=folder / "certifications.parquet",
     )
-    cf = certs.frame
 
     from pixirt.simulation import compare
 
@@ -155,8 +159,45 @@ def run_demo(
         n_bootstrap=500,
     )
     report = comparison.report(folder / "rule-change-report.html")
+    summary = _summary(
+        folder, bank, sim.log, real, (fit_sim, rmse_b, len(common)), (fit_rasch, fit_2pl), certs
+    )
+    summary["rule_change"] = {"report": str(report), **comparison.headline()}
+    payload = json.dumps(summary, indent=2)
+    atomic_write(
+        folder / "summary.json", lambda tmp: tmp.write_text(payload + "\n", encoding="utf-8")
+    )
+    return summary
+
+
+def _describe(log: ResponseLog) -> dict[str, Any]:
+    d = log.describe()
+    return {
+        "n_persons": d.n_persons,
+        "n_items": d.n_items,
+        "n_answers": d.n_answers,
+        "density": round(d.density, 5),
+        "p_correct": round(d.p_correct, 4),
+        "items_all_correct": len(d.items_all_correct),
+        "items_all_wrong": len(d.items_all_wrong),
+    }
+
+
+def _summary(
+    folder: Path,
+    bank: ItemBank,
+    sim_log: ResponseLog,
+    real: ResponseLog,
+    simulated_fit: tuple[CalibrationResult, float, int],
+    real_fits: tuple[CalibrationResult, CalibrationResult],
+    certs: SimulationResult,
+) -> dict[str, Any]:
+    """The demo's figures (``summary.json`` without the rule change)."""
+    fit_sim, rmse_b, n_informed = simulated_fit
+    fit_rasch, fit_2pl = real_fits
     meta = bank.metadata
-    summary: dict[str, Any] = {
+    cf = certs.frame
+    return {
         "bank": {
             "file": str(folder / "bank.csv"),
             "n_challenges": bank.n_items,
@@ -167,7 +208,7 @@ def run_demo(
         },
         "simulated_log": {
             "file": str(folder / "simulated_answers.parquet"),
-            **_describe(sim.log),
+            **_describe(sim_log),
         },
         "real_log": {"name": "PISA 2012 USA mathematics (embedded)", **_describe(real)},
         "plot": str(folder / "logs.png"),
@@ -177,7 +218,7 @@ def run_demo(
                 "n_iter": fit_sim.n_iter,
                 "converged": fit_sim.converged,
                 "rmse_b_informed_items": round(rmse_b, 4),
-                "n_informed_items": len(common),
+                "n_informed_items": n_informed,
             },
             "real_rasch": {
                 "loglik": round(fit_rasch.loglik, 2),
@@ -203,23 +244,4 @@ def run_demo(
             ),
             "seconds": round(certs.seconds, 2),
         },
-        "rule_change": {"report": str(report), **comparison.headline()},
-    }
-    payload = json.dumps(summary, indent=2)
-    atomic_write(
-        folder / "summary.json", lambda tmp: tmp.write_text(payload + "\n", encoding="utf-8")
-    )
-    return summary
-
-
-def _describe(log: ResponseLog) -> dict[str, Any]:
-    d = log.describe()
-    return {
-        "n_persons": d.n_persons,
-        "n_items": d.n_items,
-        "n_answers": d.n_answers,
-        "density": round(d.density, 5),
-        "p_correct": round(d.p_correct, 4),
-        "items_all_correct": len(d.items_all_correct),
-        "items_all_wrong": len(d.items_all_wrong),
     }

@@ -96,106 +96,10 @@ def add_diagnostics_parsers(subparsers: Any) -> None:
         The object returned by ``ArgumentParser.add_subparsers()``; each sub-command's
         ``func`` default is its ``*_command`` function (returning the exit status).
     """
-    p = subparsers.add_parser(
-        "score-persons",
-        help="score persons (EAP, MAP, MLE or WLE) against a bank",
-        description="Score every person of an answer log against an item bank; writes "
-        "person_id, theta, se, n_answers, finite.",
-    )
-    _add_log_arguments(p)
-    p.add_argument("--method", choices=METHODS, default="EAP", help="estimator (default: EAP)")
-    p.add_argument("--prior-mean", type=float, help="prior mean (default: the bank's latent mean)")
-    p.add_argument("--prior-sd", type=float, help="prior sd (default: the bank's latent sd)")
-    p.add_argument("--n-quad", type=int, default=61, help="quadrature nodes (default: 61)")
-    p.add_argument("--out", required=True, help="CSV file to write")
-    p.set_defaults(func=score_persons_command)
-
-    p = subparsers.add_parser(
-        "fit",
-        help="item fit (infit/outfit, S-X², binned fit) and optionally person fit and Q3",
-        description="Item fit of a bank on an answer log: infit/outfit, Orlando-Thissen "
-        "S-X² on shared forms, and the binned leave-one-out fit for sparse logs.",
-    )
-    _add_log_arguments(p)
-    p.add_argument("--out", required=True, help="item-fit CSV file to write")
-    p.add_argument("--bins", type=int, default=10, help="ability bins of the binned fit")
-    p.add_argument(
-        "--min-form-size", type=int, default=100, help="smallest form on which S-X² is computed"
-    )
-    p.add_argument("--persons-out", help="also write person fit (lz*, infit, outfit) to this CSV")
-    p.add_argument(
-        "--person-method",
-        choices=("WLE", "MLE", "MAP"),
-        default="WLE",
-        help="ability estimator of the person fit (default: WLE)",
-    )
-    p.add_argument("--q3-out", help="also write Yen's Q3 matrix (dense logs) to this CSV")
-    p.add_argument("--alpha", type=float, default=0.01, help="level of the printed counts")
-    p.add_argument(
-        "--reference",
-        choices=("auto", "bootstrap", "chi2"),
-        default="auto",
-        help="reference distribution of the binned fit (default: auto, a parametric bootstrap up to 200,000 answers)",
-    )
-    p.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates (default: 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
-    p.set_defaults(func=fit_command)
-
-    p = subparsers.add_parser(
-        "dif",
-        help="DIF between two groups: Mantel-Haenszel (ETS A/B/C) and IRT likelihood ratio",
-        description="Differential item functioning between a focal and a reference group.",
-    )
-    _add_log_arguments(p)
-    p.add_argument("--groups", required=True, help="CSV with a person column and a group column")
-    p.add_argument("--group-column", default="group", help="group column (default: group)")
-    p.add_argument(
-        "--focal",
-        required=True,
-        help="label of the focal group; 'all' (with --reference) or a comma-separated list for more than two groups",
-    )
-    p.add_argument("--reference", help="label of the reference group (default: the other one)")
-    p.add_argument(
-        "--test", choices=("mh", "irt", "both"), default="both", help="which tests (default: both)"
-    )
-    p.add_argument(
-        "--anchors",
-        help="comma-separated anchor item ids, or 'sweep' (all others, then purified to a fixed point) (IRT; default: all others)",
-    )
-    p.add_argument(
-        "--purify",
-        action="store_true",
-        help="rerun with unflagged items as anchors / matching items",
-    )
-    p.add_argument("--alpha", type=float, default=0.05, help="level of the flags (default: 0.05)")
-    p.add_argument(
-        "--correction",
-        choices=("bh", "none"),
-        default="bh",
-        help="multiplicity correction of the flags: Benjamini-Hochberg (default) or none",
-    )
-    p.add_argument("--out", required=True, help="CSV file to write")
-    p.set_defaults(func=dif_command)
-
-    p = subparsers.add_parser(
-        "link",
-        help="link a new bank to a reference bank through common items; flag drift",
-        description="Linking constants (θ_ref = A θ_new + B) and parameter drift of the common items.",
-    )
-    p.add_argument("reference", help="reference bank (its scale is kept)")
-    p.add_argument("new", help="bank to put on the reference scale")
-    p.add_argument(
-        "--method", choices=LINK_METHODS, default="stocking-lord", help="(default: stocking-lord)"
-    )
-    p.add_argument("--b-threshold", type=float, default=0.3, help="drift threshold on b (logits)")
-    p.add_argument(
-        "--a-threshold", type=float, default=0.25, help="drift threshold on |log(a ratio)|"
-    )
-    p.add_argument("--no-purify", action="store_true", help="keep drifted items as anchors")
-    p.add_argument("--out", required=True, help="drift CSV file to write")
-    p.add_argument("--linked-bank", help="also write the new bank on the reference scale")
-    p.add_argument("--result", help="also write the linking result as JSON")
-    p.set_defaults(func=link_command)
+    _add_score_persons_parser(subparsers)
+    _add_fit_parser(subparsers)
+    _add_dif_parser(subparsers)
+    _add_link_parser(subparsers)
 
 
 def score_persons_command(args: argparse.Namespace) -> int:
@@ -366,3 +270,116 @@ def link_command(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result.to_dict(), indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def _add_score_persons_parser(subparsers: Any) -> None:
+    """``pixirt score-persons``."""
+    p = subparsers.add_parser(
+        "score-persons",
+        help="score persons (EAP, MAP, MLE or WLE) against a bank",
+        description="Score every person of an answer log against an item bank; writes "
+        "person_id, theta, se, n_answers, finite.",
+    )
+    _add_log_arguments(p)
+    p.add_argument("--method", choices=METHODS, default="EAP", help="estimator (default: EAP)")
+    p.add_argument("--prior-mean", type=float, help="prior mean (default: the bank's latent mean)")
+    p.add_argument("--prior-sd", type=float, help="prior sd (default: the bank's latent sd)")
+    p.add_argument("--n-quad", type=int, default=61, help="quadrature nodes (default: 61)")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.set_defaults(func=score_persons_command)
+
+
+def _add_fit_parser(subparsers: Any) -> None:
+    """``pixirt fit``."""
+    p = subparsers.add_parser(
+        "fit",
+        help="item fit (infit/outfit, S-X², binned fit) and optionally person fit and Q3",
+        description="Item fit of a bank on an answer log: infit/outfit, Orlando-Thissen "
+        "S-X² on shared forms, and the binned leave-one-out fit for sparse logs.",
+    )
+    _add_log_arguments(p)
+    p.add_argument("--out", required=True, help="item-fit CSV file to write")
+    p.add_argument("--bins", type=int, default=10, help="ability bins of the binned fit")
+    p.add_argument(
+        "--min-form-size", type=int, default=100, help="smallest form on which S-X² is computed"
+    )
+    p.add_argument("--persons-out", help="also write person fit (lz*, infit, outfit) to this CSV")
+    p.add_argument(
+        "--person-method",
+        choices=("WLE", "MLE", "MAP"),
+        default="WLE",
+        help="ability estimator of the person fit (default: WLE)",
+    )
+    p.add_argument("--q3-out", help="also write Yen's Q3 matrix (dense logs) to this CSV")
+    p.add_argument("--alpha", type=float, default=0.01, help="level of the printed counts")
+    p.add_argument(
+        "--reference",
+        choices=("auto", "bootstrap", "chi2"),
+        default="auto",
+        help="reference distribution of the binned fit (default: auto, a parametric bootstrap up to 200,000 answers)",
+    )
+    p.add_argument("--n-boot", type=int, default=100, help="bootstrap replicates (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.set_defaults(func=fit_command)
+
+
+def _add_dif_parser(subparsers: Any) -> None:
+    """``pixirt dif``."""
+    p = subparsers.add_parser(
+        "dif",
+        help="DIF between two groups: Mantel-Haenszel (ETS A/B/C) and IRT likelihood ratio",
+        description="Differential item functioning between a focal and a reference group.",
+    )
+    _add_log_arguments(p)
+    p.add_argument("--groups", required=True, help="CSV with a person column and a group column")
+    p.add_argument("--group-column", default="group", help="group column (default: group)")
+    p.add_argument(
+        "--focal",
+        required=True,
+        help="label of the focal group; 'all' (with --reference) or a comma-separated list for more than two groups",
+    )
+    p.add_argument("--reference", help="label of the reference group (default: the other one)")
+    p.add_argument(
+        "--test", choices=("mh", "irt", "both"), default="both", help="which tests (default: both)"
+    )
+    p.add_argument(
+        "--anchors",
+        help="comma-separated anchor item ids, or 'sweep' (all others, then purified to a fixed point) (IRT; default: all others)",
+    )
+    p.add_argument(
+        "--purify",
+        action="store_true",
+        help="rerun with unflagged items as anchors / matching items",
+    )
+    p.add_argument("--alpha", type=float, default=0.05, help="level of the flags (default: 0.05)")
+    p.add_argument(
+        "--correction",
+        choices=("bh", "none"),
+        default="bh",
+        help="multiplicity correction of the flags: Benjamini-Hochberg (default) or none",
+    )
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.set_defaults(func=dif_command)
+
+
+def _add_link_parser(subparsers: Any) -> None:
+    """``pixirt link``."""
+    p = subparsers.add_parser(
+        "link",
+        help="link a new bank to a reference bank through common items; flag drift",
+        description="Linking constants (θ_ref = A θ_new + B) and parameter drift of the common items.",
+    )
+    p.add_argument("reference", help="reference bank (its scale is kept)")
+    p.add_argument("new", help="bank to put on the reference scale")
+    p.add_argument(
+        "--method", choices=LINK_METHODS, default="stocking-lord", help="(default: stocking-lord)"
+    )
+    p.add_argument("--b-threshold", type=float, default=0.3, help="drift threshold on b (logits)")
+    p.add_argument(
+        "--a-threshold", type=float, default=0.25, help="drift threshold on |log(a ratio)|"
+    )
+    p.add_argument("--no-purify", action="store_true", help="keep drifted items as anchors")
+    p.add_argument("--out", required=True, help="drift CSV file to write")
+    p.add_argument("--linked-bank", help="also write the new bank on the reference scale")
+    p.add_argument("--result", help="also write the linking result as JSON")
+    p.set_defaults(func=link_command)

@@ -17,7 +17,7 @@
 5. write the new state, the history event and the idempotent reply in one transaction,
    naming the version the step was computed from, and only then reply. If another
    replica or request wrote first, the step runs again on the new state
-   (:func:`_retrying`).
+   (:func:`~pixirt.service._session_errors.retrying`).
 
 Deployment: any number of processes and replicas on one store (:func:`pixirt.service.open_store`:
 SQLite on one machine, PostgreSQL across machines); none owns a session.
@@ -30,13 +30,11 @@ replayed in-process with the same seed and index serves the same challenges.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from pixirt import cat as engine
 from pixirt.cat import (
@@ -68,7 +66,7 @@ from pixirt.service._schemas import (
     SessionStatus,
     SessionSummaryOut,
 )
-from pixirt.service._session_errors import ApiError, Reply
+from pixirt.service._session_errors import ApiError, Conflict, Reply, retrying
 from pixirt.service._session_views import (
     _BODY_KEY,
     _HEADER_KEY,
@@ -87,43 +85,6 @@ from pixirt.service._session_views import (
 )
 from pixirt.service._store_protocol import SessionStore
 from pixirt.service._store_records import Event, SessionRow, StoreError, VersionConflict
-
-T = TypeVar("T")
-
-
-class _Conflict(Exception):
-    """The store moved on while a step was computed: compute it again."""
-
-
-_ATTEMPTS = 8
-
-
-def _retrying(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a session step again, on the session's new state, when another write came first.
-
-    Another replica or request committed first; after :data:`_ATTEMPTS` tries, a 409
-    ``concurrent_update``.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: SessionService, *args: Any, **kwargs: Any) -> T:
-        try:
-            for attempt in range(_ATTEMPTS):
-                self._attempt.value = attempt
-                try:
-                    return method(self, *args, **kwargs)
-                except _Conflict:
-                    continue
-        finally:
-            self._attempt.value = 0
-        self.metrics.inc("conflicts")
-        raise ApiError(
-            409,
-            "concurrent_update",
-            "the session kept changing while this request was processed: fetch it and retry",
-        )
-
-    return wrapper
 
 
 class SessionService:
@@ -172,7 +133,7 @@ class SessionService:
 
     # ------------------------------------------------------------------ loading
     def _careful(self) -> bool:
-        """Whether this step is a retry (see :func:`_retrying`): check all on the store."""
+        """Whether this step is a retry (see :func:`~pixirt.service._session_errors.retrying`): check all on the store."""
         return bool(getattr(self._attempt, "value", 0))
 
     def _live(self, sid: str, *, verify: bool = True) -> _Live:
@@ -290,9 +251,9 @@ class SessionService:
             )
         except VersionConflict:
             # another replica (or request) wrote first: the caller runs again on the
-            # new state (see _retrying)
+            # new state (see retrying)
             self.cache.drop([live.session_id])
-            raise _Conflict from None
+            raise Conflict from None
         except StoreError:
             self.cache.drop([live.session_id])
             raise
@@ -301,7 +262,7 @@ class SessionService:
         return updated
 
     # ------------------------------------------------------------------ create
-    @_retrying
+    @retrying
     def create(
         self,
         body: SessionIn,
@@ -331,7 +292,7 @@ class SessionService:
             if key is not None:
                 stored = self.store.reply(scope, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key, key_field)
+                    return self._resend(stored, request_hash, key, key_field)
             state, choice, index = self._start(body, rules)
             sid = str(uuid.uuid4())
             if body.time_limit_minutes is not None:
@@ -374,7 +335,7 @@ class SessionService:
                     reply=None if key is None else (scope, key, request_hash, 201, text),
                 )
             except VersionConflict:
-                raise _Conflict from None  # the key was taken meanwhile: replay its reply
+                raise Conflict from None  # the key was taken meanwhile: replay its reply
             self.cache.put(_Live(sid, body.candidate_id, state, 1, now, now, expires, result))
             self.metrics.inc("sessions_started")
             return Reply(201, text.encode(), session_id=sid)
@@ -419,7 +380,7 @@ class SessionService:
             )
         return state, choice, index
 
-    def _replay(self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY) -> Reply:
+    def _resend(self, stored: Any, request_hash: str, key: str, field: str = _HEADER_KEY) -> Reply:
         if stored.request_hash != request_hash:
             self.metrics.inc("conflicts")
             raise ApiError(
@@ -432,7 +393,7 @@ class SessionService:
         return Reply(stored.status_code, stored.body.encode(), replayed=True)
 
     # ------------------------------------------------------------------ answer
-    @_retrying
+    @retrying
     def answer(self, sid: str, body: AnswerIn, now: float, *, key: str | None = None) -> Reply:
         """Record the answer to the challenge served; the next challenge or the result.
 
@@ -454,17 +415,17 @@ class SessionService:
             if key is not None and careful:
                 stored = self.store.reply(sid, key)
                 if stored is not None:
-                    return self._replay(stored, request_hash, key, key_field)
+                    return self._resend(stored, request_hash, key, key_field)
             try:
                 served = self._ensure_open(live, now)
             except ApiError:
                 if not careful:
-                    raise _Conflict from None
+                    raise Conflict from None
                 self.metrics.inc("conflicts")
                 raise
             if body.challenge_id != served.challenge_id:
                 if not careful:
-                    raise _Conflict
+                    raise Conflict
                 self.metrics.inc("conflicts")
                 raise ApiError(
                     409,
@@ -591,7 +552,7 @@ class SessionService:
         if key is None:
             return None
         stored = self.store.reply(sid, key)
-        return None if stored is None else self._replay(stored, request_hash, key)
+        return None if stored is None else self._resend(stored, request_hash, key)
 
     def _jury_step(
         self,
@@ -622,7 +583,7 @@ class SessionService:
             return None
         return self._score(new)[1]
 
-    @_retrying
+    @retrying
     def neutralize(
         self,
         sid: str,
@@ -670,7 +631,7 @@ class SessionService:
                 request_hash=request_hash,
             )
 
-    @_retrying
+    @retrying
     def live_alert(
         self, sid: str, challenge_id: str, now: float, *, key: str | None = None
     ) -> Reply:
@@ -712,7 +673,7 @@ class SessionService:
                 request_hash=request_hash,
             )
 
-    @_retrying
+    @retrying
     def abort(self, sid: str, body: AbortIn, now: float, *, key: str | None = None) -> Reply:
         """End the session early (allowed after expiry); the result is scored."""
         request_hash = _request_hash({"action": "abort", "reason": body.reason})
