@@ -13,7 +13,7 @@ Tools:
   81 points, top-5 pick), the engine as shipped: a :class:`~pixirt.cat._batch.SessionBatch`
   of one, ranked by the proven-exact shortlists;
 - ``pixirt_general``: the same engine with the shortlists off
-  (``engine.replay(state, fast=False)``: ``candidate_pool`` and ``rank_by_information``
+  (``engine.rebuild(state, fast=False)``: ``candidate_pool`` and ``rank_by_information``
   over the whole bank) — same choices, shown for the speed-up;
 - ``catsim``: ``MaxInfoSelector.select`` + ``NumericalSearchEstimator.estimate``
   (its defaults);
@@ -68,7 +68,7 @@ def _answer(a: float, b: float, theta: float, index: int, step: int) -> bool:
 def _pixirt(general: bool) -> Session:
     from pixirt import rules
     from pixirt.cat import Candidate, next_challenge, record, result, start
-    from pixirt.cat._engine import replay  # internal: the shortlists switched off
+    from pixirt.cat._engine import rebuild  # internal: the shortlists switched off
     from pixirt.simulation import pix_like_bank
 
     bank = pix_like_bank(0)
@@ -80,7 +80,7 @@ def _pixirt(general: bool) -> Session:
         theta = _truth(index)
         state = start(bank, v3, candidate=Candidate(f"c{index}", index), seed=SEED)
         if general:
-            state = replay(state, fast=False)
+            state = rebuild(state, fast=False)
         for step in range(TEST_LENGTH + 1):
             t0 = time.perf_counter()
             choice = next_challenge(state)

@@ -372,11 +372,11 @@ def test_state_does_not_import_the_engine():
     import ast
     from pathlib import Path
 
-    import pixirt.cat._replay
+    import pixirt.cat._rebuild
     import pixirt.cat._runtime
     import pixirt.cat._state
 
-    for module in (pixirt.cat._state, pixirt.cat._replay, pixirt.cat._runtime):
+    for module in (pixirt.cat._state, pixirt.cat._rebuild, pixirt.cat._runtime):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert "pixirt.cat._engine" not in imported, module.__name__

@@ -1,7 +1,7 @@
 """The engine's batch of one: the shortlist ranking equals the general path, bit for bit.
 
 A v3 session is a :class:`~pixirt.cat._batch.SessionBatch` of one. Its general path
-(``engine.replay(state, fast=False)``) ranks with ``candidate_pool`` and
+(``engine.rebuild(state, fast=False)``) ranks with ``candidate_pool`` and
 ``rank_by_information`` only; whole sessions run in lockstep on both paths under many
 rule variants, answers, live alerts and resumptions; ``update_single`` (the batch's
 in-place capacity step on one row) equals ``CapacityModel.update``.
@@ -58,7 +58,7 @@ def variant(base: RuleSet, *, selection=None, capacity=None, test_length=None) -
 
 def general(state: CatState) -> CatState:
     """The same session on the general path."""
-    return engine.replay(state, fast=False)
+    return engine.rebuild(state, fast=False)
 
 
 def assert_same_work(fast: CatState, slow: CatState) -> None:

@@ -222,7 +222,7 @@ def test_outcomes_on_a_tiny_bank_match_exact_enumeration():
             pos = bank.index_of([cid])[0]
             p_ok = float(1 / (1 + np.exp(-bank.a[pos] * (theta - bank.b[pos]))))
             for status, p in (("ok", p_ok), ("ko", 1 - p_ok)):
-                nxt = engine.replay(
+                nxt = engine.rebuild(
                     dc_replace(state, asked=(*state.asked, cid), statuses=(*state.statuses, status))
                 )
                 walk(nxt, prob * pick * p)

@@ -57,14 +57,14 @@ from pixirt.cat._batch import certification_of
 from pixirt.cat._certification import ABORT_REASONS, ANSWER_STATUSES, Certification
 from pixirt.cat._incidents import IssueReport, unknown_to
 from pixirt.cat._profile import Profile
-from pixirt.cat._replay import Work
-from pixirt.cat._replay import position as _position
-from pixirt.cat._replay import step as _step
+from pixirt.cat._rebuild import Work
+from pixirt.cat._rebuild import position as _position
+from pixirt.cat._rebuild import step as _step
 from pixirt.cat._result import CertificationResult
 from pixirt.cat._runtime import Runtime, build_runtime
 from pixirt.cat._score_entry import score
 from pixirt.cat._selection import BankStructure
-from pixirt.cat._state import Candidate, CatState, ChallengeChoice, replay
+from pixirt.cat._state import Candidate, CatState, ChallengeChoice, rebuild
 from pixirt.cat._state import attached_runtime as _runtime
 from pixirt.cat._v2_tables import V2Profiles
 from pixirt.exceptions import DataError, SessionError
@@ -80,8 +80,8 @@ __all__ = [
     "flag_live_alert",
     "neutralize",
     "next_challenge",
+    "rebuild",
     "record",
-    "replay",
     "report_issue",
     "result",
     "start",
@@ -158,7 +158,7 @@ def start(
         plan=plan,
         runtime=runtime,
     )
-    return replay(state)
+    return rebuild(state)
 
 
 def _plan_v2(
@@ -192,7 +192,7 @@ def next_challenge(state: CatState) -> ChallengeChoice | None:
     """
     work = state.work
     if work is None:
-        state = replay(state)
+        state = rebuild(state)
         work = state.work
         assert work is not None
     if not work.computed:

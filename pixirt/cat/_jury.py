@@ -108,7 +108,7 @@ class JuryDecision:
 def apply(
     certification: Certification, rules: RuleSet, *, bank: ItemBank | None = None
 ) -> JuryDecision:
-    """Resolve a certification's issue reports, then replay its jury events in order.
+    """Resolve a certification's issue reports, then apply its jury events in order.
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ def apply(
         _check_reports(reports, rules, pos)
         outcomes, review = _resolve_reports(reports, rules, chs, pos, bank)
         trace += _report_sentences(reports, outcomes, review, rules)
-    fraud, cancelled = _replay_events(cert, chs, pos)
+    fraud, cancelled = _apply_events(cert, chs, pos)
     if cert.jury_events:
         trace.append(
             "Jury events, in order: "
@@ -233,7 +233,7 @@ def _report_sentences(
     return out
 
 
-def _replay_events(cert: Certification, chs: list[Any], pos: dict[str, int]) -> tuple[bool, bool]:
+def _apply_events(cert: Certification, chs: list[Any], pos: dict[str, int]) -> tuple[bool, bool]:
     """The jury events in order: ``chs`` updated in place; the final fraud and cancellation."""
     fraud, cancelled = cert.fraud, cert.cancelled
     for j, ev in enumerate(cert.jury_events):

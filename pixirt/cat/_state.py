@@ -21,7 +21,7 @@ from pixirt._json import from_dict, to_dict
 from pixirt.cat._choice import ChallengeChoice
 from pixirt.cat._incidents import IssueReport
 from pixirt.cat._profile import Profile
-from pixirt.cat._replay import Work, replay_batch
+from pixirt.cat._rebuild import Work, rebuild_batch
 from pixirt.cat._runtime import Runtime, build_runtime
 from pixirt.exceptions import DataError, SessionError
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from pixirt._item_bank import ItemBank
     from pixirt.rules import RuleSet
 
-__all__ = ["Candidate", "CatState", "ChallengeChoice", "attached_runtime", "replay"]
+__all__ = ["Candidate", "CatState", "ChallengeChoice", "attached_runtime", "rebuild"]
 
 STATE_FORMAT = "pixirt-cat-state/1"
 
@@ -207,7 +207,7 @@ class CatState:
             abort_reason=data["abort_reason"],
             issue_reports=tuple(IssueReport.from_dict(x) for x in data.get("issue_reports", [])),
         )
-        return replay(replace(bare, runtime=build_runtime(bank, rules)))
+        return rebuild(replace(bare, runtime=build_runtime(bank, rules)))
 
 
 def attached_runtime(state: CatState) -> Runtime:
@@ -219,7 +219,7 @@ def attached_runtime(state: CatState) -> Runtime:
     return state.runtime
 
 
-def replay(state: CatState, *, fast: bool = True) -> CatState:
+def rebuild(state: CatState, *, fast: bool = True) -> CatState:
     """Rebuild the working state of ``state`` from its answers (after loading it from JSON).
 
     ``fast=False`` ranks with the general pool and ranking functions only (the
@@ -228,7 +228,7 @@ def replay(state: CatState, *, fast: bool = True) -> CatState:
     runtime = attached_runtime(state)
     if state.algorithm == "v2":
         return replace(state, work=Work(None))
-    batch = replay_batch(
+    batch = rebuild_batch(
         runtime,
         index=state.candidate.index,
         seed=state.seed,

@@ -196,7 +196,7 @@ class ServiceMiddleware:
                     return
                 if method == "POST" and await self._fast_answer(scope, headers, body, send_wrapped):
                     return
-                receive = _replay(body, receive)
+                receive = _body_again(body, receive)
             await self.app(scope, receive, send_wrapped)
         finally:
             seconds = time.perf_counter() - t0
@@ -384,17 +384,18 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def _body_again(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app the body the middleware already read."""
     sent = False
 
-    async def replay() -> Message:
+    async def receive_body() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return receive_body
 
 
 async def _send_problem(

@@ -1,6 +1,6 @@
-"""A session's working state and its replay from the record (:mod:`pixirt.cat._state`).
+"""A session's working state and its rebuilding from the record (:mod:`pixirt.cat._state`).
 
-Knows nothing of :class:`~pixirt.cat.CatState`: :func:`replay_batch` takes the
+Knows nothing of :class:`~pixirt.cat.CatState`: :func:`rebuild_batch` takes the
 record's fields, so that the state module can rebuild itself without the engine.
 """
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 class Work:
-    """A session's working state, rebuilt from its record by :func:`replay`.
+    """A session's working state, rebuilt from its record by :func:`rebuild`.
 
     ``batch`` is the v3 session as a :class:`~pixirt.cat._batch.SessionBatch` of one
     (None in v2), never modified once built (a step works on a copy); ``choice``
@@ -51,7 +51,7 @@ def step(batch: SessionBatch, pos: int, status: str | None) -> None:
         batch.record([0], [pos], [status == "ok"])
 
 
-def replay_batch(
+def rebuild_batch(
     runtime: Runtime,
     *,
     index: int,
