@@ -112,3 +112,17 @@ def _has_user(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def execute_sql(url: str, sql: str, params: tuple = ()) -> list:
+    """Run one statement on either store (``?`` placeholders, as SQLite spells them)."""
+    if url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            cur = conn.execute(sql.replace("?", "%s"), params)
+            return cur.fetchall() if cur.description else []
+    import sqlite3
+
+    with sqlite3.connect(url) as db:
+        return db.execute(sql, params).fetchall()

@@ -18,6 +18,8 @@ with warnings.catch_warnings():
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+from pg_server import execute_sql
+
 from pixirt.service import Settings, create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -285,3 +287,10 @@ def test_retention_purges_old_replies_and_finished_sessions(store_url, bank, rul
         metrics = tc.get("/metrics").text
         assert 'pixirt_sessions{status="expired"} 1' in metrics
         assert 'pixirt_sessions{status="active"} 0' in metrics
+    # the purged and the erased sessions left no history behind (the events are deleted
+    # with their session, not by a foreign key's cascade)
+    for gone in (sid, live):
+        assert execute_sql(
+            store_url, "SELECT COUNT(*) FROM events WHERE session_id = ?", (gone,)
+        ) == [(0,)]
+    assert execute_sql(store_url, "SELECT COUNT(*) FROM events")[0][0] > 0  # r1's second session

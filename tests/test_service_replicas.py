@@ -19,6 +19,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from pg_server import execute_sql
+
 from pixirt.service import Settings, create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -183,20 +185,6 @@ def test_schema_migrations_on_both_stores(store_url, tmp_path):
         open_store("sqlite://relative.sqlite")
 
 
-def _execute(url: str, sql: str, params: tuple = ()) -> list:
-    """Run one statement on either store (``?`` placeholders, as SQLite spells them)."""
-    if url.startswith("postgresql://"):
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            cur = conn.execute(sql.replace("?", "%s"), params)
-            return cur.fetchall() if cur.description else []
-    import sqlite3
-
-    with sqlite3.connect(url) as db:
-        return db.execute(sql, params).fetchall()
-
-
 def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, monkeypatch):
     """Upgrading a store at schema 2 (retention by updated_at) to 3 (by ended_at): the
     sessions that ended before the upgrade are still purged, the active ones are kept."""
@@ -208,7 +196,7 @@ def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, mo
     assert old.schema_version == 2
     old.close()
     for sid, status, updated in (("ended", "finished", 100.0), ("live", "active", 100.0)):
-        _execute(
+        execute_sql(
             store_url,
             "INSERT INTO sessions (session_id, candidate_id, algorithm, rules_id, rules_hash, "
             "bank_hash, status, version, state, result, created_at, updated_at, expires_at) "
@@ -219,7 +207,7 @@ def test_schema_3_keeps_retention_of_sessions_ended_under_schema_2(store_url, mo
     store = open_store(store_url)
     assert store.schema_version == 3
     assert store.purge(1000.0, replies_older_than=None, sessions_older_than=10.0) == (0, 1)
-    left = _execute(store_url, "SELECT session_id FROM sessions")
+    left = execute_sql(store_url, "SELECT session_id FROM sessions")
     assert [r[0] for r in left] == ["live"]
     store.close()
 
@@ -254,7 +242,7 @@ def test_answers_to_an_active_session_update_its_row_in_place(pg_server):
     store.close()  # its backends exit, flushing their statistics
     deadline = time.monotonic() + 10
     while True:
-        ((n_upd, n_hot),) = _execute(
+        ((n_upd, n_hot),) = execute_sql(
             url,
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'sessions'",
         )
@@ -263,4 +251,4 @@ def test_answers_to_an_active_session_update_its_row_in_place(pg_server):
         time.sleep(0.1)
     assert n_upd == 21
     assert n_hot >= 19, f"only {n_hot} of 20 answer updates were heap-only"
-    assert _execute(url, "SELECT ended_at FROM sessions") == [(30.0,)]
+    assert execute_sql(url, "SELECT ended_at FROM sessions") == [(30.0,)]

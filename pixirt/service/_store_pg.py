@@ -131,8 +131,11 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         3,
         "answers update in place: the retention index on ended_at (set once a session "
-        "ends) instead of updated_at, and room on each page for heap-only updates",
+        "ends) instead of updated_at, room on each page for heap-only updates; the history "
+        "events without a foreign-key check per answer (an event is only ever inserted with "
+        "its session's versioned update, and deleted with it)",
         """
+        ALTER TABLE events DROP CONSTRAINT IF EXISTS events_session_id_fkey;
         ALTER TABLE sessions ADD COLUMN ended_at DOUBLE PRECISION;
         UPDATE sessions SET ended_at = updated_at WHERE status <> 'active';
         DROP INDEX sessions_status_updated;
@@ -520,6 +523,7 @@ class PostgresStore:
             ]
             if ids:
                 conn.execute("DELETE FROM replies WHERE scope = ANY(%s)", (ids,))
+                conn.execute("DELETE FROM events WHERE session_id = ANY(%s)", (ids,))
             conn.execute("DELETE FROM replies WHERE scope = %s", (candidate_scope,))
             conn.execute("DELETE FROM sessions WHERE candidate_id = %s", (candidate_id,))
             return ids
@@ -545,6 +549,7 @@ class PostgresStore:
                 ]
                 if ids:
                     conn.execute("DELETE FROM replies WHERE scope = ANY(%s)", (ids,))
+                    conn.execute("DELETE FROM events WHERE session_id = ANY(%s)", (ids,))
                     cur = conn.execute("DELETE FROM sessions WHERE session_id = ANY(%s)", (ids,))
                     n_sessions = int(cur.rowcount)
             if replies_older_than is not None:
