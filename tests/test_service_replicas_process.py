@@ -195,3 +195,144 @@ def test_serve_with_two_workers_on_postgresql(pg_server, tmp_path, bank):
         code = proc.wait(timeout=60)
         log.close()
     assert code == 0
+
+
+def _worker_processes(pid: int) -> list:
+    """The service's worker processes (multiprocessing's resource tracker left out)."""
+    import psutil
+
+    found = []
+    for c in psutil.Process(pid).children():
+        try:
+            if "python" in c.name() and "resource_tracker" not in " ".join(c.cmdline()):
+                found.append(c)
+        except psutil.Error:  # a worker just killed: a zombie until the supervisor reaps it
+            continue
+    return found
+
+
+def _start_workers(store_url: str, tmp_path, workers: int = 2):
+    """``pixirt serve --workers N`` on a free port; (process, port, log path) once ready."""
+    import os
+    import subprocess
+    import sys
+
+    from test_service_process import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXIRT_")}
+    log_path = tmp_path / "workers.log"
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "pixirt.cli._serve", "--db", store_url,
+            "--port", str(port), "--rules", "pix-v3", "--workers", str(workers),
+            "--no-request-log",
+        ],
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )  # fmt: skip
+    for _ in range(2400):  # a bound against a hung start, not a check
+        assert proc.poll() is None, log_path.read_text()[-2000:]
+        if len(_listeners_and_connections(port, 0)[0]) == workers:  # every worker listens
+            break
+        time.sleep(0.05)
+    return proc, port, log_path
+
+
+def _listeners_and_connections(port: int, n_connections: int) -> tuple[list[int], dict[int, int]]:
+    """The pids owning a listening socket on ``port`` (one per socket) and, with
+    ``n_connections`` keep-alive connections open, how many each pid accepted."""
+    import collections
+    import socket
+
+    import psutil
+
+    def owners(status: str) -> list[int]:
+        found = []
+        for p in psutil.process_iter():
+            try:
+                for c in p.net_connections(kind="tcp"):
+                    if c.status == status and c.laddr and c.laddr.port == port:
+                        found.append(p.pid)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return found
+
+    listeners = owners(psutil.CONN_LISTEN)
+    clients = []
+    try:
+        for _ in range(n_connections):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+            s.recv(1000)  # accepted and served: the connection belongs to a worker
+            clients.append(s)
+        accepted = collections.Counter(owners(psutil.CONN_ESTABLISHED))
+    finally:
+        for s in clients:
+            s.close()
+    return listeners, dict(accepted)
+
+
+def test_workers_listen_each_on_its_own_socket_and_share_the_connections(pg_server, tmp_path):
+    """Issue 17 (found while measuring): uvicorn's workers shared one listening socket and
+    100 keep-alive clients split 58/42, 69/31, 86/14 between two workers, so one worker
+    saturated. Each worker now listens itself (SO_REUSEPORT): the kernel balances."""
+    import signal
+
+    proc, port, log_path = _start_workers(pg_server.new_database(), tmp_path)
+    try:
+        workers = {c.pid for c in _worker_processes(proc.pid)}
+        listeners, accepted = _listeners_and_connections(port, 100)
+        assert sorted(listeners) == sorted(workers) and len(workers) == 2, (listeners, workers)
+        assert set(accepted) == workers, accepted
+        # the hash of 100 client ports: each share is 50 ± 5 (below 25 once in 10^6 runs)
+        assert min(accepted.values()) >= 25, accepted
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    assert code == 0, log_path.read_text()[-2000:]
+
+
+def test_a_dead_worker_is_replaced_and_a_failed_start_stops_the_service(pg_server, tmp_path):
+    import signal
+
+    proc, port, log_path = _start_workers(pg_server.new_database(), tmp_path)
+    try:
+        victim = _worker_processes(proc.pid)[0]
+        victim.kill()  # kill -9: the supervisor starts another
+        for _ in range(1200):
+            alive = _worker_processes(proc.pid)
+            if len(alive) == 2 and victim.pid not in {c.pid for c in alive}:
+                listeners, _ = _listeners_and_connections(port, 0)
+                if len(listeners) == 2:
+                    break
+            time.sleep(0.05)
+        else:
+            raise AssertionError(log_path.read_text()[-2000:])
+        assert httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200
+        assert "starting another" in log_path.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    # a store that cannot be opened: the workers die at start-up, the service stops with 1
+    import os
+    import subprocess
+    import sys
+
+    from test_service_process import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXIRT_")}
+    bad = pg_server.new_database().rsplit("/", 1)[0] + "/no_such_database"
+    failed = subprocess.run(
+        [
+            sys.executable, "-m", "pixirt.cli._serve", "--db", bad, "--port",
+            str(free_port()), "--rules", "pix-v3", "--workers", "2", "--no-request-log",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert failed.returncode == 1, failed.stderr[-2000:]
+    assert "exited at start-up" in failed.stderr

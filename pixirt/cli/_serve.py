@@ -5,8 +5,10 @@ Usage::
     pixirt serve --bank bank.csv --rules pix-v3 --db sessions.sqlite --host 127.0.0.1 --port 8000
     pixirt serve --db postgresql://pixirt@db/pixirt --workers 4 --host 0.0.0.0
 
-``--workers N`` runs N processes on the one store (uvicorn's supervisor; each worker
-loads the bank and rule sets itself). SIGTERM drains: no new connection is accepted,
+``--workers N`` runs N processes on the one store, each loading the bank and rule sets
+itself. On Linux each worker listens on the port with its own socket (``SO_REUSEPORT``:
+the kernel spreads the connections evenly, see :mod:`pixirt.cli._workers`); elsewhere,
+uvicorn's supervisor shares one socket. SIGTERM drains: no new connection is accepted,
 the requests in flight finish (up to ``--graceful-seconds``), then the store closes.
 
 Every option falls back on its ``PIXIRT_*`` variable (:mod:`pixirt.service._settings`),
@@ -18,27 +20,22 @@ line is visible to every user of the machine. Also runnable as
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pixirt.cli._workers import reuse_port_available, run_workers, tune_gc
 from pixirt.exceptions import PixirtError
 
 __all__ = ["add_serve_parser", "main", "serve_command", "worker_app"]
-
-
-def _tune_gc() -> None:
-    """Collect garbage less often (a server allocates many short-lived objects a request)."""
-    gc.set_threshold(50_000, 20, 20)
 
 
 def worker_app() -> Any:
     """The app of one ``--workers`` process (uvicorn's factory): settings from ``PIXIRT_*``."""
     from pixirt.service import create_app
 
-    _tune_gc()
+    tune_gc()
     return create_app()
 
 
@@ -210,6 +207,9 @@ def serve_command(args: argparse.Namespace) -> int:
         # the workers are new processes: they read the (checked) settings from the
         # environment and build the app with the factory
         os.environ.update(settings.to_env())
+        if reuse_port_available(settings.port):
+            # a listening socket per worker: the kernel balances the connections
+            return run_workers(options, settings.workers)
         uvicorn.run(
             "pixirt.cli._serve:worker_app",
             factory=True,
@@ -217,7 +217,7 @@ def serve_command(args: argparse.Namespace) -> int:
             **options,
         )
         return 0
-    _tune_gc()
+    tune_gc()
     uvicorn.run(create_app(settings, bank=bank, rule_sets=rule_sets), **options)
     return 0
 
