@@ -58,8 +58,8 @@ from pixirt.rules import RuleSet
 from pixirt.service._catalog import Catalog
 from pixirt.service._metrics import Metrics
 from pixirt.service._routes import OPEN_PATHS, routers
-from pixirt.service._schemas import AnswerIn
-from pixirt.service._session_errors import ApiError
+from pixirt.service._schemas import AnswerIn, SessionIn
+from pixirt.service._session_errors import ApiError, Reply
 from pixirt.service._session_service import SessionService
 from pixirt.service._settings import Settings
 from pixirt.service._store_protocol import open_store
@@ -82,6 +82,7 @@ _TITLES = {
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _ANSWER_PATH = re.compile(r"^/v1/sessions/([^/]+)/answers$")
+_SESSIONS_PATH = "/v1/sessions"
 _METHODS = {
     "GET",
     "HEAD",
@@ -196,7 +197,7 @@ class ServiceMiddleware:
                         "the request body must be JSON (Content-Type: application/json)",
                     )
                     return
-                if method == "POST" and await self._fast_answer(scope, headers, body, send_wrapped):
+                if method == "POST" and await self._fast_post(scope, headers, body, send_wrapped):
                     return
                 receive = _body_again(body, receive)
             await self.app(scope, receive, send_wrapped)
@@ -227,12 +228,12 @@ class ServiceMiddleware:
                     }
                 )
 
-    async def _fast_answer(
+    async def _fast_post(
         self, scope: Scope, headers: dict[str, str], body: bytes, send: Send
     ) -> bool:
-        """``POST /v1/sessions/{id}/answers``, the hot path, without FastAPI's routing.
+        """The hot paths without FastAPI's routing: a session's answers, and its start.
 
-        Only a well-formed request with no dependency overridden takes it (the same
+        ``POST /v1/sessions/{id}/answers`` and ``POST /v1/sessions``. Only a well-formed request with no dependency overridden takes them (the same
         service call and the same reply as the route); anything else returns False and
         goes through FastAPI (its 422 replies, its overrides).
         """
@@ -240,13 +241,31 @@ class ServiceMiddleware:
         service = state.service
         if service is None or state.overrides:
             return False
-        match = _ANSWER_PATH.match(_route_path(scope))
-        if match is None:
+        path = _route_path(scope)
+        key = headers.get("idempotency-key")
+        if key is not None and not 1 <= len(key) <= 200:
+            return False
+        now = float(state.clock())
+        if path == _SESSIONS_PATH:
+            try:
+                created = SessionIn.model_validate_json(body)
+            except ValueError:
+                return False
+            if key is not None and created.idempotency_key not in (None, key):
+                return False
+            scope["route_template"] = _SESSIONS_PATH
+            call = functools.partial(
+                service.create,
+                created,
+                now,
+                ttl_seconds=state.settings.session_ttl_seconds,
+                key=key if key is not None else created.idempotency_key,
+            )
+            return await self._run(scope, send, call, location=True)
+        match = _ANSWER_PATH.match(path)
+        if match is None or len(match.group(1)) > 200:
             return False
         sid = match.group(1)
-        key = headers.get("idempotency-key")
-        if len(sid) > 200 or (key is not None and not 1 <= len(key) <= 200):
-            return False
         try:
             answer = AnswerIn.model_validate_json(body)
         except ValueError:
@@ -255,20 +274,25 @@ class ServiceMiddleware:
             return False
         scope["pixirt"]["session_id"] = sid
         scope["route_template"] = "/v1/sessions/{session_id}/answers"
-        now = float(state.clock())
+        call = functools.partial(
+            service.answer,
+            sid,
+            answer,
+            now,
+            key=key if key is not None else answer.idempotency_key,
+        )
+        return await self._run(scope, send, call, location=False)
+
+    async def _run(
+        self, scope: Scope, send: Send, call: Callable[[], Reply], *, location: bool
+    ) -> bool:
+        """Run a service call on the app's request threads and send its reply (or problem).
+
+        asyncio's executor: half the CPU of a hop through anyio's worker threads
+        (measured), and not shared with FastAPI's routes.
+        """
         try:
-            # the app's own request threads (asyncio's executor: half the CPU of a hop
-            # through anyio's worker threads, measured)
-            reply = await asyncio.get_running_loop().run_in_executor(
-                state.executor,
-                functools.partial(
-                    service.answer,
-                    sid,
-                    answer,
-                    now,
-                    key=key if key is not None else answer.idempotency_key,
-                ),
-            )
+            reply = await asyncio.get_running_loop().run_in_executor(self.state.executor, call)
         except ApiError as exc:
             errors = (
                 [{"field": exc.field, "message": exc.detail, "type": exc.code}] if exc.field else []
@@ -283,6 +307,10 @@ class ServiceMiddleware:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(reply.body)).encode()),
         ]
+        if location and reply.session_id:
+            scope["pixirt"]["session_id"] = reply.session_id
+            root = str(scope.get("root_path", "")).rstrip("/")
+            raw.append((b"location", f"{root}{_SESSIONS_PATH}/{reply.session_id}".encode()))
         if reply.replayed:
             raw.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": reply.status_code, "headers": raw})

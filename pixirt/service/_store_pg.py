@@ -424,6 +424,29 @@ class PostgresStore:
         reply: tuple[str, str, str, int, str] | None = None,
     ) -> None:
         """Insert a new session with its first events (see :meth:`SQLiteStore.create_session`)."""
+        if reply is None and len(events) == 1:
+            # the common case in one statement (one round trip, its own transaction)
+            e = events[0]
+            self._write(
+                lambda conn: conn.execute(
+                    f"WITH s AS (INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) "
+                    f"VALUES ({_PLACES}, %s) RETURNING session_id) "
+                    "INSERT INTO events (session_id, seq, at, kind, challenge_id, status, reason) "
+                    "SELECT session_id, %s, %s, %s, %s, %s, %s FROM s",
+                    (
+                        *session_values(row),
+                        ended_at(row.status, row.updated_at),
+                        e.seq,
+                        e.at,
+                        e.kind,
+                        e.challenge_id,
+                        e.status,
+                        e.reason,
+                    ),
+                ),
+                single=True,
+            )
+            return
 
         def op(conn: Any) -> None:
             if reply is not None:
