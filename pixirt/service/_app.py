@@ -14,7 +14,10 @@ One pure-ASGI middleware, outermost after Starlette's error guard, does per requ
 order: the bearer-token check (every path but ``/health`` and ``/ready``; SHA-256 digests
 compared in constant time), the 64 KiB body limit (413, announced or streamed), the
 request id (``X-Request-ID`` echoed or made), then one JSON line on standard error
-(route template, status, latency, session id; never a header) and the metrics.
+(route template, status, latency, session id; never a header) and the metrics. The two
+hot requests — an answer and a session's start — are served by the middleware itself
+when well-formed (:meth:`ServiceMiddleware._fast_post`: the same service call and reply
+as the routes, on the app's own request threads), everything else by FastAPI.
 
 Every error is ``application/problem+json`` (:class:`~pixirt.service._schemas.Problem`)
 with a stable ``code``; request validation errors (422) list each invalid field by its
