@@ -60,7 +60,7 @@ from pixirt.exceptions import DataError, PixirtError, ScoringError, SessionError
 from pixirt.rules import RuleSet
 from pixirt.service._catalog import Catalog
 from pixirt.service._metrics import Metrics
-from pixirt.service._routes import OPEN_PATHS, routers
+from pixirt.service._routes import OPEN_PATHS, location, routers
 from pixirt.service._schemas import AnswerIn, SessionIn
 from pixirt.service._session_errors import ApiError, Reply
 from pixirt.service._session_service import SessionService
@@ -264,7 +264,7 @@ class ServiceMiddleware:
                 ttl_seconds=state.settings.session_ttl_seconds,
                 key=key if key is not None else created.idempotency_key,
             )
-            return await self._run(scope, send, call, location=True)
+            return await self._run(scope, send, call, with_location=True)
         match = _ANSWER_PATH.match(path)
         if match is None or len(match.group(1)) > 200:
             return False
@@ -284,10 +284,10 @@ class ServiceMiddleware:
             now,
             key=key if key is not None else answer.idempotency_key,
         )
-        return await self._run(scope, send, call, location=False)
+        return await self._run(scope, send, call, with_location=False)
 
     async def _run(
-        self, scope: Scope, send: Send, call: Callable[[], Reply], *, location: bool
+        self, scope: Scope, send: Send, call: Callable[[], Reply], *, with_location: bool
     ) -> bool:
         """Run a service call on the app's request threads and send its reply (or problem).
 
@@ -310,10 +310,10 @@ class ServiceMiddleware:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(reply.body)).encode()),
         ]
-        if location and reply.session_id:
+        if with_location and reply.session_id:
             scope["pixirt"]["session_id"] = reply.session_id
-            root = str(scope.get("root_path", "")).rstrip("/")
-            raw.append((b"location", f"{root}{_SESSIONS_PATH}/{reply.session_id}".encode()))
+            where = location(scope, f"{_SESSIONS_PATH}/{reply.session_id}")
+            raw.append((b"location", where.encode()))
         if reply.replayed:
             raw.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": reply.status_code, "headers": raw})

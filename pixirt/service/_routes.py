@@ -26,7 +26,7 @@ them with ``app.dependency_overrides`` (:func:`get_settings`, :func:`get_clock`,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -174,9 +174,9 @@ Now = Annotated[float, Depends(get_now)]
 SessionId = Annotated[str, Path(min_length=1, max_length=200, description="The session id.")]
 
 
-def _location(request: Request, path: str) -> str:
+def location(scope: Mapping[str, Any], path: str) -> str:
     """``path`` under the prefix the app is mounted at (``root_path``)."""
-    root = str(request.scope.get("root_path", "")).rstrip("/")
+    root = str(scope.get("root_path", "")).rstrip("/")
     return root + path
 
 
@@ -222,8 +222,11 @@ def create_session(
         ttl_seconds=settings.session_ttl_seconds,
         key=_key(key, body.idempotency_key),
     )
-    location = _location(request, f"/v1/sessions/{reply.session_id}") if reply.session_id else None
-    return _send(request, reply, **({"location": location} if location else {}))
+    if reply.session_id is None:
+        return _send(request, reply)
+    return _send(
+        request, reply, location=location(request.scope, f"/v1/sessions/{reply.session_id}")
+    )
 
 
 @sessions.get(

@@ -146,6 +146,7 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
 )
 
 _PLACES = ", ".join(["%s"] * len(SESSION_COLUMNS.split(", ")))
+_INSERT_SESSION = f"INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) VALUES ({_PLACES}, %s)"
 
 
 class PostgresStore:
@@ -429,8 +430,7 @@ class PostgresStore:
             e = events[0]
             self._write(
                 lambda conn: conn.execute(
-                    f"WITH s AS (INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) "
-                    f"VALUES ({_PLACES}, %s) RETURNING session_id) "
+                    f"WITH s AS ({_INSERT_SESSION} RETURNING session_id) "
                     "INSERT INTO events (session_id, seq, at, kind, challenge_id, status, reason) "
                     "SELECT session_id, %s, %s, %s, %s, %s, %s FROM s",
                     (
@@ -459,7 +459,7 @@ class PostgresStore:
                 if cur.rowcount != 1:
                     raise VersionConflict(f"idempotency key {key!r} was used concurrently")
             conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}, ended_at) VALUES ({_PLACES}, %s)",
+                _INSERT_SESSION,
                 (*session_values(row), ended_at(row.status, row.updated_at)),
             )
             _insert_events(conn, row.session_id, events)
